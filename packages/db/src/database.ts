@@ -1,0 +1,89 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import pg from "pg";
+import { PGliteDialect } from "./pglite-dialect.ts";
+import type { DB } from "./schema.generated.ts";
+
+/**
+ * The verified session token's claims, as Supabase's gateway would set them. Policies
+ * read the org from `org_id` (Clerk v1 tokens) or `o.id` (v2) and the role from
+ * `org_role` / `o.rol`.
+ */
+export interface SessionClaims {
+  sub: string;
+  org_id?: string;
+  org_role?: string;
+  o?: { id: string; rol: string; slg?: string };
+  [claim: string]: unknown;
+}
+
+export type Tx = Transaction<DB>;
+
+export interface Database {
+  readonly kind: "postgres" | "pglite";
+  /** Anything a user asks for: one transaction as `authenticated` with the user's claims. */
+  withTenant<T>(claims: SessionClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** System work (webhooks, functions): one transaction as `service_role`; filter by org yourself. */
+  withService<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** The connecting role itself, for migrations and tooling; never for requests. */
+  readonly owner: Kysely<DB>;
+  close(): Promise<void>;
+}
+
+export type DatabaseLocation =
+  | { databaseUrl: string; poolSize?: number }
+  | { dataDir: string }
+  | { inMemory: true };
+
+const INT8_OID = 20;
+
+export async function openDatabase(location: DatabaseLocation): Promise<Database> {
+  if ("databaseUrl" in location) {
+    const pool = new pg.Pool({
+      connectionString: location.databaseUrl,
+      max: location.poolSize ?? 10,
+      // Counts come back as int8; every count we take fits a JS number.
+      types: {
+        getTypeParser: ((oid: number, format?: "text" | "binary") =>
+          oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    return databaseOver(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), "postgres");
+  }
+  const pglite = await openPglite("dataDir" in location ? location.dataDir : undefined);
+  return databaseOverPglite(pglite);
+}
+
+export async function openPglite(dataDir?: string): Promise<PGlite> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  return PGlite.create(dataDir, { parsers: { [INT8_OID]: Number } });
+}
+
+/** For a process that shares its PGlite instance (for example with a socket server). */
+export function databaseOverPglite(pglite: PGlite): Database {
+  return databaseOver(new Kysely<DB>({ dialect: new PGliteDialect(pglite) }), "pglite");
+}
+
+function databaseOver(owner: Kysely<DB>, kind: Database["kind"]): Database {
+  return {
+    kind,
+    owner,
+    withTenant(claims, fn) {
+      return owner.transaction().execute(async (tx) => {
+        // Bound parameter for the claims; `role` via set_config is SET LOCAL ROLE.
+        await sql`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`.execute(
+          tx,
+        );
+        return fn(tx);
+      });
+    },
+    withService(fn) {
+      return owner.transaction().execute(async (tx) => {
+        await sql`select set_config('role', 'service_role', true)`.execute(tx);
+        return fn(tx);
+      });
+    },
+    close: () => owner.destroy(),
+  };
+}

@@ -1,0 +1,11 @@
+export {
+  type Database,
+  type DatabaseLocation,
+  databaseOverPglite,
+  openDatabase,
+  openPglite,
+  type SessionClaims,
+  type Tx,
+} from "./database.ts";
+export { MIGRATIONS_DIR, migrate, readMigrations, seedOnce } from "./migrator.ts";
+export type * from "./schema.generated.ts";

@@ -1,0 +1,101 @@
+import type { PGlite } from "@electric-sql/pglite";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type QueryResult,
+} from "kysely";
+
+class PGliteConnection implements DatabaseConnection {
+  constructor(private readonly pglite: PGlite) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // Without parameters the simple protocol is used, which also runs multi-statement
+    // scripts (migrations); its last statement's result is the query's result.
+    const result =
+      query.parameters.length === 0
+        ? (await this.pglite.exec(query.sql)).at(-1)
+        : await this.pglite.query<R>(query.sql, query.parameters as unknown[]);
+    const affected = result?.affectedRows;
+    return {
+      rows: (result?.rows ?? []) as R[],
+      numAffectedRows: affected === undefined ? undefined : BigInt(affected),
+    };
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not offered by PGlite
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error("streaming queries are not supported on PGlite");
+  }
+}
+
+/**
+ * PGlite is one connection: a transaction must hold it exclusively from BEGIN to
+ * COMMIT, so connections are handed out one at a time, in order.
+ */
+class PGliteDriver implements Driver {
+  readonly #connection: PGliteConnection;
+  #tail: Promise<void> = Promise.resolve();
+  #release: (() => void) | undefined;
+
+  constructor(private readonly pglite: PGlite) {
+    this.#connection = new PGliteConnection(pglite);
+  }
+
+  async init(): Promise<void> {
+    await this.pglite.waitReady;
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const previous = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    this.#release = release;
+    return this.#connection;
+  }
+
+  async releaseConnection(): Promise<void> {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin"));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("commit"));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("rollback"));
+  }
+
+  async destroy(): Promise<void> {
+    await this.pglite.close();
+  }
+}
+
+export class PGliteDialect implements Dialect {
+  constructor(private readonly pglite: PGlite) {}
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver() {
+    return new PGliteDriver(this.pglite);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+  createIntrospector(db: Parameters<Dialect["createIntrospector"]>[0]) {
+    return new PostgresIntrospector(db);
+  }
+}

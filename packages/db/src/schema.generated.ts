@@ -1,0 +1,191 @@
+// Generated from supabase/migrations by `pnpm --filter @callflow/db generate-types`; do not edit.
+// A test fails when this file and the migrations disagree.
+import type { ColumnType, Generated } from "kysely";
+
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type Json = ColumnType<JsonValue, JsonValue, JsonValue>;
+
+export interface CallLogs {
+  id: Generated<string>;
+  organization_id: string;
+  call_sid: string;
+  phone_number_id: string | null;
+  contact_id: string | null;
+  from_number: string;
+  to_number: string;
+  direction: Generated<"inbound" | "outbound">;
+  status: "queued" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
+  outcome: "missed" | "answered" | "voicemail" | null;
+  duration_seconds: number | null;
+  answered_by: string | null;
+  started_at: Generated<Timestamp>;
+  ended_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ConsentEvents {
+  id: Generated<string>;
+  organization_id: string;
+  contact_id: string;
+  channel: "sms" | "whatsapp" | "voice" | "dashboard" | "api";
+  action: "opt_in" | "opt_out";
+  source: "inbound_keyword" | "dashboard" | "import" | "api" | "call";
+  actor: string;
+  evidence: Generated<Json>;
+  at: Generated<Timestamp>;
+}
+
+export interface Contacts {
+  id: Generated<string>;
+  organization_id: string;
+  e164: string;
+  name: string | null;
+  whatsapp_status: Generated<"unknown" | "available" | "unavailable">;
+  whatsapp_checked_at: Timestamp | null;
+  opted_out_at: Timestamp | null;
+  opted_in_at: Timestamp | null;
+  last_messaged_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface MessageEvents {
+  id: Generated<string>;
+  organization_id: string;
+  message_id: string;
+  provider_sid: string;
+  status: string;
+  error_code: number | null;
+  payload: Generated<Json>;
+  received_at: Generated<Timestamp>;
+}
+
+export interface MessageJobs {
+  id: Generated<string>;
+  organization_id: string;
+  call_log_id: string;
+  contact_id: string | null;
+  template_id: string | null;
+  to_number: string;
+  decision: "send" | "skip" | "defer";
+  reason: string;
+  status: Generated<"pending" | "scheduled" | "sending" | "delivered" | "failed" | "skipped">;
+  channels: Generated<("whatsapp" | "sms")[]>;
+  whatsapp_content_sid: string | null;
+  whatsapp_variables: Generated<Json>;
+  sms_body: string | null;
+  fallback_window_seconds: Generated<number>;
+  send_after: Timestamp | null;
+  final_channel: "whatsapp" | "sms" | null;
+  final_reason: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  completed_at: Timestamp | null;
+}
+
+export interface Messages {
+  id: Generated<string>;
+  organization_id: string;
+  job_id: string;
+  channel: "whatsapp" | "sms";
+  provider_sid: string | null;
+  to_number: string;
+  from_number: string | null;
+  status: Generated<"pending" | "accepted" | "scheduled" | "queued" | "sending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "canceled">;
+  error_code: number | null;
+  error_message: string | null;
+  created_at: Generated<Timestamp>;
+  sent_at: Timestamp | null;
+  status_changed_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface Organizations {
+  id: string;
+  name: Generated<string>;
+  timezone: Generated<string>;
+  business_hours: Generated<Json>;
+  quiet_hours: Generated<Json | null>;
+  fallback_window_seconds: Generated<number>;
+  cooldown_seconds: Generated<number>;
+  consent_policy: Generated<"implied" | "explicit">;
+  trigger_outcomes: Generated<("missed" | "answered" | "voicemail")[]>;
+  answered_min_seconds: Generated<number>;
+  help_text: Generated<string>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface PhoneNumbers {
+  id: Generated<string>;
+  organization_id: string;
+  e164: string;
+  label: Generated<string>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface Subscriptions {
+  organization_id: string;
+  stripe_customer_id: string | null;
+  stripe_subscription_id: string | null;
+  plan: Generated<string>;
+  status: Generated<"trialing" | "active" | "past_due" | "canceled" | "unpaid" | "incomplete" | "incomplete_expired" | "paused">;
+  current_period_start: Timestamp | null;
+  current_period_end: Timestamp | null;
+  cancel_at_period_end: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface Templates {
+  id: Generated<string>;
+  organization_id: string;
+  name: string;
+  trigger: "missed" | "answered" | "voicemail" | "after_hours";
+  language: Generated<string>;
+  whatsapp_content_sid: string | null;
+  whatsapp_variables: Generated<Json>;
+  sms_body: string;
+  active: Generated<boolean>;
+  archived_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface UsagePeriods {
+  organization_id: string;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  messages_sent: Generated<number>;
+  whatsapp_sent: Generated<number>;
+  sms_sent: Generated<number>;
+  sms_segments: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface WebhookReceipts {
+  id: Generated<string>;
+  provider: "twilio" | "stripe" | "clerk";
+  external_id: string;
+  kind: string;
+  organization_id: string | null;
+  note: string | null;
+  received_at: Generated<Timestamp>;
+}
+
+export interface DB {
+  call_logs: CallLogs;
+  consent_events: ConsentEvents;
+  contacts: Contacts;
+  message_events: MessageEvents;
+  message_jobs: MessageJobs;
+  messages: Messages;
+  organizations: Organizations;
+  phone_numbers: PhoneNumbers;
+  subscriptions: Subscriptions;
+  templates: Templates;
+  usage_periods: UsagePeriods;
+  webhook_receipts: WebhookReceipts;
+}

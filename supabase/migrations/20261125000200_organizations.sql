@@ -27,8 +27,8 @@ create trigger organizations_touch_updated_at before update on public.organizati
   for each row execute function app.touch_updated_at();
 
 alter table public.organizations enable row level security;
-revoke all on public.organizations from anon;
-grant select, insert, update, delete on public.organizations to authenticated;
+revoke all on public.organizations from anon, authenticated;
+grant select, update on public.organizations to authenticated;
 grant all on public.organizations to service_role;
 
 -- Rows are created by the system on an org's first request and removed when Clerk

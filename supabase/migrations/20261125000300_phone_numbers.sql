@@ -10,7 +10,7 @@ create table public.phone_numbers (
 );
 
 alter table public.phone_numbers enable row level security;
-revoke all on public.phone_numbers from anon;
+revoke all on public.phone_numbers from anon, authenticated;
 grant select, insert, update, delete on public.phone_numbers to authenticated;
 grant all on public.phone_numbers to service_role;
 

@@ -1,6 +1,7 @@
 -- Callers, one row per org and number, and the consent ledger behind their state.
--- The ledger is append-only; contacts.opted_out_at / opted_in_at are kept in step
--- with it by a trigger so that sending rules read one row.
+-- The ledger is append-only and is the only way consent changes: contacts.opted_out_at /
+-- opted_in_at are written by its trigger alone, so sending rules read one row and no
+-- opt-out can be lifted without a ledger entry saying who and why.
 create table public.contacts (
   id uuid primary key default gen_random_uuid(),
   organization_id text not null references public.organizations (id) on delete cascade,
@@ -42,8 +43,11 @@ create table public.consent_events (
 
 create index consent_events_org_contact_at on public.consent_events (organization_id, contact_id, at desc);
 
+-- security definer: members may not write the consent columns themselves.
 create or replace function app.apply_consent_event() returns trigger
 language plpgsql
+security definer
+set search_path = ''
 as $$
 begin
   update public.contacts
@@ -59,8 +63,11 @@ create trigger consent_events_apply after insert on public.consent_events
 
 alter table public.contacts enable row level security;
 alter table public.consent_events enable row level security;
-revoke all on public.contacts, public.consent_events from anon;
-grant select, insert, update, delete on public.contacts to authenticated;
+revoke all on public.contacts, public.consent_events from anon, authenticated;
+-- Members may name a contact; consent and WhatsApp reachability are the system's to
+-- write. Contacts are not deleted by tenants: deleting one would erase its consent
+-- history with it (they go only with their organization).
+grant select, insert (organization_id, e164, name), update (name) on public.contacts to authenticated;
 -- The ledger is history: nobody edits or removes an entry.
 grant select, insert on public.consent_events to authenticated;
 grant all on public.contacts, public.consent_events to service_role;
@@ -77,10 +84,6 @@ create policy "members update their contacts" on public.contacts
   for update to authenticated
   using (organization_id = (select app.org_id()))
   with check (organization_id = (select app.org_id()));
-
-create policy "admins remove contacts" on public.contacts
-  for delete to authenticated
-  using (organization_id = (select app.org_id()) and (select app.is_org_admin()));
 
 create policy "members read their consent ledger" on public.consent_events
   for select to authenticated

@@ -32,8 +32,9 @@ create trigger call_logs_touch_updated_at before update on public.call_logs
   for each row execute function app.touch_updated_at();
 
 alter table public.call_logs enable row level security;
-revoke all on public.call_logs from anon;
-grant select, insert, update, delete on public.call_logs to authenticated;
+revoke all on public.call_logs from anon, authenticated;
+-- Written by the system only.
+grant select on public.call_logs to authenticated;
 grant all on public.call_logs to service_role;
 
 create policy "members read their calls" on public.call_logs

@@ -26,7 +26,7 @@ create trigger templates_touch_updated_at before update on public.templates
   for each row execute function app.touch_updated_at();
 
 alter table public.templates enable row level security;
-revoke all on public.templates from anon;
+revoke all on public.templates from anon, authenticated;
 grant select, insert, update, delete on public.templates to authenticated;
 grant all on public.templates to service_role;
 

@@ -87,8 +87,9 @@ create trigger messages_touch_updated_at before update on public.messages
 alter table public.message_jobs enable row level security;
 alter table public.messages enable row level security;
 alter table public.message_events enable row level security;
-revoke all on public.message_jobs, public.messages, public.message_events from anon;
-grant select, insert, update, delete on public.message_jobs, public.messages, public.message_events to authenticated;
+revoke all on public.message_jobs, public.messages, public.message_events from anon, authenticated;
+-- Written by the system only.
+grant select on public.message_jobs, public.messages, public.message_events to authenticated;
 grant all on public.message_jobs, public.messages, public.message_events to service_role;
 
 create policy "members read their message jobs" on public.message_jobs

@@ -36,8 +36,9 @@ create trigger usage_periods_touch_updated_at before update on public.usage_peri
 
 alter table public.subscriptions enable row level security;
 alter table public.usage_periods enable row level security;
-revoke all on public.subscriptions, public.usage_periods from anon;
-grant select, insert, update, delete on public.subscriptions, public.usage_periods to authenticated;
+revoke all on public.subscriptions, public.usage_periods from anon, authenticated;
+-- Written by the system only.
+grant select on public.subscriptions, public.usage_periods to authenticated;
 grant all on public.subscriptions, public.usage_periods to service_role;
 
 create policy "members read their subscription" on public.subscriptions

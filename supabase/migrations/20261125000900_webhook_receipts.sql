@@ -15,8 +15,9 @@ create table public.webhook_receipts (
 create index webhook_receipts_org_received_at on public.webhook_receipts (organization_id, received_at desc);
 
 alter table public.webhook_receipts enable row level security;
-revoke all on public.webhook_receipts from anon;
-grant select, insert, update, delete on public.webhook_receipts to authenticated;
+revoke all on public.webhook_receipts from anon, authenticated;
+-- Written by the system only.
+grant select on public.webhook_receipts to authenticated;
 grant all on public.webhook_receipts to service_role;
 
 create policy "members read their webhook receipts" on public.webhook_receipts

@@ -8,6 +8,7 @@ export default [
       name: "db",
       root: "./packages/db",
       include: ["src/**/*.test.ts"],
+      globalSetup: ["./src/test-global-setup.ts"],
       // Each file opens its own embedded database; PGlite start-up dominates.
       testTimeout: 60_000,
       hookTimeout: 120_000,

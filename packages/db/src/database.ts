@@ -31,10 +31,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export type DatabaseLocation =
-  | { databaseUrl: string; poolSize?: number }
-  | { dataDir: string }
-  | { inMemory: true };
+export type DatabaseLocation = { databaseUrl: string; poolSize?: number } | { dataDir: string } | { inMemory: true };
 
 const INT8_OID = 20;
 

@@ -52,7 +52,12 @@ export async function migrate(database: Database, dir: URL = MIGRATIONS_DIR): Pr
     const applied: string[] = [];
     for (const migration of migrations) {
       if (appliedBefore.has(migration.version)) continue;
-      await sql.raw(migration.sql).execute(tx);
+      try {
+        await sql.raw(migration.sql).execute(tx);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`migration ${migration.version}_${migration.name}.sql: ${reason}`, { cause: error });
+      }
       await sql`insert into supabase_migrations.schema_migrations (version, statements, name)
                 values (${migration.version}, ${[migration.sql]}, ${migration.name})`.execute(tx);
       applied.push(migration.version);
@@ -76,7 +81,9 @@ export async function seedOnce(database: Database, file: URL = SEED_FILE): Promi
     const seeded = await sql`select 1 from supabase_migrations.seed_files where path = 'supabase/seed.sql'`.execute(tx);
     if (seeded.rows.length > 0) return false;
     await sql.raw(seed).execute(tx);
-    await sql`insert into supabase_migrations.seed_files (path, hash) values ('supabase/seed.sql', ${hash})`.execute(tx);
+    await sql`insert into supabase_migrations.seed_files (path, hash) values ('supabase/seed.sql', ${hash})`.execute(
+      tx,
+    );
     return true;
   });
 }

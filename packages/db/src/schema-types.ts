@@ -12,16 +12,17 @@ interface ColumnRow {
   column_default: string | null;
 }
 
-const SCALARS: Record<string, string> = {
-  text: "string",
-  uuid: "string",
-  int2: "number",
-  int4: "number",
-  int8: "number",
-  bool: "boolean",
-  timestamptz: "Timestamp",
-  jsonb: "Json",
-  json: "Json",
+/** What a column of this type reads as, and what it accepts when written. */
+const SCALARS: Record<string, { read: string; write?: string }> = {
+  text: { read: "string" },
+  uuid: { read: "string" },
+  int2: { read: "number" },
+  int4: { read: "number" },
+  int8: { read: "number" },
+  bool: { read: "boolean" },
+  timestamptz: { read: "Date", write: "Date | string" },
+  // JSON text (JSON.stringify): the pg driver would send a JS array as a Postgres array.
+  jsonb: { read: "JsonValue", write: "string" },
 };
 
 /**
@@ -58,10 +59,17 @@ export async function renderSchemaTypes(database: Database): Promise<string> {
     const scalar = SCALARS[udt];
     if (!scalar) throw new Error(`no TypeScript type for ${column.table_name}.${column.column_name} (${udt})`);
     const values = allowedValues.get(`${column.table_name}.${column.column_name}`);
-    const element = values ? values.map((value) => JSON.stringify(value)).join(" | ") : scalar;
-    let type = isArray ? `(${element})[]` : element;
-    if (column.is_nullable === "YES") type = `${type} | null`;
-    if (column.column_default !== null) type = `Generated<${type}>`;
+    const element = values ? values.map((value) => JSON.stringify(value)).join(" | ") : scalar.read;
+    const nullable = column.is_nullable === "YES" ? " | null" : "";
+    const optional = column.column_default !== null;
+    let type: string;
+    if (scalar.write && !isArray) {
+      const write = `${scalar.write}${nullable}`;
+      type = `ColumnType<${scalar.read}${nullable}, ${write}${optional ? " | undefined" : ""}, ${write}>`;
+    } else {
+      type = `${isArray ? `(${element})[]` : element}${nullable}`;
+      if (optional) type = `Generated<${type}>`;
+    }
     const lines = tables.get(column.table_name) ?? [];
     lines.push(`  ${column.column_name}: ${type};`);
     tables.set(column.table_name, lines);
@@ -73,9 +81,8 @@ export async function renderSchemaTypes(database: Database): Promise<string> {
     "// A test fails when this file and the migrations disagree.",
     'import type { ColumnType, Generated } from "kysely";',
     "",
-    "export type Timestamp = ColumnType<Date, Date | string, Date | string>;",
+    "// jsonb columns are written as JSON text (JSON.stringify).",
     "export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };",
-    "export type Json = ColumnType<JsonValue, JsonValue, JsonValue>;",
     "",
   ];
   for (const [table, lines] of tables) {

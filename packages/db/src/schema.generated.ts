@@ -2,9 +2,8 @@
 // A test fails when this file and the migrations disagree.
 import type { ColumnType, Generated } from "kysely";
 
-export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+// jsonb columns are written as JSON text (JSON.stringify).
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type Json = ColumnType<JsonValue, JsonValue, JsonValue>;
 
 export interface CallLogs {
   id: Generated<string>;
@@ -19,10 +18,10 @@ export interface CallLogs {
   outcome: "missed" | "answered" | "voicemail" | null;
   duration_seconds: number | null;
   answered_by: string | null;
-  started_at: Generated<Timestamp>;
-  ended_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  ended_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface ConsentEvents {
@@ -33,8 +32,8 @@ export interface ConsentEvents {
   action: "opt_in" | "opt_out";
   source: "inbound_keyword" | "dashboard" | "import" | "api" | "call";
   actor: string;
-  evidence: Generated<Json>;
-  at: Generated<Timestamp>;
+  evidence: ColumnType<JsonValue, string | undefined, string>;
+  at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Contacts {
@@ -43,12 +42,12 @@ export interface Contacts {
   e164: string;
   name: string | null;
   whatsapp_status: Generated<"unknown" | "available" | "unavailable">;
-  whatsapp_checked_at: Timestamp | null;
-  opted_out_at: Timestamp | null;
-  opted_in_at: Timestamp | null;
-  last_messaged_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  whatsapp_checked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  opted_out_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  opted_in_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_messaged_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface MessageEvents {
@@ -58,8 +57,8 @@ export interface MessageEvents {
   provider_sid: string;
   status: string;
   error_code: number | null;
-  payload: Generated<Json>;
-  received_at: Generated<Timestamp>;
+  payload: ColumnType<JsonValue, string | undefined, string>;
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface MessageJobs {
@@ -74,15 +73,15 @@ export interface MessageJobs {
   status: Generated<"pending" | "scheduled" | "sending" | "delivered" | "failed" | "skipped">;
   channels: Generated<("whatsapp" | "sms")[]>;
   whatsapp_content_sid: string | null;
-  whatsapp_variables: Generated<Json>;
+  whatsapp_variables: ColumnType<JsonValue, string | undefined, string>;
   sms_body: string | null;
   fallback_window_seconds: Generated<number>;
-  send_after: Timestamp | null;
+  send_after: ColumnType<Date | null, Date | string | null, Date | string | null>;
   final_channel: "whatsapp" | "sms" | null;
   final_reason: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
-  completed_at: Timestamp | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  completed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface Messages {
@@ -96,26 +95,26 @@ export interface Messages {
   status: Generated<"pending" | "accepted" | "scheduled" | "queued" | "sending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "canceled">;
   error_code: number | null;
   error_message: string | null;
-  created_at: Generated<Timestamp>;
-  sent_at: Timestamp | null;
-  status_changed_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  sent_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  status_changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Organizations {
   id: string;
   name: Generated<string>;
   timezone: Generated<string>;
-  business_hours: Generated<Json>;
-  quiet_hours: Generated<Json | null>;
+  business_hours: ColumnType<JsonValue, string | undefined, string>;
+  quiet_hours: ColumnType<JsonValue | null, string | null | undefined, string | null>;
   fallback_window_seconds: Generated<number>;
   cooldown_seconds: Generated<number>;
   consent_policy: Generated<"implied" | "explicit">;
   trigger_outcomes: Generated<("missed" | "answered" | "voicemail")[]>;
   answered_min_seconds: Generated<number>;
   help_text: Generated<string>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface PhoneNumbers {
@@ -123,7 +122,7 @@ export interface PhoneNumbers {
   organization_id: string;
   e164: string;
   label: Generated<string>;
-  created_at: Generated<Timestamp>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Subscriptions {
@@ -132,11 +131,11 @@ export interface Subscriptions {
   stripe_subscription_id: string | null;
   plan: Generated<string>;
   status: Generated<"trialing" | "active" | "past_due" | "canceled" | "unpaid" | "incomplete" | "incomplete_expired" | "paused">;
-  current_period_start: Timestamp | null;
-  current_period_end: Timestamp | null;
+  current_period_start: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  current_period_end: ColumnType<Date | null, Date | string | null, Date | string | null>;
   cancel_at_period_end: Generated<boolean>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Templates {
@@ -146,23 +145,23 @@ export interface Templates {
   trigger: "missed" | "answered" | "voicemail" | "after_hours";
   language: Generated<string>;
   whatsapp_content_sid: string | null;
-  whatsapp_variables: Generated<Json>;
+  whatsapp_variables: ColumnType<JsonValue, string | undefined, string>;
   sms_body: string;
   active: Generated<boolean>;
-  archived_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  archived_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface UsagePeriods {
   organization_id: string;
-  period_start: Timestamp;
-  period_end: Timestamp;
+  period_start: ColumnType<Date, Date | string, Date | string>;
+  period_end: ColumnType<Date, Date | string, Date | string>;
   messages_sent: Generated<number>;
   whatsapp_sent: Generated<number>;
   sms_sent: Generated<number>;
   sms_segments: Generated<number>;
-  updated_at: Generated<Timestamp>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface WebhookReceipts {
@@ -172,7 +171,7 @@ export interface WebhookReceipts {
   kind: string;
   organization_id: string | null;
   note: string | null;
-  received_at: Generated<Timestamp>;
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface DB {

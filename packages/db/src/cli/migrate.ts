@@ -10,8 +10,11 @@ const database = await openDatabase(
 );
 try {
   const { applied } = await migrate(database);
-  console.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(", ")}` : "schema is up to date");
-  if (process.argv.includes("--seed")) console.log((await seedOnce(database)) ? "seeded demo data" : "demo data already seeded");
+  console.log(
+    applied.length ? `applied ${applied.length} migration(s): ${applied.join(", ")}` : "schema is up to date",
+  );
+  if (process.argv.includes("--seed"))
+    console.log((await seedOnce(database)) ? "seeded demo data" : "demo data already seeded");
 } finally {
   await database.close();
 }

@@ -1,0 +1,142 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "./database.ts";
+import { migrate } from "./migrator.ts";
+import { bareDatabase, migratedDatabase, type ScratchDatabase, testLanes } from "./test-databases.ts";
+import { adminOf, insertTwoOrgFixture, memberOf, ORG_A, ORG_B } from "./test-fixture.ts";
+
+const session = (database: Database, claims: Parameters<Database["withTenant"]>[0]) =>
+  database.withTenant(claims, async (tx) => {
+    const result = await sql<{ role: string; org: string | null; admin: boolean }>`
+      select current_user as role, app.org_id() as org, app.is_org_admin() as admin`.execute(tx);
+    return result.rows[0];
+  });
+
+describe.each(testLanes())("withTenant and withService on %s", (lane) => {
+  let scratch: ScratchDatabase;
+  let database: Database;
+  beforeAll(async () => {
+    scratch = await migratedDatabase(lane);
+    database = scratch.database;
+    await insertTwoOrgFixture(database);
+  });
+  afterAll(() => scratch?.dispose());
+
+  it.each([
+    ["v1 admin", adminOf(ORG_A, "v1"), true],
+    ["v2 admin", adminOf(ORG_A, "v2"), true],
+    ["v1 member", memberOf(ORG_A, "v1"), false],
+    ["v2 member", memberOf(ORG_A, "v2"), false],
+  ] as const)("reads the org and role of a %s token", async (_, claims, admin) => {
+    expect(await session(database, claims)).toEqual({ role: "authenticated", org: ORG_A, admin });
+  });
+
+  it("binds the claims as data, whatever they contain", async () => {
+    const claims = { sub: "user'); drop table public.call_logs; --", o: { id: "org_'x", rol: "member" } };
+    expect(await session(database, claims)).toEqual({ role: "authenticated", org: "org_'x", admin: false });
+    const calls = await database.withService((tx) => tx.selectFrom("call_logs").select("id").execute());
+    expect(calls).toHaveLength(2);
+  });
+
+  it("leaves no claims or role behind when the transaction ends", async () => {
+    await session(database, adminOf(ORG_A));
+    const after = await sql<{ role: string; claims: string | null }>`
+      select current_user as role, nullif(current_setting('request.jwt.claims', true), '') as claims`.execute(
+      database.owner,
+    );
+    expect(after.rows[0]?.claims).toBeNull();
+    expect(after.rows[0]?.role).not.toBe("authenticated");
+    const orgB = await database.withTenant(memberOf(ORG_B), (tx) =>
+      tx.selectFrom("call_logs").select("organization_id").execute(),
+    );
+    expect(orgB).toEqual([{ organization_id: ORG_B }]);
+  });
+
+  it("rolls back everything when the work fails", async () => {
+    await expect(
+      database.withTenant(adminOf(ORG_A), async (tx) => {
+        await tx.updateTable("organizations").set({ name: "half-written" }).where("id", "=", ORG_A).execute();
+        throw new Error("handler failed");
+      }),
+    ).rejects.toThrow("handler failed");
+    const org = await database.withService((tx) =>
+      tx.selectFrom("organizations").select("name").where("id", "=", ORG_A).executeTakeFirstOrThrow(),
+    );
+    expect(org.name).not.toBe("half-written");
+  });
+
+  it("sees nothing without an org in the token", async () => {
+    const rows = await database.withTenant({ sub: "user_without_org" }, (tx) =>
+      tx.selectFrom("call_logs").selectAll().execute(),
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it("runs system work as service_role across orgs", async () => {
+    const result = await database.withService(async (tx) => ({
+      role: (await sql<{ role: string }>`select current_user as role`.execute(tx)).rows[0]?.role,
+      orgs: (await tx.selectFrom("organizations").select("id").orderBy("id").execute()).map((row) => row.id),
+    }));
+    expect(result).toEqual({ role: "service_role", orgs: [ORG_A, ORG_B] });
+  });
+
+  it("keeps consent state in step with the ledger", async () => {
+    const contact = await database.withTenant(memberOf(ORG_A), async (tx) => {
+      const { id } = await tx
+        .insertInto("contacts")
+        .values({ organization_id: ORG_A, e164: "+15550999001", name: "Caller" })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      await tx
+        .insertInto("consent_events")
+        .values({
+          organization_id: ORG_A,
+          contact_id: id,
+          channel: "sms",
+          action: "opt_out",
+          source: "inbound_keyword",
+          actor: "SM1",
+          evidence: JSON.stringify({ body: "STOP" }),
+        })
+        .execute();
+      return tx
+        .selectFrom("contacts")
+        .select(["opted_out_at", "opted_in_at"])
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+    });
+    expect(contact.opted_out_at).toBeInstanceOf(Date);
+    expect(contact.opted_in_at).toBeNull();
+  });
+});
+
+describe.each(testLanes())("bootstrap on a bare %s database", (lane) => {
+  let scratch: ScratchDatabase;
+  beforeAll(async () => {
+    scratch = await bareDatabase(lane);
+  });
+  afterAll(() => scratch?.dispose());
+
+  it("creates what Supabase provides, and keeps what is already there", async () => {
+    const owner = scratch.database.owner;
+    // A database that already has its own auth.jwt() (as Supabase does) keeps it.
+    await sql
+      .raw(
+        `create schema if not exists auth;
+         create function auth.jwt() returns jsonb language sql stable as $$ select '{"org_id":"from_existing"}'::jsonb $$;`,
+      )
+      .execute(owner);
+    await migrate(scratch.database);
+    const roles = await sql<{ rolname: string; rolbypassrls: boolean }>`
+      select rolname, rolbypassrls from pg_roles where rolname in ('anon', 'authenticated', 'service_role') order by rolname`.execute(
+      owner,
+    );
+    expect(roles.rows).toEqual([
+      { rolname: "anon", rolbypassrls: false },
+      { rolname: "authenticated", rolbypassrls: false },
+      { rolname: "service_role", rolbypassrls: true },
+    ]);
+    const org = await sql<{ org: string }>`select app.org_id() as org`.execute(owner);
+    expect(org.rows[0]?.org).toBe("from_existing");
+  });
+});

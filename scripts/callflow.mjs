@@ -36,30 +36,59 @@ function testLanes() {
   // Server lane first: it decides whether the Vitest suites also run against the server.
   let serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const prepared = spawnSync("bash", ["scripts/pg-server.sh"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const prepared = spawnSync("bash", ["scripts/pg-server.sh"], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     if (prepared.status === 0) serverUrl = prepared.stdout.trim();
   }
   const env = { ...process.env };
   if (serverUrl) {
     env.TEST_DATABASE_URL = serverUrl;
-    const prove = spawnSync("bash", ["scripts/test-db-server.sh"], { cwd: root, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const prove = spawnSync("bash", ["scripts/test-db-server.sh"], {
+      cwd: root,
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     process.stdout.write(prove.stdout);
     const total = Number(/Tests=(\d+)/.exec(prove.stdout)?.[1] ?? 0);
     const failed = [...prove.stdout.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-    summary.push({ lane: "pgTAP on PostgreSQL server", passed: total - failed, failed: prove.status === 0 ? failed : Math.max(failed, 1) });
+    summary.push({
+      lane: "pgTAP on PostgreSQL server",
+      passed: total - failed,
+      failed: prove.status === 0 ? failed : Math.max(failed, 1),
+    });
   } else if (process.env.CALLFLOW_REQUIRE_SERVER_LANE === "1") {
-    console.error("callflow: the PostgreSQL server lane is required (CALLFLOW_REQUIRE_SERVER_LANE=1) but no server could be prepared");
+    console.error(
+      "callflow: the PostgreSQL server lane is required (CALLFLOW_REQUIRE_SERVER_LANE=1) but no server could be prepared",
+    );
     process.exit(1);
   } else {
-    console.warn("callflow: PostgreSQL server lane NOT RUN: set TEST_DATABASE_URL, or run as root so scripts/pg-server.sh can install and start PostgreSQL 15");
+    console.warn(
+      "callflow: PostgreSQL server lane NOT RUN: set TEST_DATABASE_URL, or run as root so scripts/pg-server.sh can install and start PostgreSQL 15",
+    );
   }
 
   const json = join(resultsDir, "vitest.json");
-  const vitestStatus = pnpm("exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${json}`, { env });
+  const vitestStatus = pnpm(
+    "exec",
+    "vitest",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${json}`,
+    { env },
+  );
   let vitest = { numPassedTests: 0, numFailedTests: 1 };
   if (existsSync(json)) vitest = JSON.parse(readFileSync(json, "utf8"));
   const lanes = serverUrl ? "PGlite and PostgreSQL server" : "PGlite";
-  summary.push({ lane: `Vitest (${lanes})`, passed: vitest.numPassedTests, failed: vitestStatus === 0 ? vitest.numFailedTests : Math.max(vitest.numFailedTests, 1) });
+  summary.push({
+    lane: `Vitest (${lanes})`,
+    passed: vitest.numPassedTests,
+    failed: vitestStatus === 0 ? vitest.numFailedTests : Math.max(vitest.numFailedTests, 1),
+  });
 
   console.log("");
   for (const lane of summary) console.log(`callflow: ${lane.lane}: ${lane.passed} passed, ${lane.failed} failed`);

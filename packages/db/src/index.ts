@@ -7,5 +7,6 @@ export {
   type SessionClaims,
   type Tx,
 } from "./database.ts";
+export { type EmbeddedDatabase, startEmbeddedDatabase } from "./embedded.ts";
 export { MIGRATIONS_DIR, migrate, readMigrations, seedOnce } from "./migrator.ts";
 export type * from "./schema.generated.ts";

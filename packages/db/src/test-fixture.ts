@@ -17,7 +17,18 @@ export const memberOf = (org: string, format: "v1" | "v2" = "v2"): SessionClaims
 
 const hex32 = (seed: string) => createHash("md5").update(seed).digest("hex");
 
-export async function insertTwoOrgFixture(database: Database): Promise<void> {
+export interface FixtureIds {
+  phoneNumber: string;
+  contact: string;
+  call: string;
+  template: string;
+  job: string;
+  message: string;
+}
+
+/** Returns the ids of each org's rows, by org. */
+export async function insertTwoOrgFixture(database: Database): Promise<Record<string, FixtureIds>> {
+  const ids: Record<string, FixtureIds> = {};
   await database.withService(async (tx) => {
     for (const [index, org] of [ORG_A, ORG_B].entries()) {
       const digit = index + 1;
@@ -121,6 +132,15 @@ export async function insertTwoOrgFixture(database: Database): Promise<void> {
           organization_id: org,
         })
         .execute();
+      ids[org] = {
+        phoneNumber: number.id,
+        contact: contact.id,
+        call: call.id,
+        template: template.id,
+        job: job.id,
+        message: message.id,
+      };
     }
   });
+  return ids;
 }

@@ -1,0 +1,42 @@
+// The API's environment, validated once. Nothing else reads process.env.
+import { createEnv } from "@t3-oss/env-core";
+import { z } from "zod";
+
+const list = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+export const env = createEnv({
+  server: {
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Unset: the embedded database under DATA_DIR. */
+    DATABASE_URL: z.string().url().optional(),
+    DATA_DIR: z.string().min(1).default(".data"),
+    /** Port the embedded database is served on for psql and other processes (local mode). */
+    DB_PORT: z.coerce.number().int().min(0).max(65535).default(54322),
+    /** The dashboard's origin(s): CORS and the tokens' authorized parties. */
+    WEB_ORIGIN: list.default(["http://localhost:5173"]),
+    CLERK_SECRET_KEY: z.string().startsWith("sk_").optional(),
+    /** PEM public key of the Clerk instance: networkless verification. */
+    CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY").optional(),
+    /** Clerk Frontend API URL, e.g. https://example.clerk.accounts.dev: tokens must come from it. */
+    CLERK_ISSUER: z.string().url().optional(),
+    CLERK_AUTHORIZED_PARTIES: list.optional(),
+    CLERK_WEBHOOK_SIGNING_SECRET: z.string().startsWith("whsec_").optional(),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(256 * 1024),
+    TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
+  },
+  runtimeEnv: process.env,
+  emptyStringAsUndefined: true,
+});
+
+export type Env = typeof env;

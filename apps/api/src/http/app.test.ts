@@ -1,0 +1,129 @@
+import { ORG_A, testLanes } from "@callflow/db/testing";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApi, type TestApi, WEB_ORIGIN } from "../test-api.ts";
+
+const CLERK_SECRET = `whsec_${Buffer.from("callflow-test-clerk-webhook-secret").toString("base64")}`;
+
+describe.each(testLanes())("HTTP surface on %s", (lane) => {
+  let api: TestApi;
+  let admin: string;
+  beforeAll(async () => {
+    api = await startTestApi(lane, { clerkWebhookSecret: CLERK_SECRET, rateLimitPerMinute: 30, maxBatchSize: 3 });
+    admin = api.token({ orgId: ORG_A });
+  });
+  afterAll(() => api?.close());
+
+  it("answers health and readiness", async () => {
+    expect(await (await fetch(`${api.url}/healthz`)).json()).toEqual({ ok: true });
+    const ready = await fetch(`${api.url}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+
+  it("echoes or assigns a request id", async () => {
+    const response = await fetch(`${api.url}/healthz`, { headers: { "x-request-id": "req-123" } });
+    expect(response.headers.get("x-request-id")).toBe("req-123");
+    expect((await fetch(`${api.url}/healthz`)).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("allows the dashboard's origin only", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${api.url}/trpc/calls.list`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      });
+    expect((await preflight(WEB_ORIGIN)).headers.get("access-control-allow-origin")).toBe(WEB_ORIGIN);
+    expect((await preflight("https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("answers UNAUTHORIZED with the reason over HTTP", async () => {
+    const response = await fetch(`${api.url}/trpc/calls.list`, { headers: { authorization: "Bearer nope" } });
+    expect(response.status).toBe(401);
+    expect(JSON.stringify(await response.json())).toContain("session token is malformed");
+    const basic = await fetch(`${api.url}/trpc/calls.list`, { headers: { authorization: "Basic abc" } });
+    expect(basic.status).toBe(401);
+  });
+
+  it("refuses bodies over the limit with 413", async () => {
+    const response = await fetch(`${api.url}/trpc/templates.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ smsBody: "x".repeat(70 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it("caps the batch size", async () => {
+    const paths = Array.from({ length: 4 }, () => "settings.get").join(",");
+    const response = await fetch(`${api.url}/trpc/${paths}?batch=1&input={}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it("rate limits per user and org with TOO_MANY_REQUESTS", async () => {
+    const token = api.token({ orgId: ORG_A, userId: "user_busy" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      statuses.push(
+        (await fetch(`${api.url}/trpc/settings.get`, { headers: { authorization: `Bearer ${token}` } })).status,
+      );
+    }
+    expect(statuses.slice(0, 30).every((status) => status === 200)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    // Another user of the same org is not slowed down by this one.
+    expect(
+      (await fetch(`${api.url}/trpc/settings.get`, { headers: { authorization: `Bearer ${admin}` } })).status,
+    ).toBe(200);
+  });
+
+  it("creates an organization's row on its first request", async () => {
+    const token = api.token({ orgId: "org_brand_new", role: "admin" });
+    const settings = await api.client(token).settings.get.query();
+    expect(settings).toMatchObject({ id: "org_brand_new", name: "brand-new", fallback_window_seconds: 300 });
+  });
+
+  describe("Clerk webhook", () => {
+    const post = (body: object, sign = true) => {
+      const payload = JSON.stringify(body);
+      const id = `msg_${Math.random().toString(36).slice(2)}`;
+      const timestamp = new Date();
+      const signature = sign ? new Webhook(CLERK_SECRET).sign(id, timestamp, payload) : "v1,bm90IGEgc2lnbmF0dXJl";
+      return fetch(`${api.url}/webhooks/clerk`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "svix-id": id,
+          "svix-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+          "svix-signature": signature,
+        },
+        body: payload,
+      });
+    };
+    const orgRow = (id: string) =>
+      api.scratch.database.withService((tx) =>
+        tx.selectFrom("organizations").select(["id", "name"]).where("id", "=", id).executeTakeFirst(),
+      );
+
+    it("rejects a bad signature and stores nothing", async () => {
+      const response = await post({ type: "organization.created", data: { id: "org_unsigned", name: "Nope" } }, false);
+      expect(response.status).toBe(401);
+      expect(await orgRow("org_unsigned")).toBeUndefined();
+    });
+
+    it("creates, renames and deletes organizations", async () => {
+      expect(
+        (await post({ type: "organization.created", data: { id: "org_from_clerk", name: "From Clerk" } })).status,
+      ).toBe(200);
+      expect(await orgRow("org_from_clerk")).toEqual({ id: "org_from_clerk", name: "From Clerk" });
+      await post({ type: "organization.updated", data: { id: "org_from_clerk", name: "Renamed" } });
+      expect(await orgRow("org_from_clerk")).toEqual({ id: "org_from_clerk", name: "Renamed" });
+      await post({ type: "organization.deleted", data: { id: "org_from_clerk" } });
+      expect(await orgRow("org_from_clerk")).toBeUndefined();
+    });
+
+    it("acknowledges events it does not handle", async () => {
+      expect((await post({ type: "user.created", data: { id: "user_1" } })).status).toBe(200);
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import type { TRPCRouterRecord } from "@trpc/server";
+import { z } from "zod";
+import { cursorAt, olderThan, page, pageInput, uuidInput } from "../pagination.ts";
+import { notFound, orgProcedure } from "../trpc.ts";
+
+export const callsListInput = pageInput.extend({
+  outcome: z.enum(["missed", "answered", "voicemail"]).optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+  /** Digits anywhere in the caller's number. */
+  number: z
+    .string()
+    .trim()
+    .regex(/^\+?[0-9]{3,15}$/, "number search takes 3 to 15 digits")
+    .transform((value) => value.replace(/^\+/, ""))
+    .optional(),
+});
+
+export const callsRouter = {
+  list: orgProcedure.input(callsListInput).query(({ ctx, input }) =>
+    ctx.db(async (tx) => {
+      let query = tx
+        .selectFrom("call_logs")
+        .select([
+          "id",
+          "call_sid",
+          "from_number",
+          "to_number",
+          "status",
+          "outcome",
+          "duration_seconds",
+          "started_at",
+          "ended_at",
+        ])
+        .select(cursorAt("started_at"))
+        .orderBy("started_at", "desc")
+        .orderBy("id", "desc")
+        .limit(input.limit + 1);
+      if (input.cursor) query = query.where(olderThan("started_at", input.cursor));
+      if (input.outcome) query = query.where("outcome", "=", input.outcome);
+      if (input.from) query = query.where("started_at", ">=", input.from);
+      if (input.to) query = query.where("started_at", "<", input.to);
+      if (input.number) query = query.where("from_number", "like", `%${input.number}%`);
+      return page(await query.execute(), input.limit);
+    }),
+  ),
+
+  /** The call, what CallFlow decided for it, and every message with its status history. */
+  get: orgProcedure.input(uuidInput).query(({ ctx, input }) =>
+    ctx.db(async (tx) => {
+      const call = await tx.selectFrom("call_logs").selectAll().where("id", "=", input.id).executeTakeFirst();
+      if (!call) throw notFound("call");
+      const job =
+        (await tx.selectFrom("message_jobs").selectAll().where("call_log_id", "=", call.id).executeTakeFirst()) ?? null;
+      const messages = job
+        ? await tx.selectFrom("messages").selectAll().where("job_id", "=", job.id).orderBy("created_at").execute()
+        : [];
+      const events = messages.length
+        ? await tx
+            .selectFrom("message_events")
+            .select(["message_id", "status", "error_code", "received_at"])
+            .where(
+              "message_id",
+              "in",
+              messages.map((message) => message.id),
+            )
+            .orderBy("received_at")
+            .execute()
+        : [];
+      return {
+        call,
+        job,
+        messages: messages.map((message) => ({
+          ...message,
+          events: events.filter((event) => event.message_id === message.id),
+        })),
+      };
+    }),
+  ),
+} satisfies TRPCRouterRecord;

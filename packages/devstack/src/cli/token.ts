@@ -1,0 +1,58 @@
+// pnpm run token --org <orgId> [--role admin|member] [--user <userId>]
+// Prints a session token from the local dev issuer. Refuses when Clerk is configured:
+// then only Clerk's own tokens are accepted, and this one would be rejected.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { openDevTokenIssuer } from "../dev-token-issuer.ts";
+
+const usage = "usage: pnpm run token --org <orgId> [--role admin|member] [--user <userId>] [--ttl <seconds>]";
+const argsSchema = z.object({
+  org: z
+    .string({ error: "--org is required" })
+    .regex(/^[A-Za-z0-9_]{1,64}$/, "--org must be a Clerk-style id such as org_demo_rosas_bakery"),
+  role: z.enum(["admin", "member"], { error: "--role must be admin or member" }).default("admin"),
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,64}$/, "--user must be an id such as user_dev")
+    .optional(),
+  ttl: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400 * 30)
+    .default(86_400),
+});
+
+if (process.env.CLERK_SECRET_KEY || process.env.CLERK_JWT_KEY) {
+  console.error(
+    "pnpm token: Clerk keys are configured, so the API accepts only Clerk's tokens; sign in through Clerk instead",
+  );
+  process.exit(1);
+}
+let values: Record<string, unknown>;
+try {
+  values = parseArgs({
+    options: { org: { type: "string" }, role: { type: "string" }, user: { type: "string" }, ttl: { type: "string" } },
+    args: process.argv.slice(2).filter((arg) => arg !== "--"),
+  }).values;
+} catch (error) {
+  console.error(`pnpm token: ${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+const parsed = argsSchema.safeParse(values);
+if (!parsed.success) {
+  console.error(`pnpm token: ${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
+  process.exit(2);
+}
+const issuer = openDevTokenIssuer(resolve(process.env.INIT_CWD ?? process.cwd(), process.env.DATA_DIR ?? ".data"));
+const authorizedParty = process.env.WEB_ORIGIN ?? `http://localhost:${process.env.WEB_PORT ?? 5173}`;
+console.log(
+  issuer.issue({
+    orgId: parsed.data.org,
+    role: parsed.data.role,
+    userId: parsed.data.user,
+    ttlSeconds: parsed.data.ttl,
+    authorizedParty,
+  }),
+);

@@ -1,0 +1,61 @@
+export {
+  type BusinessHours,
+  businessHoursSchema,
+  isQuietTime,
+  isValidTimeZone,
+  isWithinBusinessHours,
+  nextAllowedSendTime,
+  type QuietHours,
+  quietHoursSchema,
+  timeZoneSchema,
+  type Weekday,
+  weekdays,
+} from "./business-hours.ts";
+export {
+  type AnsweredBy,
+  answeredByValues,
+  type CallOutcome,
+  type CallReport,
+  type CallStatus,
+  callOutcome,
+  callOutcomes,
+  callStatuses,
+  callStatusSchema,
+} from "./call-outcome.ts";
+export {
+  isDeliveredLike,
+  isFailure,
+  isFinal,
+  type MessageStatus,
+  mergeStatus,
+  messageStatuses,
+  messageStatusSchema,
+  parseMessageStatus,
+} from "./message-status.ts";
+export { type CountryCode, e164Schema, isE164, type PhoneNumberResult, parsePhoneNumber } from "./phone-number.ts";
+export { hasQuotaLeft, isPlanId, type Plan, type PlanId, planIdSchema, planIds, plans, quotaFor } from "./plans.ts";
+export {
+  type ConsentPolicy,
+  consentPolicies,
+  defaultSettings,
+  type Settings,
+  type SettingsUpdate,
+  settingsSchema,
+  settingsUpdateSchema,
+} from "./settings.ts";
+export { countSmsSegments, type SmsEncoding, type SmsSegments } from "./sms-segments.ts";
+export {
+  CALLER_NAME_FALLBACK,
+  formatCallTime,
+  renderTemplate,
+  renderWhatsAppVariables,
+  sampleVariables,
+  type TemplateRenderFailure,
+  type TemplateRenderResult,
+  type TemplateVariableName,
+  type TemplateVariables,
+  templatePlaceholders,
+  templateVariableNames,
+  type WhatsAppVariablesResult,
+  whatsAppVariablesSchema,
+} from "./template-render.ts";

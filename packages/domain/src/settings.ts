@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { businessHoursSchema, quietHoursSchema, timeZoneSchema } from "./business-hours.ts";
+import { callOutcomes } from "./call-outcome.ts";
+
+export const consentPolicies = ["implied", "explicit"] as const;
+
+export type ConsentPolicy = (typeof consentPolicies)[number];
+
+const wholeSeconds = (name: string, min: number, max: number, hint: string) =>
+  z
+    .number({ error: `${name} must be a number of seconds.` })
+    .int({ error: `${name} must be a whole number of seconds.` })
+    .min(min, { error: `${name} must be at least ${min} seconds. ${hint}` })
+    .max(max, { error: `${name} must be at most ${max} seconds. ${hint}` });
+
+/** Each editable settings column of `organizations`, with the same limits as its check constraint. */
+const fields = {
+  timezone: timeZoneSchema,
+  business_hours: businessHoursSchema,
+  quiet_hours: quietHoursSchema.nullable(),
+  fallback_window_seconds: wholeSeconds("The SMS fallback wait", 10, 86_400, "That is 10 seconds to 1 day."),
+  cooldown_seconds: wholeSeconds("The cooldown", 0, 2_592_000, "That is none to 30 days."),
+  consent_policy: z.enum(consentPolicies, {
+    error: `The consent policy must be "implied" or "explicit".`,
+  }),
+  // Empty is allowed: it pauses automatic messages without touching templates.
+  trigger_outcomes: z
+    .array(z.enum(callOutcomes, { error: `Outcomes are "missed", "answered" and "voicemail".` }))
+    .refine((outcomes) => new Set(outcomes).size === outcomes.length, {
+      error: "List each call outcome once.",
+    }),
+  answered_min_seconds: wholeSeconds("The shortest answered call", 0, 600, "That is none to 10 minutes."),
+  help_text: z
+    .string({ error: "The help reply must be text." })
+    .trim()
+    .min(1, { error: "The help reply cannot be empty." })
+    .max(320, { error: "The help reply can be at most 320 characters." }),
+};
+
+/** The defaults are the column defaults in supabase/migrations/…_organizations.sql. */
+export const defaultSettings = {
+  timezone: "UTC",
+  business_hours: {
+    mon: [["09:00", "17:00"]],
+    tue: [["09:00", "17:00"]],
+    wed: [["09:00", "17:00"]],
+    thu: [["09:00", "17:00"]],
+    fri: [["09:00", "17:00"]],
+  },
+  quiet_hours: { start: "21:00", end: "08:00" },
+  fallback_window_seconds: 300,
+  cooldown_seconds: 86_400,
+  consent_policy: "implied",
+  trigger_outcomes: ["missed", "voicemail"],
+  answered_min_seconds: 5,
+  help_text: "Reply STOP to stop messages from us. Call us back any time.",
+} satisfies z.input<z.ZodObject<typeof fields>>;
+
+/** An organization's messaging settings; a field left out takes the database default. */
+export const settingsSchema = z.object({
+  timezone: fields.timezone.default(defaultSettings.timezone),
+  business_hours: fields.business_hours.default(() => structuredClone(defaultSettings.business_hours)),
+  quiet_hours: fields.quiet_hours.default(() => ({ ...defaultSettings.quiet_hours })),
+  fallback_window_seconds: fields.fallback_window_seconds.default(defaultSettings.fallback_window_seconds),
+  cooldown_seconds: fields.cooldown_seconds.default(defaultSettings.cooldown_seconds),
+  consent_policy: fields.consent_policy.default(defaultSettings.consent_policy),
+  trigger_outcomes: fields.trigger_outcomes.default(() => [...defaultSettings.trigger_outcomes]),
+  answered_min_seconds: fields.answered_min_seconds.default(defaultSettings.answered_min_seconds),
+  help_text: fields.help_text.default(defaultSettings.help_text),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+
+/**
+ * A change to some settings. Unknown fields are refused rather than dropped, so a typo is
+ * not a silent no-op; `quiet_hours: null` turns quiet hours off.
+ */
+export const settingsUpdateSchema = z
+  .strictObject(fields, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `Unknown setting ${issue.keys.map((key) => JSON.stringify(key)).join(", ")}. Settings are ${Object.keys(fields).join(", ")}.`
+        : undefined,
+  })
+  .partial()
+  .refine((update) => Object.values(update).some((value) => value !== undefined), {
+    error: "Change at least one setting.",
+  });
+
+export type SettingsUpdate = z.output<typeof settingsUpdateSchema>;

@@ -1,0 +1,148 @@
+import { z } from "zod";
+
+/** The placeholders a template may use, as `{{business_name}}` or `{{ business_name }}`. */
+export const templateVariableNames = [
+  "business_name",
+  "caller_number",
+  "caller_name",
+  "call_time",
+  "business_phone",
+] as const;
+
+export type TemplateVariableName = (typeof templateVariableNames)[number];
+
+/** Values for one message. A missing value renders as "", except caller_name (see below). */
+export type TemplateVariables = Partial<Record<TemplateVariableName, string | null>>;
+
+/**
+ * What `{{caller_name}}` becomes when the caller's name is not known, so that "Hi
+ * {{caller_name}}," still reads "Hi there,". It is English: templates in other languages
+ * should not depend on the name.
+ */
+export const CALLER_NAME_FALLBACK = "there";
+
+/** Believable values for previews in the dashboard and for checking a template's placeholders. */
+export const sampleVariables: Readonly<Record<TemplateVariableName, string>> = {
+  business_name: "Rivera Plumbing",
+  caller_number: "+15125550100",
+  caller_name: "Sam",
+  call_time: "Tue 3:05 PM",
+  business_phone: "+15125550199",
+};
+
+export type TemplateRenderFailure = { ok: false; reason: string; unknown: string[] };
+export type TemplateRenderResult = { ok: true; text: string } | TemplateRenderFailure;
+export type WhatsAppVariablesResult = { ok: true; variables: Record<string, string> } | TemplateRenderFailure;
+
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const knownNames = new Set<string>(templateVariableNames);
+const knownList = templateVariableNames.map((name) => `{{${name}}}`).join(", ");
+
+function isKnown(name: string): name is TemplateVariableName {
+  return knownNames.has(name);
+}
+
+/** The placeholder names a template uses, each once, in order of first use; unknown ones too. */
+export function templatePlaceholders(text: string): string[] {
+  return [...new Set(Array.from(text.matchAll(PLACEHOLDER), (match) => match[1] ?? ""))];
+}
+
+/**
+ * Fills in a template's placeholders. An unknown placeholder or a stray `{{` / `}}` is an
+ * error rather than text sent to a caller. Values are inserted in one pass, so a value that
+ * itself looks like a placeholder (a caller named "{{business_name}}") stays as it is.
+ */
+export function renderTemplate(text: string, variables: TemplateVariables): TemplateRenderResult {
+  const unknown = templatePlaceholders(text).filter((name) => !isKnown(name));
+  if (unknown.length > 0) {
+    const list = unknown.map((name) => `{{${name}}}`).join(", ");
+    return {
+      ok: false,
+      reason: `Unknown placeholder${unknown.length > 1 ? "s" : ""} ${list}. Use ${knownList}.`,
+      unknown,
+    };
+  }
+  const rest = text.replace(PLACEHOLDER, "");
+  if (rest.includes("{{") || rest.includes("}}")) {
+    return {
+      ok: false,
+      reason: "A placeholder is not closed. Write it with two braces on each side, like {{business_name}}.",
+      unknown: [],
+    };
+  }
+  return { ok: true, text: text.replace(PLACEHOLDER, (_match, name: string) => placeholderValue(name, variables)) };
+}
+
+function placeholderValue(name: string, variables: TemplateVariables): string {
+  if (!isKnown(name)) return "";
+  const value = variables[name]?.trim() ?? "";
+  return name === "caller_name" && value === "" ? CALLER_NAME_FALLBACK : value;
+}
+
+/**
+ * The time of a call as a caller reads it, in the business's timezone: "Sun 3:05 PM". The
+ * weekday is there because quiet hours can hold a message until the next day. Newer ICU puts
+ * a narrow no-break space before AM/PM; it is replaced by a plain space because that one
+ * character would make the whole SMS UCS-2 (70 characters a segment instead of 160).
+ */
+export function formatCallTime(at: Date, timeZone: string, locale = "en-US"): string {
+  return new Intl.DateTimeFormat(locale, { timeZone, weekday: "short", hour: "numeric", minute: "2-digit" })
+    .format(at)
+    .replace(/[\u202f\u00a0]/g, " ");
+}
+
+const WHATSAPP_KEY = /^[1-9][0-9]*$/;
+
+/** A template's WhatsApp Content variables: {"1": "{{business_name}}", "2": "..."}. */
+export const whatsAppVariablesSchema = z.record(
+  z.string().regex(WHATSAPP_KEY, { error: "WhatsApp variable keys are the numbers 1, 2, 3… of the Content template." }),
+  z.string(),
+);
+
+/**
+ * Renders each WhatsApp Content variable. WhatsApp refuses a variable that is empty or has
+ * line breaks, tabs or runs of spaces, so whitespace is folded to single spaces and an empty
+ * result is an error naming the variable.
+ */
+export function renderWhatsAppVariables(
+  variables: Record<string, string>,
+  values: TemplateVariables,
+): WhatsAppVariablesResult {
+  const badKeys = Object.keys(variables).filter((key) => !WHATSAPP_KEY.test(key));
+  if (badKeys.length > 0) {
+    return {
+      ok: false,
+      reason: `WhatsApp variable keys are the numbers 1, 2, 3… of the Content template; ${badKeys.map((key) => `"${key}"`).join(", ")} ${badKeys.length > 1 ? "are" : "is"} not.`,
+      unknown: [],
+    };
+  }
+
+  const rendered: Record<string, string> = {};
+  const unknown = new Set<string>();
+  for (const [key, text] of Object.entries(variables)) {
+    const result = renderTemplate(text, values);
+    if (!result.ok) {
+      if (result.unknown.length === 0) return { ...result, reason: `WhatsApp variable {{${key}}}: ${result.reason}` };
+      for (const name of result.unknown) unknown.add(name);
+      continue;
+    }
+    const value = result.text.replace(/\s+/g, " ").trim();
+    if (value === "") {
+      return {
+        ok: false,
+        reason: `WhatsApp variable {{${key}}} is empty for this call, and WhatsApp refuses empty variables. Give it fixed text or a placeholder that always has a value.`,
+        unknown: [],
+      };
+    }
+    rendered[key] = value;
+  }
+  if (unknown.size > 0) {
+    const list = [...unknown];
+    return {
+      ok: false,
+      reason: `Unknown placeholder${list.length > 1 ? "s" : ""} ${list.map((name) => `{{${name}}}`).join(", ")} in the WhatsApp variables. Use ${knownList}.`,
+      unknown: list,
+    };
+  }
+  return { ok: true, variables: rendered };
+}

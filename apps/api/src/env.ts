@@ -14,6 +14,7 @@ export const env = createEnv({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /** Unset: the embedded database under DATA_DIR. */
     DATABASE_URL: z.string().url().optional(),
+    /** Relative paths are taken from the repository root. */
     DATA_DIR: z.string().min(1).default(".data"),
     /** Port the embedded database is served on for psql and other processes (local mode). */
     DB_PORT: z.coerce.number().int().min(0).max(65535).default(54322),

@@ -1,6 +1,7 @@
 // The composition root: the only place that knows whether CallFlow runs locally (embedded
 // database, dev token issuer) or against cloud services, decided by the environment alone.
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import { serve } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
@@ -9,7 +10,7 @@ import { createApp } from "./http/app.ts";
 import { createLog } from "./log.ts";
 
 const log = createLog(env.LOG_LEVEL, { service: "api" });
-const dataDir = resolve(env.DATA_DIR);
+const dataDir = resolve(fileURLToPath(new URL("../../../", import.meta.url)), env.DATA_DIR);
 const local = !env.DATABASE_URL;
 
 let database: Database;

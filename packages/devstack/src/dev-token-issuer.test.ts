@@ -38,7 +38,7 @@ describe("dev token issuer", () => {
 
   it("prints a token from the command line, and refuses when Clerk keys are set", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "callflow-devstack-cli-"));
-    const env = { ...process.env, DATA_DIR: dataDir, INIT_CWD: "/", CLERK_SECRET_KEY: "", CLERK_JWT_KEY: "" };
+    const env = { ...process.env, DATA_DIR: dataDir, CLERK_SECRET_KEY: "", CLERK_JWT_KEY: "" };
     const { stdout } = await run("npx", ["tsx", cli, "--org", "org_demo", "--role", "admin"], { env });
     expect(stdout.trim().split(".")).toHaveLength(3);
     const refused = await run("npx", ["tsx", cli, "--org", "org_demo"], {

@@ -2,6 +2,7 @@
 // Prints a session token from the local dev issuer. Refuses when Clerk is configured:
 // then only Clerk's own tokens are accepted, and this one would be rejected.
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { openDevTokenIssuer } from "../dev-token-issuer.ts";
@@ -45,7 +46,9 @@ if (!parsed.success) {
   console.error(`pnpm token: ${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
   process.exit(2);
 }
-const issuer = openDevTokenIssuer(resolve(process.env.INIT_CWD ?? process.cwd(), process.env.DATA_DIR ?? ".data"));
+// Relative to the repository root, as the API takes it.
+const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+const issuer = openDevTokenIssuer(resolve(repositoryRoot, process.env.DATA_DIR ?? ".data"));
 const authorizedParty = process.env.WEB_ORIGIN ?? `http://localhost:${process.env.WEB_PORT ?? 5173}`;
 console.log(
   issuer.issue({

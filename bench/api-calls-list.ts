@@ -48,6 +48,8 @@ interface Options {
   pool: number;
   nextShare: number;
   rows: number;
+  /** Skip the direct lane (e.g. to profile the HTTP path alone with --cpu-prof). */
+  httpOnly: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -60,6 +62,7 @@ function parseOptions(argv: string[]): Options {
     pool: 20,
     nextShare: 0.25,
     rows: 1_000_000,
+    httpOnly: false,
   };
   const count = (text: string, flag: string): number => {
     const parsed = Number(text.replaceAll("_", ""));
@@ -104,12 +107,15 @@ function parseOptions(argv: string[]): Options {
       case "--rows":
         options.rows = Math.max(100, count(arg(), flag));
         break;
+      case "--http-only":
+        options.httpOnly = true;
+        break;
       case "--help":
       case "-h":
         console.log(
           "usage: tsx api-calls-list.ts [--clients N] [--requests N] [--duration SECONDS] [--warmup N]\n" +
             "                             [--serial-requests N (0: no one-client phase)] [--pool N]\n" +
-            "                             [--next-share FRACTION] [--rows N per org]",
+            "                             [--next-share FRACTION] [--rows N per org] [--http-only]",
         );
         process.exit(0);
         break;
@@ -257,7 +263,6 @@ interface LoadJob {
 
 interface LoadReply {
   result: RunResult;
-  cpuMs: number;
   eventLoopUtilization: number;
 }
 
@@ -292,16 +297,10 @@ async function runLoadJob(job: LoadJob): Promise<LoadReply> {
       });
       request.on("error", reject);
     });
-  const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
   const result = await closedLoop(job.concurrency, job, once);
-  const cpuUsed = process.cpuUsage(cpu);
   agent.destroy();
-  return {
-    result,
-    cpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
-    eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
-  };
+  return { result, eventLoopUtilization: performance.eventLoopUtilization(elu).utilization };
 }
 
 interface CallPage {
@@ -368,22 +367,42 @@ function cpuSnapshot(loadGeneratorPid: number | undefined): CpuSnapshot | undefi
   }
 }
 
-function describeCpu(before: CpuSnapshot | undefined, after: CpuSnapshot | undefined, withHttp: boolean): string {
-  if (!before || !after) return "CPU: /proc not readable";
-  const cpus = availableParallelism();
+interface CpuUse {
+  /** Cores busy, machine-wide (of availableParallelism()). */
+  machine: number;
+  api: number;
+  loadGenerator: number;
+  postgres: number;
+  other: number;
+  seconds: number;
+}
+
+function cpuUse(before: CpuSnapshot | undefined, after: CpuSnapshot | undefined): CpuUse | undefined {
+  if (!before || !after) return undefined;
   const seconds = (after.at - before.at) / 1000;
-  // /proc/stat counts all CPUs together: ticks / cpus / seconds = share of the machine.
-  const machineCores = ((after.machineBusy - before.machineBusy) / (after.machineTotal - before.machineTotal)) * cpus;
+  // /proc/stat counts all CPUs together: busy / total ticks x CPUs = cores busy.
+  const machine =
+    ((after.machineBusy - before.machineBusy) / (after.machineTotal - before.machineTotal)) * availableParallelism();
   const cores = (ticks: number) => ticks / CLOCK_TICKS / seconds;
   const api = cores(after.api - before.api);
-  const load = cores(after.loadGenerator - before.loadGenerator);
-  const pg = cores(after.postgres - before.postgres);
-  const other = Math.max(0, machineCores - api - load - pg);
+  const loadGenerator = cores(after.loadGenerator - before.loadGenerator);
+  const postgres = cores(after.postgres - before.postgres);
+  return {
+    machine,
+    api,
+    loadGenerator,
+    postgres,
+    other: Math.max(0, machine - api - loadGenerator - postgres),
+    seconds,
+  };
+}
+
+function describeCpu(use: CpuUse, withHttp: boolean): string {
   return (
-    `CPU (cores busy, of ${cpus}): machine ${machineCores.toFixed(2)} = ` +
-    `${withHttp ? "API process" : "this process (no HTTP)"} ${api.toFixed(2)}` +
-    (withHttp ? ` + load generator ${load.toFixed(2)}` : "") +
-    ` + postgres ${pg.toFixed(2)} + other ${other.toFixed(2)}`
+    `CPU (cores busy, of ${availableParallelism()}): machine ${use.machine.toFixed(2)} = ` +
+    `${withHttp ? "API process" : "this process"} ${use.api.toFixed(2)}` +
+    (withHttp ? ` + load generator ${use.loadGenerator.toFixed(2)}` : "") +
+    ` + postgres ${use.postgres.toFixed(2)} + other ${use.other.toFixed(2)}`
   );
 }
 
@@ -608,49 +627,61 @@ async function main(options: Options): Promise<void> {
       );
 
       const directBefore = cpuSnapshot(undefined);
-      const direct = await runDirect(database, phase.concurrency, job);
-      const directCpu = describeCpu(directBefore, cpuSnapshot(undefined), false);
+      const direct = options.httpOnly ? undefined : await runDirect(database, phase.concurrency, job);
+      const directCpu = cpuUse(directBefore, cpuSnapshot(undefined));
 
-      serverSamples = null;
+      // The app-side timer also sees the warm-up requests: the first `warmup` samples are dropped.
+      serverSamples = [];
       const httpBefore = cpuSnapshot(child.pid);
       const apiElu = performance.eventLoopUtilization();
-      // The app-side timer starts after the warm-up: the child tells us nothing between,
-      // so drop the first `warmup` samples instead.
-      serverSamples = [];
       const reply = await runHttp({ url, token, concurrency: phase.concurrency, ...job });
       const apiUtilization = performance.eventLoopUtilization(apiElu).utilization;
-      const httpCpu = describeCpu(httpBefore, cpuSnapshot(child.pid), true);
+      const httpCpu = cpuUse(httpBefore, cpuSnapshot(child.pid));
       const appSamples = serverSamples.slice(phase.warmup);
       serverSamples = null;
       const http = reply.result;
 
       console.log(header());
-      console.log(row("direct (withTenant, no HTTP)", direct));
+      if (direct) console.log(row("direct (withTenant, no HTTP)", direct));
       console.log(row("HTTP GET /trpc/calls.list", http));
       console.log(serverRow("  of which inside app.fetch", appSamples));
-      const directStats = stats(direct.latencies);
       const httpStats = stats(http.latencies);
-      const ratio = httpStats.p95 / directStats.p95;
+      const directStats = direct ? stats(direct.latencies) : undefined;
       console.log(
-        `  latencies in ms; next pages: direct ${fmtInt(direct.nextPages)}, HTTP ${fmtInt(http.nextPages)}; ` +
+        `  latencies in ms; next pages: ${direct ? `direct ${fmtInt(direct.nextPages)}, ` : ""}HTTP ${fmtInt(http.nextPages)}; ` +
           `HTTP answers ${fmtInt(Math.round(http.responseBytes / Math.max(1, http.completed)))} bytes on average`,
       );
-      const inFlight = (r: RunResult) => (r.completed / (r.elapsedMs / 1000)) * (stats(r.latencies).mean / 1000);
+      const rate = (r: RunResult) => r.completed / (r.elapsedMs / 1000);
+      const inFlight = (r: RunResult) => rate(r) * (stats(r.latencies).mean / 1000);
+      if (phase.concurrency > 1)
+        console.log(
+          `  in flight (req/s x mean latency): ${direct ? `direct ${inFlight(direct).toFixed(1)}, ` : ""}HTTP ${inFlight(http).toFixed(1)}: ` +
+            `all clients waiting; latency above the one-client figure is queueing for CPU and the ${options.pool} connections`,
+        );
+      // Node CPU per request: what the work costs, whatever the queueing.
+      // (The CPU window includes the warm-up requests, so they are counted too.)
+      const perRequest = (use: CpuUse, cores: number, r: RunResult) =>
+        `${((cores * use.seconds * 1000) / Math.max(1, r.completed + r.errors + phase.warmup)).toFixed(2)} ms`;
+      if (direct && directCpu)
+        console.log(
+          `  direct: ${describeCpu(directCpu, false)}; this process's CPU per request ${perRequest(directCpu, directCpu.api, direct)}`,
+        );
+      if (httpCpu)
+        console.log(
+          `  HTTP:   ${describeCpu(httpCpu, true)}; API process CPU per request ${perRequest(httpCpu, httpCpu.api, http)}, ` +
+            `load generator ${perRequest(httpCpu, httpCpu.loadGenerator, http)}, postgres ${perRequest(httpCpu, httpCpu.postgres, http)}`,
+        );
       console.log(
-        `  in flight (req/s x mean latency): direct ${inFlight(direct).toFixed(1)}, HTTP ${inFlight(http).toFixed(1)} ` +
-          `(= the clients: the latency beyond one request's work is queueing for CPU and the ${options.pool} connections)`,
+        `  HTTP:   event loop busy: API ${(apiUtilization * 100).toFixed(0)}%, load generator ${(reply.eventLoopUtilization * 100).toFixed(0)}%`,
       );
-      console.log(`  direct: ${directCpu}`);
-      console.log(`  HTTP:   ${httpCpu}`);
-      console.log(
-        `  HTTP:   event loop busy: API ${(apiUtilization * 100).toFixed(0)}%, load generator ${(reply.eventLoopUtilization * 100).toFixed(0)}% ` +
-          `(load generator CPU ${(reply.cpuMs / http.elapsedMs).toFixed(2)} cores)`,
-      );
-      for (const sample of [...direct.errorSamples, ...http.errorSamples]) console.log(`  error: ${sample}`);
+      for (const sample of [...(direct?.errorSamples ?? []), ...http.errorSamples]) console.log(`  error: ${sample}`);
       const line =
-        `${String(phase.concurrency).padStart(3)} client(s): HTTP p95 ${httpStats.p95.toFixed(2)} ms / direct p95 ` +
-        `${directStats.p95.toFixed(2)} ms = ratio ${ratio.toFixed(2)}; HTTP ${(http.completed / (http.elapsedMs / 1000)).toFixed(0)} req/s, ` +
-        `errors ${http.errors}; HTTP p95 <= ${GOAL_P95_MS} ms: ${httpStats.p95 <= GOAL_P95_MS ? "yes" : "no"}`;
+        `${String(phase.concurrency).padStart(3)} client(s): HTTP ${rate(http).toFixed(0)} req/s, p50 ${httpStats.p50.toFixed(2)} ms, ` +
+        `p95 ${httpStats.p95.toFixed(2)} ms, p99 ${httpStats.p99.toFixed(2)} ms, errors ${http.errors}` +
+        (directStats
+          ? `; direct p95 ${directStats.p95.toFixed(2)} ms (${rate(direct as RunResult).toFixed(0)} req/s): HTTP/direct p95 ratio ${(httpStats.p95 / directStats.p95).toFixed(2)}`
+          : "") +
+        `; HTTP p95 <= ${GOAL_P95_MS} ms: ${httpStats.p95 <= GOAL_P95_MS ? "yes" : "no"}`;
       console.log(`  ${line}`);
       summary.push(line);
     }

@@ -18,14 +18,14 @@ function run(cmd, args, options = {}) {
   if (result.error) throw result.error;
   return result.status ?? 1;
 }
-const pnpm = (...args) => run("npx", ["--yes", `pnpm@${pnpmVersion}`, ...args]);
+const pnpm = (args, options) => run("npx", ["--yes", `pnpm@${pnpmVersion}`, ...args], options);
 
 function ensureDependencies() {
   const marker = join(root, "node_modules", ".modules.yaml");
   const lock = join(root, "pnpm-lock.yaml");
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
   console.log("callflow: installing dependencies (first run)…");
-  if (pnpm("install", "--frozen-lockfile") !== 0) process.exit(1);
+  if (pnpm(["install", "--frozen-lockfile"]) !== 0) process.exit(1);
 }
 
 function testLanes() {
@@ -73,13 +73,10 @@ function testLanes() {
 
   const json = join(resultsDir, "vitest.json");
   const vitestStatus = pnpm(
-    "exec",
-    "vitest",
-    "run",
-    "--reporter=default",
-    "--reporter=json",
-    `--outputFile.json=${json}`,
-    { env },
+    ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${json}`],
+    {
+      env,
+    },
   );
   let vitest = { numPassedTests: 0, numFailedTests: 1 };
   if (existsSync(json)) vitest = JSON.parse(readFileSync(json, "utf8"));
@@ -101,7 +98,7 @@ function testLanes() {
 switch (command) {
   case "start":
     ensureDependencies();
-    process.exit(pnpm("run", "dev"));
+    process.exit(pnpm(["run", "dev"]));
     break;
   case "test":
     ensureDependencies();
@@ -109,7 +106,7 @@ switch (command) {
     break;
   case "bench":
     ensureDependencies();
-    process.exit(pnpm("--filter", "@callflow/bench", "run", "bench", ...process.argv.slice(3)));
+    process.exit(pnpm(["--filter", "@callflow/bench", "run", "bench", ...process.argv.slice(3)]));
     break;
   default:
     console.error("usage: node scripts/callflow.mjs start|test|bench");

@@ -42,4 +42,22 @@ export default [
       include: ["src/**/*.test.ts"],
     },
   }),
+  defineProject({
+    test: {
+      name: "providers",
+      root: at("./packages/providers"),
+      include: ["src/**/*.test.ts"],
+      testTimeout: 30_000,
+    },
+  }),
+  defineProject({
+    test: {
+      name: "inngest",
+      root: at("./inngest"),
+      include: ["src/**/*.test.ts"],
+      globalSetup: [at("./packages/db/src/test-global-setup.ts")],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+    },
+  }),
 ];

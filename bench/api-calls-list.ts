@@ -47,6 +47,8 @@ interface Options {
   serialRequests: number;
   pool: number;
   nextShare: number;
+  /** Pause of each client between its requests, ms (0: closed loop at full speed). */
+  thinkMs: number;
   rows: number;
   /** Skip the direct lane (e.g. to profile the HTTP path alone with --cpu-prof). */
   httpOnly: boolean;
@@ -61,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     serialRequests: 2_000,
     pool: 20,
     nextShare: 0.25,
+    thinkMs: 0,
     rows: 1_000_000,
     httpOnly: false,
   };
@@ -104,6 +107,9 @@ function parseOptions(argv: string[]): Options {
         options.nextShare = share;
         break;
       }
+      case "--think":
+        options.thinkMs = count(arg(), flag);
+        break;
       case "--rows":
         options.rows = Math.max(100, count(arg(), flag));
         break;
@@ -115,7 +121,7 @@ function parseOptions(argv: string[]): Options {
         console.log(
           "usage: tsx api-calls-list.ts [--clients N] [--requests N] [--duration SECONDS] [--warmup N]\n" +
             "                             [--serial-requests N (0: no one-client phase)] [--pool N]\n" +
-            "                             [--next-share FRACTION] [--rows N per org] [--http-only]",
+            "                             [--next-share FRACTION] [--think MS] [--rows N per org] [--http-only]",
         );
         process.exit(0);
         break;
@@ -198,7 +204,7 @@ function nextPagePicker(share: number, client: number) {
  */
 async function closedLoop(
   concurrency: number,
-  job: { warmup: number; requests: number; durationMs: number; nextShare: number },
+  job: { warmup: number; requests: number; durationMs: number; nextShare: number; thinkMs: number },
   once: (client: number, cursor: string | null) => Promise<{ nextCursor: string | null; bytes: number }>,
 ): Promise<RunResult> {
   const result: RunResult = {
@@ -238,6 +244,7 @@ async function closedLoop(
             if (result.errorSamples.length < 5) result.errorSamples.push((error as Error).message);
           }
         }
+        if (job.thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, job.thinkMs));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, (_, client) => loop(client)));
@@ -259,6 +266,7 @@ interface LoadJob {
   requests: number;
   durationMs: number;
   nextShare: number;
+  thinkMs: number;
 }
 
 interface LoadReply {
@@ -319,7 +327,8 @@ interface CpuSnapshot {
   machineTotal: number;
   api: number;
   loadGenerator: number;
-  postgres: number;
+  /** Ticks per postgres process of this bench (see postgresTicks). */
+  postgres: Map<number, number>;
 }
 
 function processTicks(pid: number): number {
@@ -332,19 +341,38 @@ function processTicks(pid: number): number {
   }
 }
 
-function postgresTicks(): number {
-  let total = 0;
+/**
+ * CPU ticks of the PostgreSQL processes that work for this bench: the backends connected
+ * to callflow_bench (their process title names the database) and the server's shared
+ * background processes (checkpointer, WAL writer, ...). Backends of other databases,
+ * e.g. another test run's on the same server, count as "other".
+ */
+function postgresTicks(): Map<number, number> {
+  const ticks = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       if (!stat.includes("(postgres)")) continue;
+      const title = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      const ours =
+        / callflow_bench /.test(title) ||
+        /: (checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher)/.test(title) ||
+        !title.startsWith("postgres:"); // the postmaster
+      if (!ours) continue;
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += Number(fields[11]) + Number(fields[12]);
+      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]));
     } catch {
       // gone meanwhile
     }
   }
+  return ticks;
+}
+
+/** Ticks used between two postgresTicks() maps: processes that exited meanwhile are lost. */
+function postgresDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ticks] of after) total += ticks - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -386,7 +414,7 @@ function cpuUse(before: CpuSnapshot | undefined, after: CpuSnapshot | undefined)
   const cores = (ticks: number) => ticks / CLOCK_TICKS / seconds;
   const api = cores(after.api - before.api);
   const loadGenerator = cores(after.loadGenerator - before.loadGenerator);
-  const postgres = cores(after.postgres - before.postgres);
+  const postgres = cores(postgresDelta(before.postgres, after.postgres));
   return {
     machine,
     api,
@@ -520,7 +548,8 @@ async function main(options: Options): Promise<void> {
   const cpus = availableParallelism();
   console.log(
     `api-calls-list bench: GET /trpc/calls.list {"limit":${PAGE_SIZE}} as ${TENANT_ORG} (admin), ` +
-      `${options.clients} clients, pool ${options.pool}, next pages ${Math.round(options.nextShare * 100)}%, node ${process.version}`,
+      `${options.clients} clients, pool ${options.pool}, next pages ${Math.round(options.nextShare * 100)}%` +
+      `${options.thinkMs ? `, ${options.thinkMs} ms pause between a client's requests` : ", no pause between a client's requests"}, node ${process.version}`,
   );
   console.log(
     `machine: ${cpus} CPUs, load average ${loadavg()
@@ -528,6 +557,10 @@ async function main(options: Options): Promise<void> {
       .join(" ")}. The ${cpus} cores are shared by the load generator (child process), the API ` +
       "(this process) and PostgreSQL, and anything else running: the figures are those of one small box, " +
       "not a deployed API's capacity.",
+  );
+  console.log(
+    "CPU figures below come from /proc: postgres = callflow_bench's backends and the server's background " +
+      "processes; other = everything else on the machine (other programs, other databases' backends, the kernel).",
   );
 
   const adminUrl = serverUrl();
@@ -619,6 +652,7 @@ async function main(options: Options): Promise<void> {
         requests: phase.requests,
         durationMs: options.durationSeconds * 1000,
         nextShare: options.nextShare,
+        thinkMs: options.thinkMs,
       };
       console.log(
         `\n--- ${phase.concurrency} client${phase.concurrency === 1 ? "" : "s"}: up to ${fmtInt(phase.requests)} requests ` +
@@ -655,8 +689,8 @@ async function main(options: Options): Promise<void> {
       const inFlight = (r: RunResult) => rate(r) * (stats(r.latencies).mean / 1000);
       if (phase.concurrency > 1)
         console.log(
-          `  in flight (req/s x mean latency): ${direct ? `direct ${inFlight(direct).toFixed(1)}, ` : ""}HTTP ${inFlight(http).toFixed(1)}: ` +
-            `all clients waiting; latency above the one-client figure is queueing for CPU and the ${options.pool} connections`,
+          `  in flight (req/s x mean latency): ${direct ? `direct ${inFlight(direct).toFixed(1)}, ` : ""}HTTP ${inFlight(http).toFixed(1)} ` +
+            `of ${phase.concurrency} clients; latency above the one-client figure is queueing for CPU and the ${options.pool} connections`,
         );
       // Node CPU per request: what the work costs, whatever the queueing.
       // (The CPU window includes the warm-up requests, so they are counted too.)

@@ -27,6 +27,21 @@ export const env = createEnv({
     CLERK_ISSUER: z.string().url().optional(),
     CLERK_AUTHORIZED_PARTIES: list.optional(),
     CLERK_WEBHOOK_SIGNING_SECRET: z.string().startsWith("whsec_").optional(),
+    /** The base URL Twilio reaches this API at: webhooks are signed against it. Default http://localhost:$PORT. */
+    PUBLIC_URL: z.string().url().optional(),
+    /** Unset: the local Twilio sandbox stands in (local mode). */
+    TWILIO_ACCOUNT_SID: z
+      .string()
+      .regex(/^AC[0-9a-f]{32}$/, "a Twilio Account SID is AC followed by 32 hex digits")
+      .optional(),
+    TWILIO_AUTH_TOKEN: z.string().min(8).optional(),
+    /** Port of the local Twilio sandbox (local mode); 0: any free port. */
+    TWILIO_SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    /** Inngest Cloud keys; with INNGEST_DEV=1 and INNGEST_BASE_URL, the Inngest dev server or the local executor. */
+    INNGEST_EVENT_KEY: z.string().optional(),
+    INNGEST_SIGNING_KEY: z.string().optional(),
+    INNGEST_BASE_URL: z.string().url().optional(),
+    INNGEST_DEV: z.enum(["0", "1"]).optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
     MAX_BODY_BYTES: z.coerce

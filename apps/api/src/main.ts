@@ -3,12 +3,16 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
+import { startTwilioSandbox } from "@callflow/devstack";
+import { createFunctions, createInngestClient } from "@callflow/inngest";
+import { createTwilioMessaging } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { env } from "./env.ts";
 import { createApp } from "./http/app.ts";
 import { createLog } from "./log.ts";
 
+const LOCAL_ACCOUNT_SID = `AC${"0".repeat(32)}`;
 const log = createLog(env.LOG_LEVEL, { service: "api" });
 const dataDir = resolve(fileURLToPath(new URL("../../../", import.meta.url)), env.DATA_DIR);
 const local = !env.DATABASE_URL;
@@ -39,6 +43,29 @@ const { verifySession, devIssuer } = chooseAuth({
   clerkIssuer: env.CLERK_ISSUER,
 });
 
+const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "");
+// Local mode without Twilio credentials: the sandbox answers sends and posts signed callbacks.
+const twilioAuthToken = env.TWILIO_AUTH_TOKEN ?? "callflow-local-sandbox-token";
+const sandbox = env.TWILIO_ACCOUNT_SID
+  ? null
+  : await startTwilioSandbox({
+      accountSid: LOCAL_ACCOUNT_SID,
+      authToken: twilioAuthToken,
+      port: env.TWILIO_SANDBOX_PORT,
+    });
+const messaging = createTwilioMessaging({
+  accountSid: env.TWILIO_ACCOUNT_SID ?? LOCAL_ACCOUNT_SID,
+  authToken: twilioAuthToken,
+  ...(sandbox ? { baseUrl: sandbox.url } : {}),
+});
+const inngest = createInngestClient({
+  eventKey: env.INNGEST_EVENT_KEY,
+  signingKey: env.INNGEST_SIGNING_KEY,
+  baseUrl: env.INNGEST_BASE_URL,
+  isDev: env.INNGEST_DEV ? env.INNGEST_DEV === "1" : !env.INNGEST_SIGNING_KEY,
+});
+const functions = createFunctions(inngest, { database, messaging, publicUrl });
+
 const app = createApp({
   database,
   verifySession,
@@ -48,6 +75,8 @@ const app = createApp({
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxBatchSize: env.TRPC_MAX_BATCH,
   clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
+  twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
+  inngest: { client: inngest, functions },
 });
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, (info) => {
@@ -61,6 +90,9 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, 
     console.log("Sign in locally with a dev token, for example:");
     console.log("  npx pnpm@10 -s run token --org org_demo_rosas_bakery --role admin\n");
   }
+  if (sandbox) {
+    console.log(`Twilio sandbox  ${sandbox.url}  (callbacks signed for ${publicUrl})\n`);
+  }
 });
 
 let stopping = false;
@@ -70,6 +102,7 @@ async function shutdown(signal: string) {
   log.info("shutting down", { signal });
   // Stop accepting; requests in flight finish; then the database goes.
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sandbox?.stop();
   await stopDatabase();
   log.info("stopped");
   process.exit(0);

@@ -50,6 +50,18 @@ export interface Contacts {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface InboundMessages {
+  id: Generated<string>;
+  organization_id: string;
+  contact_id: string | null;
+  channel: "sms" | "whatsapp";
+  from_number: string;
+  to_number: string;
+  body: string;
+  provider_sid: string;
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface MessageEvents {
   id: Generated<string>;
   organization_id: string;
@@ -178,6 +190,7 @@ export interface DB {
   call_logs: CallLogs;
   consent_events: ConsentEvents;
   contacts: Contacts;
+  inbound_messages: InboundMessages;
   message_events: MessageEvents;
   message_jobs: MessageJobs;
   messages: Messages;

@@ -113,6 +113,18 @@ export async function insertTwoOrgFixture(database: Database): Promise<Record<st
           payload: JSON.stringify({ MessageStatus: "delivered" }),
         })
         .execute();
+      await tx
+        .insertInto("inbound_messages")
+        .values({
+          organization_id: org,
+          contact_id: contact.id,
+          channel: "sms",
+          from_number: `+1555020000${digit}`,
+          to_number: `+1555010000${digit}`,
+          body: "Please call me back after 5",
+          provider_sid: `SM${hex32(`inbound ${org}`)}`,
+        })
+        .execute();
       await tx.insertInto("subscriptions").values({ organization_id: org, plan: "starter" }).execute();
       await tx
         .insertInto("usage_periods")

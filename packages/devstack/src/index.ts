@@ -5,3 +5,21 @@ export {
   devTokenIssuerFromKey,
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
+export {
+  type PlaceCallOptions,
+  type PlacedCall,
+  type SandboxCallback,
+  type SandboxCallStatus,
+  type SandboxMessage,
+  startTwilioSandbox,
+  type TwilioSandbox,
+  type TwilioSandboxOptions,
+} from "./twilio-sandbox.ts";
+export {
+  defaultSandboxTiming,
+  type SandboxChannel,
+  type SandboxMessageStatus,
+  type SandboxRefusal,
+  type SandboxTiming,
+  sandboxScenario,
+} from "./twilio-sandbox-scenarios.ts";

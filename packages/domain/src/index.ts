@@ -22,6 +22,7 @@ export {
   callStatuses,
   callStatusSchema,
 } from "./call-outcome.ts";
+export { type Channel, type Decision, type DecisionInput, decideMessage } from "./message-decision.ts";
 export {
   isDeliveredLike,
   isFailure,

@@ -44,6 +44,9 @@ begin
               'sent', now()) returning id into message_id;
     insert into public.message_events (organization_id, message_id, provider_sid, status)
       values (org, message_id, 'SM' || md5('message ' || org), 'sent');
+    insert into public.inbound_messages (organization_id, contact_id, channel, from_number, to_number, body, provider_sid)
+      values (org, contact_id, 'whatsapp', 'whatsapp:+1555020000' || n, 'whatsapp:+1555010000' || n,
+              'Can I come by tomorrow?', 'SM' || md5('inbound ' || org));
     insert into public.subscriptions (organization_id, stripe_customer_id, stripe_subscription_id, plan, status,
                                       current_period_start, current_period_end)
       values (org, 'cus_pgtap' || n, 'sub_pgtap' || n, 'starter', 'active', '2026-11-01', '2026-12-01');
@@ -128,7 +131,8 @@ create temp table public_tables as
 create temp table system_tables as
   select tbl, pg_temp.copy_of_a_row(tbl, 'org_test_a') as a_row
     from unnest(array['public.call_logs', 'public.message_jobs', 'public.messages', 'public.message_events',
-                      'public.subscriptions', 'public.usage_periods', 'public.webhook_receipts']::regclass[]) as tbl;
+                      'public.inbound_messages', 'public.subscriptions', 'public.usage_periods',
+                      'public.webhook_receipts']::regclass[]) as tbl;
 
 create temp table fingerprints as
   select tbl, pg_temp.org_a_fingerprint(tbl) as before

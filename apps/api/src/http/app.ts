@@ -2,10 +2,13 @@
 // by the composition root (main.ts), so tests build the same app over their own parts.
 import { randomUUID } from "node:crypto";
 import { type Database, readMigrations, type Tx } from "@callflow/db";
+import type { CallflowInngest } from "@callflow/inngest";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import type { InngestFunction } from "inngest";
+import { serve as serveInngest } from "inngest/hono";
 import { sql } from "kysely";
 import { type Session, SessionError, type VerifySession } from "../auth/session.ts";
 import type { Log } from "../log.ts";
@@ -13,6 +16,9 @@ import { createOrganizationProvisioner } from "../organizations.ts";
 import { createRateLimiter } from "../rate-limit.ts";
 import { appRouter } from "../trpc/root.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
+import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
+
+export type Emit = Parameters<typeof twilioWebhooks>[0]["emit"];
 
 export interface AppOptions {
   database: Database;
@@ -23,6 +29,10 @@ export interface AppOptions {
   maxBodyBytes: number;
   maxBatchSize: number;
   clerkWebhookSecret?: string;
+  /** Twilio's webhooks: signatures are checked against publicUrl + path with the auth token. */
+  twilio?: { authToken: string; publicUrl: string; emit: Emit };
+  /** Inngest's endpoint: the client (its signing key checks requests) and the functions to serve. */
+  inngest?: { client: CallflowInngest; functions: InngestFunction.Any[] };
 }
 
 type Variables = { requestId: string; log: Log };
@@ -56,12 +66,13 @@ export function createApp(options: AppOptions) {
   app.use(
     cors({ origin: options.webOrigins, allowHeaders: ["authorization", "content-type", "x-request-id"], maxAge: 600 }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
+  });
+  // Not /api/inngest: a run's memoised step state can be larger than any request of ours.
+  app.use("/trpc/*", limitBody);
+  app.use("/webhooks/*", limitBody);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
@@ -80,6 +91,11 @@ export function createApp(options: AppOptions) {
   });
 
   app.post("/webhooks/clerk", clerkWebhook(database, options.clerkWebhookSecret));
+  if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, ...options.twilio }));
+  if (options.inngest) {
+    const handler = serveInngest({ client: options.inngest.client, functions: options.inngest.functions });
+    app.on(["GET", "PUT", "POST"], "/api/inngest", (c) => handler(c));
+  }
 
   app.all("/trpc/*", async (c) => {
     const header = c.req.header("authorization");

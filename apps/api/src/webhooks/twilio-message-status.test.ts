@@ -1,0 +1,224 @@
+import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CALLER,
+  errorOf,
+  insertSentMessage,
+  NUMBER_A,
+  newMessageSid,
+  startTwilioTestServer,
+  type TwilioTestServer,
+} from "./twilio-test-server.ts";
+
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, index) =>
+    permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
+/**
+ * The expected end state, stated independently of mergeStatus: a failure ends the message
+ * unless the handset confirmed it first; otherwise the furthest status wins.
+ */
+function expectedFinal(order: readonly string[]): string {
+  const forward = ["queued", "sent", "delivered", "read"];
+  const failure = order.findIndex((status) => status === "failed" || status === "undelivered");
+  const confirmed = order.findIndex((status) => status === "delivered" || status === "read");
+  if (failure !== -1 && (confirmed === -1 || failure < confirmed)) return order[failure] as string;
+  return forward.filter((status) => order.includes(status)).at(-1) as string;
+}
+
+describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane) => {
+  let server: TwilioTestServer;
+  beforeAll(async () => {
+    server = await startTwilioTestServer(lane);
+  });
+  afterAll(() => server?.close());
+  beforeEach(() => {
+    server.events.length = 0;
+  });
+
+  const statusCallback = (sid: string, status: string, options: { messageId?: string; errorCode?: string } = {}) =>
+    server.post(
+      "/messages/status",
+      {
+        AccountSid: "AC0123456789abcdef0123456789abcdef",
+        MessageSid: sid,
+        SmsSid: sid,
+        MessageStatus: status,
+        SmsStatus: status,
+        To: `whatsapp:${CALLER}`,
+        From: `whatsapp:${NUMBER_A}`,
+        ChannelPrefix: "whatsapp",
+        ...(options.errorCode ? { ErrorCode: options.errorCode } : {}),
+      },
+      options.messageId ? { query: `messageId=${options.messageId}` } : {},
+    );
+  const message = (id: string) =>
+    server.service((tx) => tx.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirstOrThrow());
+  const eventRows = (id: string) =>
+    server.service((tx) =>
+      tx.selectFrom("message_events").selectAll().where("message_id", "=", id).orderBy("received_at").execute(),
+    );
+
+  it("records the callback, moves the status and sends message/status.updated", async () => {
+    const sid = newMessageSid();
+    const { messageId, jobId } = await insertSentMessage(server, ORG_A, { providerSid: sid });
+    const response = await statusCallback(sid, "delivered");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/xml/);
+    expect(await message(messageId)).toMatchObject({ status: "delivered", error_code: null });
+    const events = await eventRows(messageId);
+    expect(events).toMatchObject([
+      { organization_id: ORG_A, provider_sid: sid, status: "delivered", error_code: null },
+    ]);
+    expect(events[0]?.payload).toMatchObject({
+      MessageSid: sid,
+      MessageStatus: "delivered",
+      ChannelPrefix: "whatsapp",
+    });
+    expect(server.events).toEqual([
+      {
+        name: "message/status.updated",
+        id: `${sid}:delivered`,
+        data: { sid, messageId, jobId, organizationId: ORG_A, status: "delivered", errorCode: null },
+      },
+    ]);
+  });
+
+  describe.each([
+    ["queued, sent, delivered and read", ["queued", "sent", "delivered", "read"]],
+    ["queued, sent, delivered and failed", ["queued", "sent", "delivered", "failed"]],
+    ["sent, read and undelivered", ["sent", "read", "undelivered"]],
+  ])("every order of %s", (_name, statuses) => {
+    it.each(permutations(statuses).map((order) => [order.join(" → "), order]))(
+      "%s ends as the furthest status, or the failure that came before delivery",
+      async (_label, order) => {
+        const sid = newMessageSid();
+        const { messageId } = await insertSentMessage(server, ORG_B, { providerSid: sid });
+        for (const status of order as string[])
+          expect((await statusCallback(sid, status, status === "failed" ? { errorCode: "30008" } : {})).status).toBe(
+            200,
+          );
+        const expected = expectedFinal(order as string[]);
+        const stored = await message(messageId);
+        expect(stored.status).toBe(expected);
+        expect(stored.error_code).toBe(expected === "failed" ? 30008 : null);
+        // A message_events row per distinct callback, also for those that moved nothing.
+        expect((await eventRows(messageId)).map((event) => event.status)).toEqual(order);
+        // Each event carries the stored status after its callback; the last one, the final.
+        expect(server.events.at(-1)?.data.status).toBe(expected);
+      },
+    );
+  });
+
+  it("ends as read when the four callbacks arrive at once", async () => {
+    for (let round = 0; round < 3; round++) {
+      const sid = newMessageSid();
+      const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: sid });
+      const responses = await Promise.all(
+        ["read", "delivered", "sent", "queued"].map((status) => statusCallback(sid, status)),
+      );
+      expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200]);
+      expect((await message(messageId)).status).toBe("read");
+      expect(await eventRows(messageId)).toHaveLength(4);
+    }
+  });
+
+  it("records a repeated callback once and sends its event again with the same id", async () => {
+    const sid = newMessageSid();
+    const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: sid });
+    await statusCallback(sid, "sent");
+    await statusCallback(sid, "sent");
+    expect(await eventRows(messageId)).toHaveLength(1);
+    expect(server.events.map((event) => [event.id, event.data.status])).toEqual([
+      [`${sid}:sent`, "sent"],
+      [`${sid}:sent`, "sent"],
+    ]);
+  });
+
+  it("stores the error code with a failure and keeps statuses it does not know as events only", async () => {
+    const sid = newMessageSid();
+    const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: sid });
+    await statusCallback(sid, "partially_delivered");
+    expect((await message(messageId)).status).toBe("accepted");
+    await statusCallback(sid, "undelivered", { errorCode: "30003" });
+    expect(await message(messageId)).toMatchObject({ status: "undelivered", error_code: 30003 });
+    expect((await eventRows(messageId)).map((event) => [event.status, event.error_code])).toEqual([
+      ["partially_delivered", null],
+      ["undelivered", 30003],
+    ]);
+    expect(server.events.at(-1)?.data).toMatchObject({ status: "undelivered", errorCode: 30003 });
+  });
+
+  it("links a message whose sid was never stored through the messageId in the callback URL", async () => {
+    const sid = newMessageSid();
+    const { messageId, jobId } = await insertSentMessage(server, ORG_A, { providerSid: null, status: "pending" });
+    expect((await statusCallback(sid, "sent", { messageId })).status).toBe(200);
+    expect(await message(messageId)).toMatchObject({ provider_sid: sid, status: "sent" });
+    // Later callbacks find it by its sid, with or without the id.
+    await statusCallback(sid, "delivered");
+    expect((await message(messageId)).status).toBe("delivered");
+    expect(server.events.map((event) => event.data)).toEqual([
+      { sid, messageId, jobId, organizationId: ORG_A, status: "sent", errorCode: null },
+      { sid, messageId, jobId, organizationId: ORG_A, status: "delivered", errorCode: null },
+    ]);
+  });
+
+  it("does not link a messageId that belongs to another sid", async () => {
+    const stored = newMessageSid();
+    const other = newMessageSid();
+    const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: stored });
+    const before = await server.rowCounts();
+    expect((await statusCallback(other, "delivered", { messageId })).status).toBe(200);
+    expect(await message(messageId)).toMatchObject({ provider_sid: stored, status: "accepted" });
+    expect(await server.rowCounts()).toEqual({ ...before, webhook_receipts: before.webhook_receipts + 1 });
+    expect(server.events).toEqual([]);
+  });
+
+  it("answers 200 for an unknown message and records the receipt for operators only", async () => {
+    const sid = newMessageSid();
+    const before = await server.rowCounts();
+    expect((await statusCallback(sid, "delivered")).status).toBe(200);
+    expect(await server.rowCounts()).toEqual({ ...before, webhook_receipts: before.webhook_receipts + 1 });
+    const receipt = await server.service((tx) =>
+      tx
+        .selectFrom("webhook_receipts")
+        .selectAll()
+        .where("external_id", "=", `${sid}:delivered`)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(receipt).toMatchObject({ organization_id: null, kind: "message.status" });
+    expect(receipt.note).toContain(sid);
+    expect(server.events).toEqual([]);
+  });
+
+  it.each([
+    [{ MessageSid: undefined }, "MessageSid is missing"],
+    [{ MessageSid: "SM-not-a-sid" }, "MessageSid: must be SM or MM followed by 32 hex digits"],
+    [{ MessageStatus: "" }, "MessageStatus: must not be empty"],
+    [{ ErrorCode: "thirty" }, "ErrorCode: must be a Twilio error code"],
+  ])("refuses a malformed callback %j with 400 and stores nothing", async (change, reason) => {
+    const params: Record<string, string> = { MessageSid: newMessageSid(), MessageStatus: "delivered" };
+    for (const [key, value] of Object.entries(change)) {
+      if (value === undefined) delete params[key];
+      else params[key] = value;
+    }
+    const before = await server.rowCounts();
+    const response = await server.post("/messages/status", params);
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toContain(reason);
+    expect(await server.rowCounts()).toEqual(before);
+  });
+
+  it("refuses a messageId that is no id with 400", async () => {
+    const response = await server.post(
+      "/messages/status",
+      { MessageSid: newMessageSid(), MessageStatus: "sent" },
+      { query: "messageId=42" },
+    );
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toContain("messageId: must be a message id (uuid)");
+  });
+});

@@ -1,0 +1,157 @@
+// POST /webhooks/twilio/messages/status: a sent message's status callbacks. Every distinct
+// callback becomes a message_events row; the message's status moves only forward
+// (mergeStatus), whatever order the callbacks arrive in; then message/status.updated tells
+// a waiting delivery what the stored status now is.
+import type { Tx } from "@callflow/db";
+import { isFailure, type MessageStatus, mergeStatus, parseMessageStatus } from "@callflow/domain";
+import type { Context } from "hono";
+import { z } from "zod";
+import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
+import { recordReceipt } from "./twilio-records.ts";
+import type { TwilioFormEnv } from "./twilio-signature.ts";
+import type { TwilioWebhookOptions } from "./twilio-webhooks.ts";
+
+export const messageStatusCallbackSchema = z.object({
+  MessageSid: messageSid,
+  // Kept as sent: statuses the domain does not know are recorded as events, not stored.
+  MessageStatus: text(32).min(1, "must not be empty"),
+  ErrorCode: optional(twilioErrorCode),
+  ErrorMessage: optional(z.string().transform((message) => message.slice(0, 1000))),
+  To: optional(text(64)),
+  From: optional(text(64)),
+});
+
+/** Our StatusCallback URLs name the message row, for a send whose sid was never stored. */
+const statusCallbackQuerySchema = z.object({
+  messageId: optional(
+    z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a message id (uuid)"),
+  ),
+});
+
+type StoredMessage = {
+  id: string;
+  organization_id: string;
+  job_id: string;
+  provider_sid: string | null;
+  status: MessageStatus;
+};
+
+export function messageStatusCallback({ database, emit, log }: TwilioWebhookOptions) {
+  return async (c: Context<TwilioFormEnv>) => {
+    const form = c.get("twilioForm");
+    const parsed = messageStatusCallbackSchema.safeParse(form);
+    if (!parsed.success)
+      return c.json({ error: `not a message status callback: ${describeIssues(parsed.error, form)}` }, 400);
+    const rawQuery = c.req.query();
+    const query = statusCallbackQuerySchema.safeParse(rawQuery);
+    if (!query.success)
+      return c.json({ error: `not a message status callback: ${describeIssues(query.error, rawQuery)}` }, 400);
+    const callback = parsed.data;
+    const messageId = query.data.messageId;
+    const errorCode = callback.ErrorCode ?? null;
+
+    const stored = await database.withService(async (tx) => {
+      const externalId = `${callback.MessageSid}:${callback.MessageStatus}`;
+      const found = await findMessage(tx, callback.MessageSid, messageId);
+      if ("unknown" in found) {
+        await recordReceipt(tx, { externalId, kind: "message.status", organizationId: null, note: found.unknown });
+        log.warn("message status callback for an unknown message", { sid: callback.MessageSid, messageId });
+        return null;
+      }
+      const message = found.message;
+      const first = await recordReceipt(tx, {
+        externalId,
+        kind: "message.status",
+        organizationId: message.organization_id,
+      });
+      if (!first) return { message, status: message.status };
+
+      await tx
+        .insertInto("message_events")
+        .values({
+          organization_id: message.organization_id,
+          message_id: message.id,
+          provider_sid: callback.MessageSid,
+          status: callback.MessageStatus,
+          error_code: errorCode,
+          payload: JSON.stringify(form),
+        })
+        .execute();
+
+      const incoming = parseMessageStatus(callback.MessageStatus);
+      const status = incoming ? mergeStatus(message.status, incoming) : message.status;
+      const linked = message.provider_sid === null ? { provider_sid: callback.MessageSid } : {};
+      const moved =
+        status === message.status
+          ? {}
+          : {
+              status,
+              status_changed_at: new Date(),
+              ...(isFailure(status) ? { error_code: errorCode, error_message: callback.ErrorMessage ?? null } : {}),
+            };
+      if (Object.keys(linked).length + Object.keys(moved).length > 0)
+        await tx
+          .updateTable("messages")
+          .set({ ...linked, ...moved })
+          .where("id", "=", message.id)
+          .execute();
+      return { message, status };
+    });
+
+    // Also for a repeated callback: waiters re-read the database anyway, and the event id
+    // lets Inngest drop a copy of one already sent.
+    if (stored) {
+      try {
+        await emit({
+          name: "message/status.updated",
+          id: `${callback.MessageSid}:${callback.MessageStatus}`,
+          data: {
+            sid: callback.MessageSid,
+            messageId: stored.message.id,
+            jobId: stored.message.job_id,
+            organizationId: stored.message.organization_id,
+            status: stored.status,
+            errorCode,
+          },
+        });
+      } catch (error) {
+        log.error("message/status.updated could not be sent", {
+          sid: callback.MessageSid,
+          error: (error as Error).message,
+        });
+        return c.json({ error: "the status was recorded but its event could not be sent; retry" }, 500);
+      }
+    }
+    return c.body(twiml(), 200, { "content-type": "text/xml; charset=utf-8" });
+  };
+}
+
+/**
+ * The message by its sid, else by the id in the callback URL when its sid was never stored
+ * (the send's step result was lost). Locked: concurrent callbacks merge one after another.
+ */
+async function findMessage(
+  tx: Tx,
+  sid: string,
+  messageId: string | undefined,
+): Promise<{ message: StoredMessage } | { unknown: string }> {
+  const columns = ["id", "organization_id", "job_id", "provider_sid", "status"] as const;
+  const bySid = await tx
+    .selectFrom("messages")
+    .select(columns)
+    .where("provider_sid", "=", sid)
+    .forUpdate()
+    .executeTakeFirst();
+  if (bySid) return { message: bySid };
+  if (!messageId) return { unknown: `no message has provider sid ${sid}` };
+  const byId = await tx
+    .selectFrom("messages")
+    .select(columns)
+    .where("id", "=", messageId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!byId) return { unknown: `no message has provider sid ${sid} or id ${messageId}` };
+  if (byId.provider_sid !== null && byId.provider_sid !== sid)
+    return { unknown: `message ${messageId} was sent as ${byId.provider_sid}, not ${sid}` };
+  return { message: byId };
+}

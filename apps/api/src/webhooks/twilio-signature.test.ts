@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { ORG_A, testLanes } from "@callflow/db/testing";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createLog } from "../log.ts";
+import { type TwilioForm, verifyTwilioSignature } from "./twilio-signature.ts";
+import {
+  CALLER,
+  errorOf,
+  formBody,
+  insertSentMessage,
+  NUMBER_A,
+  newCallSid,
+  newMessageSid,
+  type PostOptions,
+  startTwilioTestServer,
+  type TwilioTestServer,
+} from "./twilio-test-server.ts";
+import { twilioWebhooks } from "./twilio-webhooks.ts";
+
+async function listen(app: Hono) {
+  const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((resolve) => http.once("listening", () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => http.close(() => resolve())),
+  };
+}
+
+// The example twilio-node's own test suite signs: auth token 12345, this URL, these fields.
+describe("Twilio's published signature example", () => {
+  const params = {
+    CallSid: "CA1234567890ABCDE",
+    Caller: "+14158675309",
+    Digits: "1234",
+    From: "+14158675309",
+    To: "+18005551212",
+  };
+  const signature = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
+  let server: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    const app = new Hono().post(
+      "/myapp.php",
+      verifyTwilioSignature({ authToken: "12345", publicUrl: "https://mycompany.com" }),
+      (c) => c.json(c.get("twilioForm")),
+    );
+    server = await listen(app);
+  });
+  afterAll(() => server?.close());
+
+  const post = (target: string, body: Record<string, string>, headerSignature = signature) =>
+    fetch(`${server.url}${target}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": headerSignature },
+      body: formBody(body),
+    });
+
+  it("is accepted as requested at https://mycompany.com/myapp.php?foo=1&bar=2", async () => {
+    const response = await post("/myapp.php?foo=1&bar=2", params);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(params);
+  });
+
+  it("is refused with a parameter, the query or the signature changed", async () => {
+    expect((await post("/myapp.php?foo=1&bar=2", { ...params, Digits: "1235" })).status).toBe(403);
+    expect((await post("/myapp.php?foo=1&bar=3", params)).status).toBe(403);
+    expect((await post("/myapp.php?foo=1&bar=2", params, "GvWf1cFY/Q7PnoempGyD5oXAezc=")).status).toBe(403);
+  });
+});
+
+describe.each(testLanes())("Twilio webhook signatures and bad input on %s", (lane) => {
+  let server: TwilioTestServer;
+  let messageId: string;
+  const messageSidOnFile = newMessageSid();
+  beforeAll(async () => {
+    server = await startTwilioTestServer(lane);
+    ({ messageId } = await insertSentMessage(server, ORG_A, { providerSid: messageSidOnFile }));
+  });
+  afterAll(() => server?.close());
+  beforeEach(() => {
+    server.events.length = 0;
+  });
+
+  // One valid request per webhook: each would store rows if it got through.
+  const requests = (): Array<{ path: string; params: Record<string, string>; query?: string }> => [
+    {
+      path: "/voice",
+      params: { CallSid: newCallSid(), CallStatus: "completed", From: CALLER, To: NUMBER_A, CallDuration: "8" },
+    },
+    {
+      path: "/messages/status",
+      params: { MessageSid: messageSidOnFile, MessageStatus: "read" },
+      query: `messageId=${messageId}`,
+    },
+    {
+      path: "/messages/inbound",
+      params: { MessageSid: newMessageSid(), From: CALLER, To: NUMBER_A, Body: "Call me back" },
+    },
+  ];
+  type WebhookRequest = ReturnType<typeof requests>[number];
+
+  it.each<[string, (request: WebhookRequest) => { sent?: TwilioForm; options: PostOptions }]>([
+    ["no signature", () => ({ options: { signature: null } })],
+    ["a signature that is not one", () => ({ options: { signature: "bm90IGEgc2lnbmF0dXJl" } })],
+    ["an empty signature", () => ({ options: { signature: "" } })],
+    ["the wrong auth token", () => ({ options: { token: "another-accounts-auth-token" } })],
+    [
+      "a tampered parameter",
+      (request) => ({ sent: { ...request.params, To: "+15125550999" }, options: { signedParams: request.params } }),
+    ],
+    [
+      "a parameter added",
+      (request) => ({ sent: { ...request.params, ErrorCode: "30003" }, options: { signedParams: request.params } }),
+    ],
+    [
+      "the URL signed for another webhook",
+      (request) => ({ options: { signedTarget: request.path === "/voice" ? "/messages/inbound" : "/voice" } }),
+    ],
+    [
+      "the URL signed with another query",
+      (request) => ({ options: { signedTarget: `${request.path}?messageId=${randomUUID()}` } }),
+    ],
+  ])("refuses a request with %s with 403 and stores nothing", async (_name, tamper) => {
+    const before = await server.rowCounts();
+    for (const request of requests()) {
+      const { sent, options } = tamper(request);
+      const response = await server.post(request.path, sent ?? request.params, { query: request.query, ...options });
+      expect(response.status, request.path).toBe(403);
+      expect(await errorOf(response)).toMatch(/X-Twilio-Signature/);
+    }
+    expect(await server.rowCounts()).toEqual(before);
+    expect(server.events).toEqual([]);
+  });
+
+  it("accepts the same requests correctly signed (the refusals above were the signature's doing)", async () => {
+    for (const request of requests())
+      expect((await server.post(request.path, request.params, { query: request.query })).status).toBe(200);
+  });
+
+  it("refuses a signed body that is not a form with 400", async () => {
+    const before = await server.rowCounts();
+    for (const request of requests()) {
+      const response = await server.post(
+        request.path,
+        {},
+        {
+          query: request.query,
+          contentType: "application/json",
+          body: JSON.stringify(request.params),
+        },
+      );
+      expect(response.status).toBe(400);
+      expect(await errorOf(response)).toBe("expected an application/x-www-form-urlencoded body");
+    }
+    expect(await server.rowCounts()).toEqual(before);
+  });
+
+  it("refuses a field sent twice with 400", async () => {
+    const sid = newCallSid();
+    const response = await server.post("/voice", {
+      CallSid: sid,
+      CallStatus: ["ringing", "completed"],
+      From: CALLER,
+      To: NUMBER_A,
+    });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toContain("CallStatus must be sent once");
+  });
+
+  it("answers 503 and reads nothing while no auth token is configured", async () => {
+    const app = new Hono().route(
+      "/webhooks/twilio",
+      twilioWebhooks({
+        database: server.scratch.database,
+        authToken: "",
+        publicUrl: "https://hooks.callflow.test",
+        emit: async () => {},
+        log: createLog("silent"),
+      }),
+    );
+    const unconfigured = await listen(app);
+    try {
+      const response = await fetch(`${unconfigured.url}/webhooks/twilio/voice`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "anything" },
+        body: formBody({ CallSid: newCallSid() }),
+      });
+      expect(response.status).toBe(503);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+});

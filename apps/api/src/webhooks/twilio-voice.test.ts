@@ -1,0 +1,210 @@
+import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CALLER,
+  errorOf,
+  NUMBER_A,
+  NUMBER_B,
+  newCallSid,
+  startTwilioTestServer,
+  type TwilioTestServer,
+} from "./twilio-test-server.ts";
+
+describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
+  let server: TwilioTestServer;
+  beforeAll(async () => {
+    server = await startTwilioTestServer(lane);
+  });
+  afterAll(() => server?.close());
+  beforeEach(() => {
+    server.events.length = 0;
+    server.failEmit = null;
+  });
+
+  const callback = (sid: string, status: string, extra: Record<string, string> = {}) =>
+    server.post("/voice", {
+      AccountSid: "AC0123456789abcdef0123456789abcdef",
+      CallSid: sid,
+      CallStatus: status,
+      From: CALLER,
+      To: NUMBER_A,
+      Direction: "inbound",
+      Timestamp: "Wed, 25 Nov 2026 14:03:07 +0000",
+      ...extra,
+    });
+  const callLog = (sid: string) =>
+    server.service((tx) => tx.selectFrom("call_logs").selectAll().where("call_sid", "=", sid).executeTakeFirst());
+  const receipts = (sid: string) =>
+    server.service((tx) =>
+      tx.selectFrom("webhook_receipts").selectAll().where("external_id", "like", `${sid}:%`).execute(),
+    );
+
+  it("logs a completed call, creates the caller's contact and sends call/completed with the CallSid as id", async () => {
+    const sid = newCallSid();
+    const response = await callback(sid, "completed", { CallDuration: "42" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/xml/);
+    expect(await response.text()).toContain("<Response/>");
+
+    const log = await callLog(sid);
+    const contact = await server.service((tx) =>
+      tx
+        .selectFrom("contacts")
+        .select("id")
+        .where("organization_id", "=", ORG_A)
+        .where("e164", "=", CALLER)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(log).toMatchObject({
+      organization_id: ORG_A,
+      phone_number_id: server.ids[ORG_A].phoneNumber,
+      contact_id: contact.id,
+      from_number: CALLER,
+      to_number: NUMBER_A,
+      direction: "inbound",
+      status: "completed",
+      outcome: "answered",
+      duration_seconds: 42,
+    });
+    expect(log?.ended_at?.toISOString()).toBe("2026-11-25T14:03:07.000Z");
+    expect(log?.started_at.toISOString()).toBe("2026-11-25T14:02:25.000Z");
+    expect(server.events).toEqual([
+      { name: "call/completed", id: sid, data: { callSid: sid, organizationId: ORG_A, callLogId: log?.id } },
+    ]);
+    expect(await receipts(sid)).toMatchObject([
+      { provider: "twilio", external_id: `${sid}:completed`, organization_id: ORG_A },
+    ]);
+  });
+
+  it.each([
+    ["no-answer", {}, "missed"],
+    ["busy", {}, "missed"],
+    ["completed", { CallDuration: "3" }, "missed"],
+    ["completed", { CallDuration: "30", AnsweredBy: "machine_end_beep" }, "voicemail"],
+  ] as const)("takes the outcome of %s %j from the org's thresholds: %s", async (status, extra, outcome) => {
+    const sid = newCallSid();
+    expect((await callback(sid, status, extra)).status).toBe(200);
+    expect((await callLog(sid))?.outcome).toBe(outcome);
+    expect(server.events.map((event) => event.id)).toEqual([sid]);
+  });
+
+  it("uses the org's own answered threshold", async () => {
+    await server.service((tx) =>
+      tx.updateTable("organizations").set({ answered_min_seconds: 60 }).where("id", "=", ORG_B).execute(),
+    );
+    const sid = newCallSid();
+    await callback(sid, "completed", { To: NUMBER_B, CallDuration: "42" });
+    expect(await callLog(sid)).toMatchObject({ organization_id: ORG_B, outcome: "missed" });
+  });
+
+  it("moves a call's status forward only; a final status stays", async () => {
+    const sid = newCallSid();
+    await callback(sid, "ringing");
+    expect(await callLog(sid)).toMatchObject({ status: "ringing", outcome: null, ended_at: null });
+    expect(server.events).toEqual([]);
+    await callback(sid, "in-progress");
+    await callback(sid, "ringing");
+    expect((await callLog(sid))?.status).toBe("in-progress");
+    await callback(sid, "completed", { CallDuration: "12" });
+    await callback(sid, "in-progress");
+    await callback(sid, "canceled");
+    expect(await callLog(sid)).toMatchObject({ status: "completed", outcome: "answered", duration_seconds: 12 });
+    // One receipt per distinct callback: the repeated ringing and in-progress count once.
+    expect(await receipts(sid)).toHaveLength(4);
+    // One event per final callback received, all with the call's id: one run downstream.
+    expect(server.events.map((event) => [event.name, event.id])).toEqual([
+      ["call/completed", sid],
+      ["call/completed", sid],
+    ]);
+  });
+
+  it("stores one call log and one receipt for the same callback sent 10 times at once", async () => {
+    const sid = newCallSid();
+    const before = await server.rowCounts();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => callback(sid, "no-answer", { From: "+15125550177" })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
+    const after = await server.rowCounts();
+    expect(after.call_logs - before.call_logs).toBe(1);
+    expect(after.webhook_receipts - before.webhook_receipts).toBe(1);
+    expect(after.contacts - before.contacts).toBe(1);
+    const log = await callLog(sid);
+    expect(server.events).toHaveLength(10);
+    for (const event of server.events)
+      expect(event).toEqual({
+        name: "call/completed",
+        id: sid,
+        data: { callSid: sid, organizationId: ORG_A, callLogId: log?.id },
+      });
+  });
+
+  it("answers 200 for a number nobody owns, recording a receipt for operators and nothing else", async () => {
+    const sid = newCallSid();
+    const before = await server.rowCounts();
+    const response = await callback(sid, "completed", { To: "+15125550999", CallDuration: "5" });
+    expect(response.status).toBe(200);
+    const after = await server.rowCounts();
+    expect(after).toEqual({ ...before, webhook_receipts: before.webhook_receipts + 1 });
+    expect(await receipts(sid)).toMatchObject([
+      { organization_id: null, kind: "voice.status", note: "no organization owns the called number +15125550999" },
+    ]);
+    expect(server.events).toEqual([]);
+  });
+
+  it("keeps a withheld caller's call without a contact", async () => {
+    const sid = newCallSid();
+    const before = await server.rowCounts();
+    expect((await callback(sid, "no-answer", { From: "anonymous" })).status).toBe(200);
+    expect(await callLog(sid)).toMatchObject({ from_number: "anonymous", contact_id: null, outcome: "missed" });
+    expect((await server.rowCounts()).contacts).toBe(before.contacts);
+    expect(server.events.map((event) => event.id)).toEqual([sid]);
+  });
+
+  it("finds the org by its number however it is spaced", async () => {
+    const sid = newCallSid();
+    await callback(sid, "busy", { To: "+1 555 010 0002" });
+    expect((await callLog(sid))?.organization_id).toBe(ORG_B);
+  });
+
+  it("answers 500 when the event cannot be sent, and sends it when Twilio retries", async () => {
+    const sid = newCallSid();
+    server.failEmit = new Error("inngest unreachable");
+    const failed = await callback(sid, "completed", { CallDuration: "9" });
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ error: "the call was recorded but its event could not be sent; retry" });
+    expect((await callLog(sid))?.status).toBe("completed");
+    server.failEmit = null;
+    expect((await callback(sid, "completed", { CallDuration: "9" })).status).toBe(200);
+    expect(server.events.map((event) => event.id)).toEqual([sid]);
+    expect(await receipts(sid)).toHaveLength(1);
+  });
+
+  it.each([
+    [{ CallSid: undefined }, "CallSid is missing"],
+    [{ CallSid: "CA123" }, "CallSid: must be CA followed by 32 hex digits"],
+    [{ CallStatus: "hung-up" }, 'CallStatus: Unknown call status "hung-up"'],
+    [{ To: undefined }, "To is missing"],
+    [{ CallDuration: "-4" }, "CallDuration: must be a whole number of seconds"],
+    [{ Timestamp: "yesterday" }, "Timestamp: must be a date"],
+    [{ From: "x".repeat(65) }, "From: must be at most 64 characters"],
+  ])("refuses a malformed callback %j with 400 and stores nothing", async (change, reason) => {
+    const params: Record<string, string> = {
+      CallSid: newCallSid(),
+      CallStatus: "completed",
+      From: CALLER,
+      To: NUMBER_A,
+      CallDuration: "10",
+    };
+    for (const [key, value] of Object.entries(change)) {
+      if (value === undefined) delete params[key];
+      else params[key] = value;
+    }
+    const before = await server.rowCounts();
+    const response = await server.post("/voice", params);
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toContain(reason);
+    expect(await server.rowCounts()).toEqual(before);
+    expect(server.events).toEqual([]);
+  });
+});

@@ -1,0 +1,23 @@
+import { Inngest } from "inngest";
+
+export interface InngestSettings {
+  /** Inngest Cloud: the event key (sending) and signing key (serving). */
+  eventKey?: string;
+  signingKey?: string;
+  /** The Inngest dev server or CallFlow's local executor. */
+  baseUrl?: string;
+  isDev?: boolean;
+}
+
+/** One client per process; the composition root says where events go. */
+export function createInngestClient(settings: InngestSettings = {}) {
+  return new Inngest({
+    id: "callflow",
+    ...(settings.eventKey ? { eventKey: settings.eventKey } : {}),
+    ...(settings.signingKey ? { signingKey: settings.signingKey } : {}),
+    ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
+    ...(settings.isDev === undefined ? {} : { isDev: settings.isDev }),
+  });
+}
+
+export type CallflowInngest = ReturnType<typeof createInngestClient>;

@@ -1,0 +1,75 @@
+// What the local Twilio sandbox does with a message, decided by the recipient's last digit
+// so that every outcome of the after-call workflow can be produced on purpose:
+//
+//   ends in 0  WhatsApp refused at once (63024, not a WhatsApp user); SMS delivered
+//   ends in 1  WhatsApp stops at "sent", never delivered; SMS delivered
+//   ends in 2  WhatsApp fails (63016); SMS sent, then undelivered (30003)
+//   otherwise  sent, then delivered (WhatsApp then read)
+
+export type SandboxChannel = "whatsapp" | "sms";
+
+/** The statuses the sandbox reports, a subset of Twilio's MessageStatus. */
+export type SandboxMessageStatus = "queued" | "sent" | "delivered" | "read" | "failed" | "undelivered";
+
+export interface SandboxTiming {
+  /** From acceptance to the "sent" callback (and to a WhatsApp failure). */
+  sentAfterMs: number;
+  /** From acceptance to "delivered" (and to an SMS "undelivered"). */
+  deliveredAfterMs: number;
+  /** From acceptance to WhatsApp's "read". Default: as long after delivered as sent was after acceptance. */
+  readAfterMs?: number;
+}
+
+export const defaultSandboxTiming: SandboxTiming = { sentAfterMs: 300, deliveredAfterMs: 1000 };
+
+/** A Twilio-shaped refusal of the create request. */
+export interface SandboxRefusal {
+  httpStatus: number;
+  code: number;
+  message: string;
+}
+
+export interface SandboxStep {
+  afterMs: number;
+  status: SandboxMessageStatus;
+  errorCode?: number;
+}
+
+export type SandboxScenario = { kind: "refused"; refusal: SandboxRefusal } | { kind: "accepted"; steps: SandboxStep[] };
+
+/** `to` in E.164. Twilio posts no callback for the initial "queued", so no step has it. */
+export function sandboxScenario(channel: SandboxChannel, to: string, timing: SandboxTiming): SandboxScenario {
+  const sent = timing.sentAfterMs;
+  const delivered = Math.max(timing.deliveredAfterMs, sent);
+  const read = Math.max(timing.readAfterMs ?? delivered + sent, delivered);
+  const accepted = (...steps: SandboxStep[]): SandboxScenario => ({ kind: "accepted", steps });
+  const lastDigit = to.at(-1);
+
+  if (channel === "whatsapp") {
+    switch (lastDigit) {
+      case "0":
+        return { kind: "refused", refusal: { httpStatus: 400, code: 63024, message: "Invalid message recipient" } };
+      case "1":
+        return accepted({ afterMs: sent, status: "sent" });
+      case "2":
+        return accepted({ afterMs: sent, status: "failed", errorCode: 63016 });
+      default:
+        return accepted(
+          { afterMs: sent, status: "sent" },
+          { afterMs: delivered, status: "delivered" },
+          { afterMs: read, status: "read" },
+        );
+    }
+  }
+  if (lastDigit === "2") {
+    return accepted({ afterMs: sent, status: "sent" }, { afterMs: delivered, status: "undelivered", errorCode: 30003 });
+  }
+  return accepted({ afterMs: sent, status: "sent" }, { afterMs: delivered, status: "delivered" });
+}
+
+/** Twilio's error_message for the codes the sandbox reports in callbacks and fetches. */
+export const sandboxErrorMessages: Readonly<Record<number, string>> = {
+  30003: "Unreachable destination handset",
+  63016: "Failed to send freeform message because you are outside the allowed window. Please use a Template.",
+  63024: "Invalid message recipient",
+};

@@ -1,0 +1,196 @@
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startTwilioSandbox } from "@callflow/devstack";
+import { afterEach, describe, expect, it } from "vitest";
+import { ProviderRequestError } from "./messaging-provider.ts";
+import { createTwilioMessaging } from "./twilio-messaging.ts";
+
+const accountSid = `AC${"c3".repeat(16)}`;
+const authToken = "adapter-test-token";
+const business = "+15125550100";
+const contentSid = `HX${"d4".repeat(16)}`;
+const statusCallback = "http://127.0.0.1:9/webhooks/twilio/messages/status";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function sandboxed() {
+  const sandbox = await startTwilioSandbox({ accountSid, authToken, timing: { sentAfterMs: 5, deliveredAfterMs: 10 } });
+  cleanups.push(sandbox.stop);
+  return { sandbox, messaging: createTwilioMessaging({ accountSid, authToken, baseUrl: sandbox.url }) };
+}
+
+const whatsapp = (to: string) => ({
+  to,
+  from: business,
+  contentSid,
+  contentVariables: { 1: "Ana", 2: "Bakery" },
+  statusCallback,
+});
+
+const sms = (to: string) => ({ to, from: business, body: "Sorry we missed your call", statusCallback });
+
+/** A stand-in for Twilio that answers every request with `answer`, recording what it got. */
+async function startFakeApi(answer: (req: IncomingMessage) => { status: number; body: string } | null) {
+  const requests: { method: string; path: string; authorization: string; body: string }[] = [];
+  const server = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    requests.push({
+      method: req.method ?? "",
+      path: req.url ?? "",
+      authorization: req.headers.authorization ?? "",
+      body,
+    });
+    const reply = answer(req);
+    if (reply) res.writeHead(reply.status, { "Content-Type": "text/plain" }).end(reply.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
+  it("sends a WhatsApp template with whatsapp: addresses, ContentSid and ContentVariables", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    const result = await messaging.sendWhatsApp(whatsapp("+15125550105"));
+    expect(result).toEqual({ ok: true, sid: expect.stringMatching(/^SM[0-9a-f]{32}$/), status: "queued" });
+    expect(sandbox.sends).toHaveLength(1);
+    expect(sandbox.sends[0]).toMatchObject({
+      channel: "whatsapp",
+      to: "+15125550105",
+      from: business,
+      body: null,
+      contentSid,
+      contentVariables: { 1: "Ana", 2: "Bakery" },
+      statusCallback,
+      accepted: true,
+    });
+  });
+
+  it("sends an SMS and fetches its latest status", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    const result = await messaging.sendSms(sms("+15125550107"));
+    if (!result.ok) throw new Error(result.error.message);
+    expect(sandbox.sends[0]).toMatchObject({ channel: "sms", to: "+15125550107", body: "Sorry we missed your call" });
+    await sandbox.whenIdle();
+    expect(await messaging.fetchMessage(result.sid)).toEqual({ sid: result.sid, status: "delivered", errorCode: null });
+  });
+
+  it("fetches a failure with its error code", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    const result = await messaging.sendWhatsApp(whatsapp("+15125550112"));
+    if (!result.ok) throw new Error(result.error.message);
+    await sandbox.whenIdle();
+    expect(await messaging.fetchMessage(result.sid)).toEqual({ sid: result.sid, status: "failed", errorCode: 63016 });
+  });
+
+  it("reports a number that is not on WhatsApp as not_on_whatsapp, with Twilio's code and a reason", async () => {
+    const { messaging } = await sandboxed();
+    const result = await messaging.sendWhatsApp(whatsapp("+15125550110"));
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 63024, kind: "not_on_whatsapp", message: expect.stringContaining("cannot receive WhatsApp") },
+    });
+    expect(result.ok || result.error.message).toContain('Twilio said: "Invalid message recipient"');
+  });
+
+  it("reports an invalid number and bad credentials as permanent", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    expect(await messaging.sendSms(sms("+1512"))).toMatchObject({
+      ok: false,
+      error: { code: 21211, kind: "permanent" },
+    });
+
+    const wrongToken = createTwilioMessaging({ accountSid, authToken: "wrong", baseUrl: sandbox.url });
+    const refused = await wrongToken.sendSms(sms("+15125550105"));
+    expect(refused).toMatchObject({ ok: false, error: { code: 20003, kind: "permanent" } });
+    expect(refused.ok || refused.error.message).toMatch(/Account SID and Auth Token/);
+  });
+
+  it("reports Twilio's 429 and 5xx as retryable, and does not retry by itself", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    sandbox.refuseNextSend({ httpStatus: 429, code: 20429, message: "Too Many Requests" });
+    expect(await messaging.sendSms(sms("+15125550105"))).toMatchObject({
+      ok: false,
+      error: { code: 20429, kind: "retryable" },
+    });
+    sandbox.refuseNextSend({ httpStatus: 503, code: 20503, message: "Service Unavailable" });
+    expect(await messaging.sendWhatsApp(whatsapp("+15125550105"))).toMatchObject({
+      ok: false,
+      error: { code: 20503, kind: "retryable" },
+    });
+    expect(sandbox.sends.map((send) => send.accepted)).toEqual([false, false]);
+  });
+
+  it("reports a 5xx that is not Twilio-shaped JSON as retryable", async () => {
+    const api = await startFakeApi(() => ({ status: 502, body: "Bad Gateway" }));
+    const messaging = createTwilioMessaging({ accountSid, authToken, baseUrl: api.url });
+    expect(await messaging.sendSms(sms("+15125550105"))).toEqual({
+      ok: false,
+      error: { code: null, kind: "retryable", message: "Twilio answered HTTP 502." },
+    });
+  });
+
+  it("reports a network error as retryable, for sends and fetches: sandbox stopped, port closed, no answer", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    const sent = await messaging.sendSms(sms("+15125550105"));
+    if (!sent.ok) throw new Error(sent.error.message);
+    await sandbox.stop();
+
+    expect(await messaging.sendWhatsApp(whatsapp("+15125550105"))).toEqual({
+      ok: false,
+      error: { code: null, kind: "retryable", message: expect.stringMatching(/^Could not reach Twilio at http:/) },
+    });
+    const fetched = messaging.fetchMessage(sent.sid);
+    await expect(fetched).rejects.toBeInstanceOf(ProviderRequestError);
+    await expect(fetched).rejects.toMatchObject({ code: null, kind: "retryable" });
+
+    const closedPort = createTwilioMessaging({ accountSid, authToken, baseUrl: "http://127.0.0.1:9" });
+    expect(await closedPort.sendSms(sms("+15125550105"))).toMatchObject({
+      ok: false,
+      error: { code: null, kind: "retryable", message: expect.stringContaining("ECONNREFUSED") },
+    });
+
+    const silent = await startFakeApi(() => null);
+    const timingOut = createTwilioMessaging({ accountSid, authToken, baseUrl: silent.url, timeoutMs: 200 });
+    expect(await timingOut.sendSms(sms("+15125550105"))).toMatchObject({
+      ok: false,
+      error: { code: null, kind: "retryable" },
+    });
+  });
+
+  it("reports an unknown message on fetch as a permanent ProviderRequestError (20404)", async () => {
+    const { messaging } = await sandboxed();
+    await expect(messaging.fetchMessage(`SM${"0".repeat(32)}`)).rejects.toMatchObject({
+      name: "ProviderRequestError",
+      code: 20404,
+      kind: "permanent",
+    });
+  });
+
+  it("keeps the SDK's path, query, form body and Basic auth when pointed at a base URL with a path", async () => {
+    const api = await startFakeApi(() => ({
+      status: 201,
+      body: JSON.stringify({ sid: `SM${"e5".repeat(16)}`, status: "queued", error_code: null }),
+    }));
+    const messaging = createTwilioMessaging({ accountSid, authToken, baseUrl: `${api.url}/twilio-api` });
+    expect(await messaging.sendWhatsApp(whatsapp("+15125550105"))).toMatchObject({ ok: true, status: "queued" });
+    const [request] = api.requests;
+    expect(request?.method).toBe("POST");
+    expect(request?.path).toBe(`/twilio-api/2010-04-01/Accounts/${accountSid}/Messages.json`);
+    expect(request?.authorization).toBe(`Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`);
+    expect(Object.fromEntries(new URLSearchParams(request?.body))).toEqual({
+      To: "whatsapp:+15125550105",
+      From: `whatsapp:${business}`,
+      ContentSid: contentSid,
+      ContentVariables: '{"1":"Ana","2":"Bakery"}',
+      StatusCallback: statusCallback,
+    });
+  });
+});

@@ -40,6 +40,9 @@ export default [
       name: "devstack",
       root: at("./packages/devstack"),
       include: ["src/**/*.test.ts"],
+      globalSetup: [at("./packages/db/src/test-global-setup.ts")],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
     },
   }),
   defineProject({
@@ -58,6 +61,16 @@ export default [
       globalSetup: [at("./packages/db/src/test-global-setup.ts")],
       testTimeout: 60_000,
       hookTimeout: 120_000,
+    },
+  }),
+  defineProject({
+    test: {
+      name: "e2e",
+      root: at("./e2e"),
+      include: ["src/**/*.test.ts"],
+      // Each file starts the product in its own process; its runs wait for real windows.
+      testTimeout: 180_000,
+      hookTimeout: 180_000,
     },
   }),
 ];

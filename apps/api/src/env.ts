@@ -42,6 +42,8 @@ export const env = createEnv({
     INNGEST_SIGNING_KEY: z.string().optional(),
     INNGEST_BASE_URL: z.string().url().optional(),
     INNGEST_DEV: z.enum(["0", "1"]).optional(),
+    /** Port of the local executor (local mode); 0: any free port. */
+    INNGEST_EXECUTOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
     MAX_BODY_BYTES: z.coerce

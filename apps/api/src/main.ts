@@ -1,9 +1,10 @@
 // The composition root: the only place that knows whether CallFlow runs locally (embedded
 // database, dev token issuer) or against cloud services, decided by the environment alone.
+import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
-import { startTwilioSandbox } from "@callflow/devstack";
+import { startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
 import { createFunctions, createInngestClient } from "@callflow/inngest";
 import { createTwilioMessaging } from "@callflow/providers";
 import { serve } from "@hono/node-server";
@@ -13,6 +14,8 @@ import { createApp } from "./http/app.ts";
 import { createLog } from "./log.ts";
 
 const LOCAL_ACCOUNT_SID = `AC${"0".repeat(32)}`;
+// Local mode's executor and this API share the process; the key never leaves it.
+const LOCAL_SIGNING_KEY = `signkey-local-${randomBytes(32).toString("hex")}`;
 const log = createLog(env.LOG_LEVEL, { service: "api" });
 const dataDir = resolve(fileURLToPath(new URL("../../../", import.meta.url)), env.DATA_DIR);
 const local = !env.DATABASE_URL;
@@ -58,14 +61,26 @@ const messaging = createTwilioMessaging({
   authToken: twilioAuthToken,
   ...(sandbox ? { baseUrl: sandbox.url } : {}),
 });
+// No Inngest configured (neither Cloud keys nor a dev server): the local executor runs the
+// functions, over the same HTTP protocol, signing its requests as Inngest Cloud does.
+const executor =
+  env.INNGEST_SIGNING_KEY || env.INNGEST_BASE_URL || env.INNGEST_DEV === "1"
+    ? null
+    : await startDevExecutor({
+        database,
+        signingKey: LOCAL_SIGNING_KEY,
+        port: env.INNGEST_EXECUTOR_PORT,
+        log: (line) => log.debug("executor", line),
+      });
 const inngest = createInngestClient({
-  eventKey: env.INNGEST_EVENT_KEY,
-  signingKey: env.INNGEST_SIGNING_KEY,
-  baseUrl: env.INNGEST_BASE_URL,
-  isDev: env.INNGEST_DEV ? env.INNGEST_DEV === "1" : !env.INNGEST_SIGNING_KEY,
+  eventKey: env.INNGEST_EVENT_KEY ?? (executor ? "local" : undefined),
+  signingKey: env.INNGEST_SIGNING_KEY ?? (executor ? LOCAL_SIGNING_KEY : undefined),
+  baseUrl: env.INNGEST_BASE_URL ?? executor?.url,
+  isDev: env.INNGEST_DEV === "1",
 });
 const functions = createFunctions(inngest, { database, messaging, publicUrl });
 
+let functionsSynced = !executor;
 const app = createApp({
   database,
   verifySession,
@@ -77,6 +92,7 @@ const app = createApp({
   clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
   twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
   inngest: { client: inngest, functions },
+  readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
 });
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, (info) => {
@@ -91,7 +107,27 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, 
     console.log("  npx pnpm@10 -s run token --org org_demo_rosas_bakery --role admin\n");
   }
   if (sandbox) {
-    console.log(`Twilio sandbox  ${sandbox.url}  (callbacks signed for ${publicUrl})\n`);
+    console.log(`Twilio sandbox  ${sandbox.url}  (callbacks signed for ${publicUrl})`);
+  }
+  if (executor) {
+    console.log(`Inngest executor  ${executor.url}  (runs the functions at /api/inngest)`);
+  }
+  if (devIssuer) {
+    console.log("\nSimulate a call (last digit of the caller: 0 not on WhatsApp, 1 no WhatsApp receipt, 2 both fail):");
+    console.log("  npx pnpm@10 -s run simulate:call --org org_demo_northside_plumbing --from +15125550147\n");
+  }
+  if (executor) {
+    // The functions register with the executor the way they do with Inngest: PUT /api/inngest.
+    void fetch(`http://127.0.0.1:${info.port}/api/inngest`, { method: "PUT" })
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+        functionsSynced = true;
+        log.info("functions synced with the local executor");
+      })
+      .catch((error: Error) => {
+        log.error("could not sync the functions with the local executor", { error: error.message });
+        process.exit(1);
+      });
   }
 });
 
@@ -102,6 +138,7 @@ async function shutdown(signal: string) {
   log.info("shutting down", { signal });
   // Stop accepting; requests in flight finish; then the database goes.
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await executor?.stop();
   await sandbox?.stop();
   await stopDatabase();
   log.info("stopped");

@@ -1,3 +1,4 @@
+export { type DevExecutor, type DevExecutorOptions, type RunSummary, startDevExecutor } from "./dev-executor.ts";
 export {
   DEV_ISSUER,
   type DevTokenIssuer,

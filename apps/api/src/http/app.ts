@@ -33,6 +33,8 @@ export interface AppOptions {
   twilio?: { authToken: string; publicUrl: string; emit: Emit };
   /** Inngest's endpoint: the client (its signing key checks requests) and the functions to serve. */
   inngest?: { client: CallflowInngest; functions: InngestFunction.Any[] };
+  /** Why the process cannot take work yet (null: it can); /readyz answers 503 with it. */
+  readinessProblem?: () => string | null;
 }
 
 type Variables = { requestId: string; log: Log };
@@ -83,6 +85,8 @@ export function createApp(options: AppOptions) {
       );
       const missing = expected.filter((version) => !applied.rows.some((row) => row.version === version));
       if (missing.length) return c.json({ ok: false, error: `migrations not applied: ${missing.join(", ")}` }, 503);
+      const problem = options.readinessProblem?.();
+      if (problem) return c.json({ ok: false, error: problem }, 503);
       return c.json({ ok: true });
     } catch (error) {
       c.get("log").warn("not ready", { error: (error as Error).message });

@@ -1,0 +1,133 @@
+// The whole product as a user starts it: the API's composition root in its own process
+// (local mode: embedded database, dev executor, Twilio sandbox), reached only over HTTP.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openDevTokenIssuer } from "@callflow/devstack";
+import twilio from "twilio";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const SANDBOX_TOKEN = "callflow-local-sandbox-token";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Product {
+  url: string;
+  dataDir: string;
+  output: string[];
+  token(orgId: string, role?: "admin" | "member"): string;
+  trpc<T>(token: string, path: string, input?: unknown, method?: "GET" | "POST"): Promise<T>;
+  /** Posts a signed voice status callback, as Twilio does when a call ends. */
+  placeCall(
+    from: string,
+    to: string,
+    outcome?: "missed" | "answered" | "voicemail",
+  ): Promise<{ callSid: string; status: number }>;
+  /** Stops the process: SIGTERM (graceful) or SIGKILL (a crash). */
+  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+}
+
+export async function startProduct(
+  options: { dataDir?: string; port?: number; env?: Record<string, string> } = {},
+): Promise<Product> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "callflow-e2e-"));
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const output: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      DB_PORT: "0",
+      PUBLIC_URL: url,
+      LOG_LEVEL: "warn",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the product exited at start:\n${output.join("")}`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`the product was not ready in 90 s:\n${output.join("")}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  const issuer = openDevTokenIssuer(dataDir);
+  return {
+    url,
+    dataDir,
+    output,
+    token: (orgId, role = "admin") => issuer.issue({ orgId, role, userId: `user_e2e_${role}` }),
+    async trpc<T>(token: string, path: string, input?: unknown, method: "GET" | "POST" = "GET") {
+      const response =
+        method === "GET"
+          ? await fetch(
+              `${url}/trpc/${path}${input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+              {
+                headers: { authorization: `Bearer ${token}` },
+              },
+            )
+          : await fetch(`${url}/trpc/${path}`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              body: JSON.stringify(input),
+            });
+      const body = (await response.json()) as { result?: { data: T }; error?: { message: string } };
+      if (!body.result) throw new Error(`${path}: ${body.error?.message ?? response.status}`);
+      return body.result.data;
+    },
+    async placeCall(from, to, outcome = "missed") {
+      const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+      const shape: Record<string, Record<string, string>> = {
+        missed: { CallStatus: "no-answer", CallDuration: "0" },
+        answered: { CallStatus: "completed", CallDuration: "95", AnsweredBy: "human" },
+        voicemail: { CallStatus: "completed", CallDuration: "38", AnsweredBy: "machine_end_beep" },
+      };
+      const params: Record<string, string> = {
+        AccountSid: `AC${"0".repeat(32)}`,
+        CallSid: callSid,
+        From: from,
+        To: to,
+        Direction: "inbound",
+        ...shape[outcome],
+      };
+      const webhook = `${url}/webhooks/twilio/voice`;
+      const response = await fetch(webhook, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(SANDBOX_TOKEN, webhook, params),
+        },
+        body: new URLSearchParams(params),
+      });
+      return { callSid, status: response.status };
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}

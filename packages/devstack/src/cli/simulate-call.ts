@@ -107,6 +107,7 @@ type CallDetail = {
     reason: string;
     final_channel: string | null;
     final_reason: string | null;
+    send_after: string | null;
   } | null;
   messages: Array<{ channel: string; status: string; error_code: number | null }>;
 };
@@ -128,6 +129,10 @@ while (Date.now() < deadline) {
       : "waiting for the message job…";
     if (line !== last) console.log(line);
     last = line;
+    if (detail.job?.status === "scheduled") {
+      console.log(`deferred: the message goes out at ${detail.job.send_after} (the business's quiet hours); follow it with calls.get`);
+      process.exit(0);
+    }
     if (detail.job && ["delivered", "failed", "skipped"].includes(detail.job.status)) {
       console.log(
         `final: ${detail.job.status}${detail.job.final_channel ? ` by ${detail.job.final_channel}` : ""}${detail.job.final_reason ? ` (${detail.job.final_reason})` : ""}`,

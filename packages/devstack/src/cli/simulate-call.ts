@@ -130,7 +130,9 @@ while (Date.now() < deadline) {
     if (line !== last) console.log(line);
     last = line;
     if (detail.job?.status === "scheduled") {
-      console.log(`deferred: the message goes out at ${detail.job.send_after} (the business's quiet hours); follow it with calls.get`);
+      console.log(
+        `deferred: the message goes out at ${detail.job.send_after} (the business's quiet hours); follow it with calls.get`,
+      );
       process.exit(0);
     }
     if (detail.job && ["delivered", "failed", "skipped"].includes(detail.job.status)) {

@@ -1,3 +1,4 @@
+import { messageStatusSchema } from "@callflow/domain";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { cursorAt, olderThan, page, pageInput, uuidInput } from "../pagination.ts";
@@ -5,21 +6,7 @@ import { notFound, orgProcedure } from "../trpc.ts";
 
 export const messagesListInput = pageInput.extend({
   channel: z.enum(["whatsapp", "sms"]).optional(),
-  status: z
-    .enum([
-      "pending",
-      "accepted",
-      "scheduled",
-      "queued",
-      "sending",
-      "sent",
-      "delivered",
-      "read",
-      "undelivered",
-      "failed",
-      "canceled",
-    ])
-    .optional(),
+  status: messageStatusSchema.optional(),
 });
 
 export const messagesRouter = {

@@ -51,6 +51,12 @@ describe.each(testLanes())("HTTP surface on %s", (lane) => {
       body: JSON.stringify({ smsBody: "x".repeat(70 * 1024) }),
     });
     expect(response.status).toBe(413);
+    const webhook = await fetch(`${api.url}/webhooks/twilio/voice`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `Body=${"x".repeat(70 * 1024)}`,
+    });
+    expect(webhook.status).toBe(413);
   });
 
   it("caps the batch size", async () => {

@@ -81,6 +81,8 @@ const inngest = createInngestClient({
 const functions = createFunctions(inngest, { database, messaging, publicUrl });
 
 let functionsSynced = !executor;
+// The printed commands reach this API only if they are told its port too.
+const portPrefix = env.PORT === 3000 ? "" : `PORT=${env.PORT} `;
 const app = createApp({
   database,
   verifySession,
@@ -104,7 +106,7 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, 
   if (devIssuer) {
     console.log(`\nCallFlow API  http://localhost:${info.port}  (tRPC at /trpc, health at /healthz)`);
     console.log("Sign in locally with a dev token, for example:");
-    console.log("  npx pnpm@10 -s run token --org org_demo_rosas_bakery --role admin\n");
+    console.log(`  ${portPrefix}npm run -s token -- --org org_demo_rosas_bakery --role admin\n`);
   }
   if (sandbox) {
     console.log(`Twilio sandbox  ${sandbox.url}  (callbacks signed for ${publicUrl})`);
@@ -114,7 +116,7 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, 
   }
   if (devIssuer) {
     console.log("\nSimulate a call (last digit of the caller: 0 not on WhatsApp, 1 no WhatsApp receipt, 2 both fail):");
-    console.log("  npx pnpm@10 -s run simulate:call --org org_demo_northside_plumbing --from +15125550147\n");
+    console.log(`  ${portPrefix}npm run -s simulate:call -- --org org_demo_northside_plumbing --from +15125550147\n`);
   }
   if (executor) {
     // The functions register with the executor the way they do with Inngest: PUT /api/inngest.

@@ -1,4 +1,4 @@
-// pnpm run simulate:call --org <orgId> --from <E.164> [--outcome missed|answered|voicemail]
+// npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail]
 // Places a call the way Twilio reports one: a signed voice status callback to the API's
 // public webhook path. Then follows the call's message job through the API (tRPC, with a
 // dev token) until it is final, printing each change.
@@ -10,7 +10,7 @@ import { z } from "zod";
 import { openDevTokenIssuer } from "../dev-token-issuer.ts";
 
 const usage =
-  "usage: pnpm run simulate:call --org <orgId> --from <E.164> [--outcome missed|answered|voicemail] [--to <E.164>]";
+  "usage: npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail] [--to <E.164>]";
 const fail = (message: string, code = 2): never => {
   console.error(`simulate:call: ${message}`);
   process.exit(code);

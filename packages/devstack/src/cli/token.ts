@@ -1,4 +1,4 @@
-// pnpm run token --org <orgId> [--role admin|member] [--user <userId>]
+// npm run -s token -- --org <orgId> [--role admin|member] [--user <userId>]
 // Prints a session token from the local dev issuer. Refuses when Clerk is configured:
 // then only Clerk's own tokens are accepted, and this one would be rejected.
 import { resolve } from "node:path";
@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { openDevTokenIssuer } from "../dev-token-issuer.ts";
 
-const usage = "usage: pnpm run token --org <orgId> [--role admin|member] [--user <userId>] [--ttl <seconds>]";
+const usage = "usage: npm run -s token -- --org <orgId> [--role admin|member] [--user <userId>] [--ttl <seconds>]";
 const argsSchema = z.object({
   org: z
     .string({ error: "--org is required" })
@@ -27,7 +27,7 @@ const argsSchema = z.object({
 
 if (process.env.CLERK_SECRET_KEY || process.env.CLERK_JWT_KEY) {
   console.error(
-    "pnpm token: Clerk keys are configured, so the API accepts only Clerk's tokens; sign in through Clerk instead",
+    "token: Clerk keys are configured, so the API accepts only Clerk's tokens; sign in through Clerk instead",
   );
   process.exit(1);
 }
@@ -38,12 +38,12 @@ try {
     args: process.argv.slice(2).filter((arg) => arg !== "--"),
   }).values;
 } catch (error) {
-  console.error(`pnpm token: ${(error as Error).message}\n${usage}`);
+  console.error(`token: ${(error as Error).message}\n${usage}`);
   process.exit(2);
 }
 const parsed = argsSchema.safeParse(values);
 if (!parsed.success) {
-  console.error(`pnpm token: ${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
+  console.error(`token: ${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
   process.exit(2);
 }
 // Relative to the repository root, as the API takes it.

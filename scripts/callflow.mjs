@@ -98,7 +98,7 @@ function testLanes() {
 switch (command) {
   case "start":
     ensureDependencies();
-    process.exit(pnpm(["run", "dev"]));
+    process.exit(pnpm(["--silent", "run", "dev"]));
     break;
   case "test":
     ensureDependencies();

@@ -14,7 +14,9 @@ const CONFLICTS = { phone_numbers_e164_key: "this number is already registered w
 
 export const phoneNumbersRouter = {
   list: orgProcedure.query(({ ctx }) =>
-    ctx.db((tx) => tx.selectFrom("phone_numbers").selectAll().orderBy("created_at").orderBy("e164").limit(100).execute()),
+    ctx.db((tx) =>
+      tx.selectFrom("phone_numbers").selectAll().orderBy("created_at").orderBy("e164").limit(100).execute(),
+    ),
   ),
 
   add: adminProcedure.input(phoneNumbersAddInput).mutation(({ ctx, input }) =>

@@ -1,6 +1,7 @@
 // `pnpm bench`: every benchmark in turn. Arguments go to rls-pagination.ts (as before
 // this runner existed, e.g. `--lane server`); the others run with their defaults (run
-// them alone, `pnpm bench:api` / `pnpm bench:token` / `pnpm bench:voice`, to pass theirs).
+// them alone, `pnpm bench:api` / `pnpm bench:token` / `pnpm bench:voice` /
+// `pnpm bench:after-call`, to pass theirs).
 // Stops at the first one that fails.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -10,6 +11,7 @@ const benches: Array<{ file: string; args: string[] }> = [
   { file: "api-calls-list.ts", args: [] },
   { file: "token-verify.ts", args: [] },
   { file: "voice-webhook.ts", args: [] },
+  { file: "after-call.ts", args: [] },
 ];
 
 for (const bench of benches) {

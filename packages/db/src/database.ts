@@ -46,6 +46,9 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
           oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle connection the server closed (restart, failover, pooler recycling) is dropped
+    // and replaced on the next checkout; unhandled, its error would end the process.
+    pool.on("error", () => {});
     return databaseOver(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), "postgres");
   }
   const pglite = await openPglite("dataDir" in location ? location.dataDir : undefined);

@@ -44,6 +44,17 @@ export async function bareDatabase(lane: LaneName): Promise<ScratchDatabase> {
     url: url.toString(),
     async dispose() {
       await database.close();
+      // The pool's sockets may still be closing: wait for them rather than kill them, so
+      // no client sees its connection terminated mid-way.
+      for (let attempt = 0; attempt < 50; attempt++) {
+        try {
+          await adminQuery(serverUrl, `drop database if exists ${name}`);
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "55006") throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
       await adminQuery(serverUrl, `drop database if exists ${name} with (force)`);
     },
   };

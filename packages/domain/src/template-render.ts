@@ -34,7 +34,6 @@ export type TemplateRenderFailure = { ok: false; reason: string; unknown: string
 export type TemplateRenderResult = { ok: true; text: string } | TemplateRenderFailure;
 export type WhatsAppVariablesResult = { ok: true; variables: Record<string, string> } | TemplateRenderFailure;
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const knownNames = new Set<string>(templateVariableNames);
 const knownList = templateVariableNames.map((name) => `{{${name}}}`).join(", ");
 
@@ -42,9 +41,40 @@ function isKnown(name: string): name is TemplateVariableName {
   return knownNames.has(name);
 }
 
+/** A template read into literal text and placeholder names, in order. */
+type TemplatePart = { text: string } | { name: string };
+
+const NOT_CLOSED = "A placeholder is not closed. Write it with two braces on each side, like {{business_name}}.";
+
+/**
+ * Reads `{{ name }}` placeholders in one left-to-right pass: linear in the text's length
+ * whatever it holds (a backtracking pattern here let `{{` + spaces freeze the process).
+ * A placeholder's name has no braces; `{{` that does not end in `}}` before the next
+ * brace, and a `}}` outside a placeholder, make the template malformed.
+ */
+function parseTemplate(text: string): { parts: TemplatePart[]; malformed: boolean } {
+  const parts: TemplatePart[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const open = text.indexOf("{{", at);
+    const literal = text.slice(at, open === -1 ? text.length : open);
+    if (literal.includes("}}")) return { parts, malformed: true };
+    if (literal) parts.push({ text: literal });
+    if (open === -1) break;
+    let close = open + 2;
+    while (close < text.length && text[close] !== "{" && text[close] !== "}") close++;
+    if (!text.startsWith("}}", close)) return { parts, malformed: true };
+    parts.push({ name: text.slice(open + 2, close).trim() });
+    at = close + 2;
+  }
+  return { parts, malformed: false };
+}
+
+const namesOf = (parts: TemplatePart[]) => parts.flatMap((part) => ("name" in part ? [part.name] : []));
+
 /** The placeholder names a template uses, each once, in order of first use; unknown ones too. */
 export function templatePlaceholders(text: string): string[] {
-  return [...new Set(Array.from(text.matchAll(PLACEHOLDER), (match) => match[1] ?? ""))];
+  return [...new Set(namesOf(parseTemplate(text).parts))];
 }
 
 /**
@@ -53,7 +83,8 @@ export function templatePlaceholders(text: string): string[] {
  * itself looks like a placeholder (a caller named "{{business_name}}") stays as it is.
  */
 export function renderTemplate(text: string, variables: TemplateVariables): TemplateRenderResult {
-  const unknown = templatePlaceholders(text).filter((name) => !isKnown(name));
+  const { parts, malformed } = parseTemplate(text);
+  const unknown = [...new Set(namesOf(parts).filter((name) => !isKnown(name)))];
   if (unknown.length > 0) {
     const list = unknown.map((name) => `{{${name}}}`).join(", ");
     return {
@@ -62,15 +93,11 @@ export function renderTemplate(text: string, variables: TemplateVariables): Temp
       unknown,
     };
   }
-  const rest = text.replace(PLACEHOLDER, "");
-  if (rest.includes("{{") || rest.includes("}}")) {
-    return {
-      ok: false,
-      reason: "A placeholder is not closed. Write it with two braces on each side, like {{business_name}}.",
-      unknown: [],
-    };
-  }
-  return { ok: true, text: text.replace(PLACEHOLDER, (_match, name: string) => placeholderValue(name, variables)) };
+  if (malformed) return { ok: false, reason: NOT_CLOSED, unknown: [] };
+  return {
+    ok: true,
+    text: parts.map((part) => ("name" in part ? placeholderValue(part.name, variables) : part.text)).join(""),
+  };
 }
 
 function placeholderValue(name: string, variables: TemplateVariables): string {

@@ -1,21 +1,19 @@
 import { countSmsSegments, renderTemplate, sampleVariables, templatePlaceholders } from "@callflow/domain";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
-import { cursorAt, olderThan, page, pageInput, rethrowConstraint, uuidInput } from "../pagination.ts";
+import { cursorAt, olderThan, page, pageInput, uuidInput } from "../pagination.ts";
 import { adminProcedure, notFound, orgProcedure } from "../trpc.ts";
 
-const CONFLICTS = {
-  templates_one_active_per_trigger_language:
-    "an active template for this trigger and language already exists: archive or deactivate it first",
-};
-
-/** Text with {{placeholders}}: every placeholder must be one CallFlow can fill. */
+/**
+ * Text with {{placeholders}}: every placeholder must be one CallFlow can fill. Too long
+ * stops validation there: the placeholder check never runs on oversized text.
+ */
 const templateText = (max: number) =>
   z
     .string()
     .trim()
     .min(1)
-    .max(max)
+    .max(max, { abort: true })
     .superRefine((text, ctx) => {
       const rendered = renderTemplate(text, sampleVariables);
       if (!rendered.ok) ctx.addIssue({ code: "custom", message: rendered.reason });
@@ -106,8 +104,7 @@ export const templatesRouter = {
           sms_body: input.smsBody,
         })
         .returningAll()
-        .executeTakeFirstOrThrow()
-        .catch((error) => rethrowConstraint(error, CONFLICTS)),
+        .executeTakeFirstOrThrow(),
     ),
   ),
 
@@ -120,8 +117,7 @@ export const templatesRouter = {
         .where("id", "=", id)
         .where("archived_at", "is", null)
         .returningAll()
-        .executeTakeFirst()
-        .catch((error) => rethrowConstraint(error, CONFLICTS));
+        .executeTakeFirst();
       if (!template) throw notFound("template");
       return template;
     }),

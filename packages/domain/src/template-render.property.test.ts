@@ -1,0 +1,85 @@
+// Properties of placeholder parsing over generated and adversarial text: it never throws,
+// it renders well-formed templates exactly, and it stays linear on inputs built to make a
+// backtracking parser explode.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  renderTemplate,
+  sampleVariables,
+  type TemplateVariableName,
+  templatePlaceholders,
+  templateVariableNames,
+} from "./template-render.ts";
+
+/** Text made mostly of the characters the parser cares about. */
+const bracy = fc.string({ unit: fc.constantFrom("{", "}", " ", "\t", "a", "_", "x", "\n", "é"), maxLength: 200 });
+/** Literal text a template may hold: anything but braces. */
+const literal = fc.string({ maxLength: 30 }).map((text) => text.replace(/[{}]/g, ""));
+const knownName = fc.constantFrom(...templateVariableNames);
+const padding = fc.constantFrom("", " ", "  ", "\t");
+
+describe("placeholder parsing, properties", () => {
+  it("never throws, and a refusal always says why", () => {
+    fc.assert(
+      fc.property(fc.oneof(bracy, fc.string()), (text) => {
+        const result = renderTemplate(text, sampleVariables);
+        if (!result.ok) expect(result.reason.length).toBeGreaterThan(0);
+        expect(Array.isArray(templatePlaceholders(text))).toBe(true);
+      }),
+    );
+  });
+
+  it("renders a well-formed template to its literal text with each value in place", () => {
+    const part = fc.oneof(
+      literal.map((text) => ({ text })),
+      fc.tuple(padding, knownName, padding).map(([before, name, after]) => ({ name, before, after })),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 12 }), (parts) => {
+        const template = parts.map((p) => ("name" in p ? `{{${p.before}${p.name}${p.after}}}` : p.text)).join("");
+        const expected = parts.map((p) => ("name" in p ? sampleVariables[p.name] : p.text)).join("");
+        expect(renderTemplate(template, sampleVariables)).toEqual({ ok: true, text: expected });
+        const names = parts.flatMap((p) => ("name" in p ? [p.name as TemplateVariableName] : []));
+        expect(templatePlaceholders(template)).toEqual([...new Set(names)]);
+      }),
+    );
+  });
+
+  it("refuses any stray }} outside a placeholder", () => {
+    fc.assert(
+      fc.property(literal, literal, (before, after) => {
+        expect(renderTemplate(`${before}}}${after}`, sampleVariables)).toMatchObject({ ok: false });
+      }),
+    );
+  });
+});
+
+describe("placeholder parsing of 100 kB adversarial input", () => {
+  const spaces = " ".repeat(100_000);
+  it.each<[string, string, ReturnType<typeof renderTemplate>]>([
+    [
+      "{{ + spaces + x, never closed",
+      `{{${spaces}x`,
+      { ok: false, reason: expect.stringMatching(/not closed/), unknown: [] },
+    ],
+    ["{{ repeated", "{{".repeat(50_000), { ok: false, reason: expect.stringMatching(/not closed/), unknown: [] }],
+    ["}} repeated", "}}".repeat(50_000), { ok: false, reason: expect.stringMatching(/not closed/), unknown: [] }],
+    [
+      "a known name padded by 50 kB of spaces on each side",
+      `{{${" ".repeat(50_000)}business_name${" ".repeat(50_000)}}}`,
+      { ok: true, text: sampleVariables.business_name },
+    ],
+    [
+      "many placeholders",
+      "{{caller_name}} ".repeat(6_000),
+      { ok: true, text: `${sampleVariables.caller_name} `.repeat(6_000) },
+    ],
+    [
+      "an unknown name of 100 kB",
+      `{{${"y".repeat(100_000)}}}`,
+      { ok: false, reason: expect.stringMatching(/Unknown placeholder/), unknown: ["y".repeat(100_000)] },
+    ],
+  ])("%s", (_name, text, expected) => {
+    expect(renderTemplate(text, sampleVariables)).toEqual(expected);
+  });
+});

@@ -1,6 +1,8 @@
 // /api/inngest with a signing key (Inngest Cloud's mode): requests that are not signed
 // with it never reach a function.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { insertTwoOrgFixture, migratedDatabase, ORG_A, type ScratchDatabase } from "@callflow/db/testing";
 import { createFunctions, createInngestClient } from "@callflow/inngest";
 import { createTwilioMessaging } from "@callflow/providers";
@@ -53,6 +55,9 @@ describe("the Inngest endpoint with a signing key", () => {
       inngest: {
         client,
         functions: createFunctions(client, { database: scratch.database, messaging, publicUrl: "http://localhost" }),
+        serveOrigin: "http://localhost",
+        signed: true,
+        maxBodyBytes: 64 * 1024,
       },
     });
   });
@@ -90,12 +95,96 @@ describe("the Inngest endpoint with a signing key", () => {
     expect((await run(body.replace("org_nobody", "org_somebody"), sign(body))).status).toBe(401);
   });
 
+  it("refuses a malformed or expired signature before reading the body", async () => {
+    const old = Math.floor(Date.now() / 1000) - 6 * 60;
+    expect(await (await run(body, sign(body, SIGNING_KEY, old))).json()).toEqual({
+      error: "X-Inngest-Signature has expired",
+    });
+    expect((await run(body, "t=1&s=nothex")).status).toBe(401);
+    // A body that never ends: answered at once, so it was never read.
+    const endless = new ReadableStream({ pull: () => new Promise(() => {}) });
+    const response = await Promise.race([
+      app.request("/api/inngest?fnId=callflow-call-completed&stepId=step", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: endless,
+        duplex: "half",
+      } as RequestInit),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000)),
+    ]);
+    expect(response?.status).toBe(401);
+  });
+
+  it("answers 413 over the size limit and 400 for a signed body that is not JSON", async () => {
+    const big = JSON.stringify({ padding: "x".repeat(70 * 1024) });
+    expect((await run(big, sign(big))).status).toBe(413);
+    const response = await run("not json {", sign("not json {"));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: expect.stringContaining("not JSON") });
+  });
+
   it("runs a correctly signed request (here: a call that does not exist, not retried)", async () => {
     const response = await run(body, sign(body));
     expect(response.status).toBe(206);
     expect(response.headers.get("x-inngest-no-retry")).toBe("true");
     const [op] = (await response.json()) as Array<{ op: string; name: string; error: { name: string } }>;
     expect(op).toMatchObject({ op: "StepFailed", name: "decide", error: { name: "NonRetriableError" } });
+  });
+});
+
+describe("syncing the functions", () => {
+  it("registers them at the configured origin whatever Host the PUT names", async () => {
+    const registered: Array<{ url: string }> = [];
+    const inngestApi = createServer((request, response) => {
+      let text = "";
+      request.on("data", (chunk) => {
+        text += chunk;
+      });
+      request.on("end", () => {
+        if (request.url?.startsWith("/fn/register")) registered.push(JSON.parse(text));
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ ok: true, modified: true }));
+      });
+    });
+    await new Promise<void>((resolve) => inngestApi.listen(0, "127.0.0.1", resolve));
+    const scratch = await migratedDatabase("pglite");
+    try {
+      const baseUrl = `http://127.0.0.1:${(inngestApi.address() as AddressInfo).port}`;
+      const client = createInngestClient({ signingKey: SIGNING_KEY, eventKey: "test", baseUrl, isDev: false });
+      const messaging = createTwilioMessaging({ accountSid: `AC${"2".repeat(32)}`, authToken: "unused" });
+      const app = createApp({
+        database: scratch.database,
+        verifySession: async () => {
+          throw new Error("no sessions here");
+        },
+        log: createLog("silent"),
+        webOrigins: [],
+        rateLimitPerMinute: 10,
+        maxBodyBytes: 1024,
+        maxBatchSize: 1,
+        inngest: {
+          client,
+          functions: createFunctions(client, {
+            database: scratch.database,
+            messaging,
+            publicUrl: "https://api.example",
+          }),
+          serveOrigin: "https://api.example",
+          signed: true,
+        },
+      });
+      for (const forged of ["http://evil.example/api/inngest", "http://localhost:3000/api/inngest"]) {
+        const response = await app.request(forged, { method: "PUT", headers: { host: new URL(forged).host } });
+        expect(response.status).toBe(200);
+      }
+      expect(registered.map((body) => body.url)).toEqual([
+        "https://api.example/api/inngest",
+        "https://api.example/api/inngest",
+      ]);
+    } finally {
+      inngestApi.close();
+      await scratch.dispose();
+    }
   });
 });
 
@@ -123,6 +212,8 @@ describe("deliver-message's failure handler, through the endpoint", () => {
         inngest: {
           client,
           functions: createFunctions(client, { database: scratch.database, messaging, publicUrl: "http://localhost" }),
+          serveOrigin: "http://localhost",
+          signed: false,
         },
       });
       const jobId = ids[ORG_A]?.job ?? "";

@@ -732,7 +732,7 @@ async function main(options: Options): Promise<void> {
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxBatchSize: env.TRPC_MAX_BATCH,
       twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
-      inngest: { client: inngest, functions },
+      inngest: { client: inngest, functions, serveOrigin: publicUrl, signed: true },
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
     });
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import { startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
 import { createFunctions, createInngestClient } from "@callflow/inngest";
-import { createTwilioMessaging } from "@callflow/providers";
+import { createTwilioMessaging, createTwilioNumbers } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { env } from "./env.ts";
@@ -56,11 +56,12 @@ const sandbox = env.TWILIO_ACCOUNT_SID
       authToken: twilioAuthToken,
       port: env.TWILIO_SANDBOX_PORT,
     });
-const messaging = createTwilioMessaging({
+const twilioAccount = {
   accountSid: env.TWILIO_ACCOUNT_SID ?? LOCAL_ACCOUNT_SID,
   authToken: twilioAuthToken,
   ...(sandbox ? { baseUrl: sandbox.url } : {}),
-});
+};
+const messaging = createTwilioMessaging(twilioAccount);
 // No Inngest configured (neither Cloud keys nor a dev server): the local executor runs the
 // functions, over the same HTTP protocol, signing its requests as Inngest Cloud does.
 const executor =
@@ -72,9 +73,10 @@ const executor =
         port: env.INNGEST_EXECUTOR_PORT,
         log: (line) => log.debug("executor", line),
       });
+const inngestSigningKey = env.INNGEST_SIGNING_KEY ?? (executor ? LOCAL_SIGNING_KEY : undefined);
 const inngest = createInngestClient({
   eventKey: env.INNGEST_EVENT_KEY ?? (executor ? "local" : undefined),
-  signingKey: env.INNGEST_SIGNING_KEY ?? (executor ? LOCAL_SIGNING_KEY : undefined),
+  signingKey: inngestSigningKey,
   baseUrl: env.INNGEST_BASE_URL ?? executor?.url,
   isDev: env.INNGEST_DEV === "1",
 });
@@ -93,7 +95,8 @@ const app = createApp({
   maxBatchSize: env.TRPC_MAX_BATCH,
   clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
   twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
-  inngest: { client: inngest, functions },
+  inngest: { client: inngest, functions, serveOrigin: publicUrl, signed: Boolean(inngestSigningKey) },
+  phoneNumberDirectory: createTwilioNumbers(twilioAccount),
   readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
 });
 

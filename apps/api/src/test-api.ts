@@ -13,7 +13,8 @@ import {
   type ORG_B,
   type ScratchDatabase,
 } from "@callflow/db/testing";
-import { type DevTokenRequest, openDevTokenIssuer } from "@callflow/devstack";
+import { type DevTokenRequest, openDevTokenIssuer, startTwilioSandbox } from "@callflow/devstack";
+import { createTwilioNumbers } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { chooseAuth } from "./auth/auth-mode.ts";
@@ -22,6 +23,8 @@ import { createLog } from "./log.ts";
 import type { AppRouter } from "./trpc/root.ts";
 
 export const WEB_ORIGIN = "http://localhost:5173";
+const TEST_ACCOUNT_SID = `AC${"7".repeat(32)}`;
+const TEST_AUTH_TOKEN = "test-api-twilio-token";
 
 export interface TestApi {
   url: string;
@@ -38,6 +41,7 @@ export async function startTestApi(lane: LaneName, overrides: Partial<AppOptions
   const dataDir = mkdtempSync(join(tmpdir(), "callflow-api-"));
   const { verifySession } = chooseAuth({ dataDir, authorizedParties: [WEB_ORIGIN] });
   const issuer = openDevTokenIssuer(dataDir);
+  const twilio = await startTwilioSandbox({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN });
   const app = createApp({
     database: scratch.database,
     verifySession,
@@ -46,6 +50,11 @@ export async function startTestApi(lane: LaneName, overrides: Partial<AppOptions
     rateLimitPerMinute: 100_000,
     maxBodyBytes: 64 * 1024,
     maxBatchSize: 10,
+    phoneNumberDirectory: createTwilioNumbers({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      baseUrl: twilio.url,
+    }),
     ...overrides,
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
@@ -62,6 +71,7 @@ export async function startTestApi(lane: LaneName, overrides: Partial<AppOptions
       }),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await twilio.stop();
       await scratch.dispose();
     },
   };

@@ -92,21 +92,26 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
         .values({
           organization_id: ORG_A,
           contact_id: id,
-          channel: "sms",
           action: "opt_out",
-          source: "inbound_keyword",
-          actor: "SM1",
-          evidence: JSON.stringify({ body: "STOP" }),
+          evidence: JSON.stringify({ reason: "asked on the phone" }),
         })
         .execute();
-      return tx
+      const entry = await tx
+        .selectFrom("consent_events")
+        .select(["actor", "source", "channel"])
+        .where("contact_id", "=", id)
+        .executeTakeFirstOrThrow();
+      const state = await tx
         .selectFrom("contacts")
         .select(["opted_out_at", "opted_in_at"])
         .where("id", "=", id)
         .executeTakeFirstOrThrow();
+      return { ...state, entry };
     });
     expect(contact.opted_out_at).toBeInstanceOf(Date);
     expect(contact.opted_in_at).toBeNull();
+    // Who and through what come from the server: the member's token, the dashboard.
+    expect(contact.entry).toEqual({ actor: memberOf(ORG_A).sub, source: "dashboard", channel: "dashboard" });
   });
 });
 

@@ -28,10 +28,10 @@ export interface ConsentEvents {
   id: Generated<string>;
   organization_id: string;
   contact_id: string;
-  channel: "sms" | "whatsapp" | "voice" | "dashboard" | "api";
+  channel: Generated<"sms" | "whatsapp" | "voice" | "dashboard" | "api">;
   action: "opt_in" | "opt_out";
-  source: "inbound_keyword" | "dashboard" | "import" | "api" | "call";
-  actor: string;
+  source: Generated<"inbound_keyword" | "dashboard" | "import" | "api" | "call">;
+  actor: Generated<string>;
   evidence: ColumnType<JsonValue, string | undefined, string>;
   at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

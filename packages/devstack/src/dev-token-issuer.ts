@@ -21,6 +21,10 @@ export interface DevTokenRequest {
   issuer?: string;
   /** Clerk's v1 claim shape (org_id, org_role) instead of v2 (o.id, o.rol). */
   claimsFormat?: "v1" | "v2";
+  /** Clerk's `sts`: "pending" while the session has a task open (choose an organization…). */
+  sessionStatus?: "active" | "pending";
+  /** For tests of the verifier: claims added or replaced as given (an odd role, a forged org id). */
+  claims?: Record<string, unknown>;
 }
 
 export interface DevTokenIssuer {
@@ -64,11 +68,14 @@ export function devTokenIssuerFromKey(privateKeyPem: string): DevTokenIssuer {
         nbf: now - 5,
         exp: now + (request.ttlSeconds ?? 3600),
         fva: [0, -1],
+        // v2 session tokens say whether the session is active or has a task pending.
+        ...(request.claimsFormat === "v1" ? {} : { sts: request.sessionStatus ?? "active" }),
         ...(request.orgId === null
           ? {}
           : request.claimsFormat === "v1"
             ? { org_id: request.orgId, org_role: `org:${role}`, org_slug: slug(request.orgId) }
             : { o: { id: request.orgId, rol: role, slg: slug(request.orgId) } }),
+        ...request.claims,
       };
       const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
       const signingInput = `${encode({ alg: "RS256", typ: "JWT", kid: DEV_KEY_ID })}.${encode(payload)}`;

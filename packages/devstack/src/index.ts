@@ -7,6 +7,7 @@ export {
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
 export {
+  isSandboxAccountNumber,
   type PlaceCallOptions,
   type PlacedCall,
   type SandboxCallback,

@@ -2,7 +2,7 @@
 // the messaging adapter uses (create and fetch a Message, Twilio-shaped errors), which later
 // posts status callbacks signed the way Twilio signs them, by the scenario rules in
 // twilio-sandbox-scenarios.ts. It can also "place a call": post a signed voice status callback.
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import twilio from "twilio";
@@ -24,7 +24,23 @@ export interface TwilioSandboxOptions {
   accountSid: string;
   authToken: string;
   timing?: Partial<SandboxTiming>;
+  /** The account's own phone numbers (E.164); default: see `isSandboxAccountNumber`. */
+  ownsNumber?: (e164: string) => boolean;
 }
+
+/**
+ * The numbers the sandbox's account owns, as a Twilio account owns the numbers it bought or
+ * ported: the fictional ranges +1 512 555 0100–0199 and +34 911 230 100–199. The demo
+ * businesses' numbers are among them; any other number is not CallFlow's to connect.
+ */
+export function isSandboxAccountNumber(e164: string): boolean {
+  return /^\+151255501\d\d$/.test(e164) || /^\+349112301\d\d$/.test(e164);
+}
+
+const SANDBOX_NUMBER_RANGE = Array.from({ length: 100 }, (_, n) => String(100 + n)).flatMap((last) => [
+  `+15125550${last}`,
+  `+34911230${last}`,
+]);
 
 /** One create request, accepted or refused, as the sandbox saw it. Updated as its status moves. */
 export interface SandboxMessage {
@@ -142,6 +158,7 @@ class TwilioHttpError extends Error {
 
 export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise<TwilioSandbox> {
   const { accountSid, authToken } = options;
+  const ownsNumber = options.ownsNumber ?? isSandboxAccountNumber;
   const timing: SandboxTiming = { ...defaultSandboxTiming, ...options.timing };
   const sends: SandboxMessage[] = [];
   const callbacks: SandboxCallback[] = [];
@@ -349,15 +366,47 @@ export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise
     return message;
   }
 
+  /** GET IncomingPhoneNumbers.json, optionally filtered by PhoneNumber: one page with every match. */
+  function listIncomingNumbers(url: URL) {
+    const wanted = url.searchParams.get("PhoneNumber");
+    const numbers = wanted === null ? SANDBOX_NUMBER_RANGE.filter(ownsNumber) : ownsNumber(wanted) ? [wanted] : [];
+    const uri = `/${API_VERSION}/Accounts/${accountSid}/IncomingPhoneNumbers.json`;
+    return {
+      incoming_phone_numbers: numbers.map((e164) => ({
+        account_sid: accountSid,
+        api_version: API_VERSION,
+        capabilities: { voice: true, sms: true, mms: false, fax: false },
+        friendly_name: e164,
+        phone_number: e164,
+        sid: `PN${createHash("md5").update(e164).digest("hex")}`,
+        status: "in-use",
+        uri: `${uri.replace(".json", "")}/PN${createHash("md5").update(e164).digest("hex")}.json`,
+      })),
+      end: Math.max(numbers.length - 1, 0),
+      first_page_uri: `${uri}?PageSize=50&Page=0`,
+      next_page_uri: null,
+      page: 0,
+      page_size: 50,
+      previous_page_uri: null,
+      start: 0,
+      uri,
+    };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const path = new URL(req.url ?? "/", "http://sandbox").pathname;
-    const route = path.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages(?:\/([^/]+))?\.json$/);
+    const url = new URL(req.url ?? "/", "http://sandbox");
+    const path = url.pathname;
+    const route = path.match(/^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|IncomingPhoneNumbers)(?:\/([^/]+))?\.json$/);
     if (!route) throw new TwilioHttpError(404, 20404, `The requested resource ${path} was not found`);
     if (!authorized(req.headers.authorization) || route[1] !== accountSid) {
       res.setHeader("WWW-Authenticate", 'Basic realm="Twilio API"');
       throw new TwilioHttpError(401, 20003, "Authenticate");
     }
-    const messageSid = route[2];
+    if (route[2] === "IncomingPhoneNumbers") {
+      if (route[3] === undefined && req.method === "GET") return send(res, 200, listIncomingNumbers(url));
+      throw new TwilioHttpError(405, 20004, "Method not allowed");
+    }
+    const messageSid = route[3];
     if (messageSid === undefined && req.method === "POST") {
       const message = createMessage(new URLSearchParams(await readBody(req)));
       return send(res, 201, messageJson(message));

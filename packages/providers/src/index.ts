@@ -8,13 +8,15 @@ export {
   type SmsSend,
   type WhatsAppSend,
 } from "./messaging-provider.ts";
+export type { TwilioMessagingOptions } from "./twilio-client.ts";
 export {
   classifyTwilioError,
   describeTwilioError,
   type TwilioErrorEntry,
   twilioErrors,
 } from "./twilio-errors.ts";
-export { createTwilioMessaging, type TwilioMessagingOptions } from "./twilio-messaging.ts";
+export { createTwilioMessaging } from "./twilio-messaging.ts";
+export { createTwilioNumbers, type OwnedNumber, type PhoneNumberDirectory } from "./twilio-numbers.ts";
 export {
   mapTwilioMessageStatus,
   validateTwilioSignature,

@@ -197,19 +197,19 @@ select is(pg_temp.outcome($$update public.contacts set opted_out_at = null where
           'error=42501', 'a member cannot change consent state without the ledger');
 select is(pg_temp.outcome($$update public.contacts set whatsapp_status = 'available' where e164 = '+15550300001'$$),
           'error=42501', 'a member cannot change WhatsApp reachability');
-select lives_ok($$insert into public.consent_events (organization_id, contact_id, channel, action, source, actor)
-                  select organization_id, id, 'sms', 'opt_out', 'inbound_keyword', 'SM' || md5('stop')
+select lives_ok($$insert into public.consent_events (organization_id, contact_id, action, evidence)
+                  select organization_id, id, 'opt_out', '{"reason": "asked on the phone"}'
                     from public.contacts where e164 = '+15550300001'$$,
                 'a member records an opt-out');
 select ok((select c.opted_out_at is not null and c.opted_out_at = e.at
              from public.contacts c join public.consent_events e on e.contact_id = c.id and e.action = 'opt_out'
             where c.e164 = '+15550300001'),
           'the opt-out sets the contact''s opted_out_at');
-select lives_ok($$insert into public.consent_events (organization_id, contact_id, channel, action, source, actor, at)
-                  select organization_id, id, 'dashboard', 'opt_in', 'dashboard', 'user_a_member', now() + interval '1 second'
+select lives_ok($$insert into public.consent_events (organization_id, contact_id, action, evidence)
+                  select organization_id, id, 'opt_in', '{"reason": "asked to hear from us again"}'
                     from public.contacts where e164 = '+15550300001'$$,
                 'a member records an opt-in');
-select ok((select opted_out_at is null and opted_in_at = now() + interval '1 second'
+select ok((select opted_out_at is null and opted_in_at = now()
              from public.contacts where e164 = '+15550300001'),
           'the opt-in clears opted_out_at and sets opted_in_at');
 select is(pg_temp.outcome($$update public.consent_events set actor = 'someone else'$$),

@@ -83,6 +83,41 @@ describe("session tokens", () => {
     expect(await rejection(devToken, clerk.verifySession)).toBe("session token signature is invalid");
   });
 
+  // The same shapes as supabase/tests/database/04-admin-definition.test.sql: one definition.
+  it.each<[string, Record<string, unknown>, "admin" | "member"]>([
+    ["v1 org_role org:admin", { org_id: "org_a", org_role: "org:admin" }, "admin"],
+    ["v1 org_role admin (no prefix)", { org_id: "org_a", org_role: "admin" }, "member"],
+    ["v2 o.rol admin", { o: { id: "org_a", rol: "admin" } }, "admin"],
+    ["v2 o.rol org:admin (prefixed)", { o: { id: "org_a", rol: "org:admin" } }, "member"],
+    [
+      "v1 org with a v2 admin role beside it",
+      { org_id: "org_a", org_role: "org:member", o: { id: "org_a", rol: "admin" } },
+      "member",
+    ],
+  ])("reads %s as %s, as the policies do", async (_shape, claims, orgRole) => {
+    const token = issuer.issue({ orgId: null, authorizedParty: WEB, claims });
+    expect(await verify(token)).toMatchObject({ orgId: "org_a", orgRole });
+  });
+
+  it("refuses a session with a pending task, as Clerk's helpers do", async () => {
+    const pending = issuer.issue({ orgId: "org_a", authorizedParty: WEB, sessionStatus: "pending" });
+    expect(await rejection(pending)).toMatch(/^session is pending/);
+    expect(await rejection(issuer.issue({ orgId: "org_a", authorizedParty: WEB, sessionStatus: "active" }))).toBe(
+      "accepted",
+    );
+  });
+
+  it.each([["org_a'; drop table x"], ["org/../b"], ["x".repeat(65)], [42]])(
+    "refuses an organization id that is not one: %j",
+    async (orgId) => {
+      expect(
+        await rejection(
+          issuer.issue({ orgId: null, authorizedParty: WEB, claims: { o: { id: orgId, rol: "admin" } } }),
+        ),
+      ).toMatch(/organization id that is not one/);
+    },
+  );
+
   it("needs a subject", () => {
     expect(() => sessionFromClaims({ o: { id: "org_a", rol: "admin" } })).toThrow("no subject");
   });

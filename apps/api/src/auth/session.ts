@@ -15,21 +15,43 @@ export interface Session {
 
 export class SessionError extends Error {}
 
+/** What Postgres accepts as an organization id (organizations.id's check constraint). */
+const ORG_ID = /^[A-Za-z0-9_]{1,64}$/;
+
+/**
+ * The session a verified token stands for. The org and the role come from one claim
+ * format, the same rule as the policies' app.org_id() and app.is_org_admin()
+ * (supabase/migrations/…_one_definition_of_admin.sql): a v1 token (org_id present) is an
+ * admin with org_role "org:admin", a v2 token with o.rol "admin"; anything else is a member.
+ */
 export function sessionFromClaims(claims: Record<string, unknown>): Session {
   const sub = claims.sub;
   if (typeof sub !== "string" || sub === "") throw new SessionError("session token has no subject");
+  // Clerk's helpers treat a session with a pending task (choose an organization, reset a
+  // password) as signed out; so does this API.
+  if (claims.sts === "pending") {
+    throw new SessionError("session is pending: finish signing in (a task such as choosing an organization is open)");
+  }
   const v2 = typeof claims.o === "object" && claims.o !== null ? (claims.o as Record<string, unknown>) : undefined;
-  const orgId = typeof claims.org_id === "string" ? claims.org_id : typeof v2?.id === "string" ? v2.id : null;
-  const rawRole = typeof claims.org_role === "string" ? claims.org_role : typeof v2?.rol === "string" ? v2.rol : null;
-  const orgRole = rawRole === null ? null : rawRole.replace(/^org:/, "") === "admin" ? "admin" : "member";
+  const v1 = claims.org_id !== undefined && claims.org_id !== null;
+  const orgId = v1 ? claims.org_id : v2?.id;
+  if (orgId === undefined || orgId === null || orgId === "") {
+    return { userId: sub, orgId: null, orgRole: null, claims: claims as SessionClaims, expiresAt: expiry(claims) };
+  }
+  if (typeof orgId !== "string" || !ORG_ID.test(orgId)) {
+    throw new SessionError("session token names an organization id that is not one (letters, digits and _ only)");
+  }
+  const admin = v1 ? claims.org_role === "org:admin" : v2?.rol === "admin";
   return {
     userId: sub,
-    orgId: orgId || null,
-    orgRole: orgId ? orgRole : null,
+    orgId,
+    orgRole: admin ? "admin" : "member",
     claims: claims as SessionClaims,
-    expiresAt: typeof claims.exp === "number" ? claims.exp : 0,
+    expiresAt: expiry(claims),
   };
 }
+
+const expiry = (claims: Record<string, unknown>) => (typeof claims.exp === "number" ? claims.exp : 0);
 
 export interface VerifierOptions {
   /** PEM public key: verification without network (Clerk's CLERK_JWT_KEY, or the dev issuer's). */

@@ -2,13 +2,11 @@
 // by the composition root (main.ts), so tests build the same app over their own parts.
 import { randomUUID } from "node:crypto";
 import { type Database, readMigrations, type Tx } from "@callflow/db";
-import type { CallflowInngest } from "@callflow/inngest";
+import type { PhoneNumberDirectory } from "@callflow/providers";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import type { InngestFunction } from "inngest";
-import { serve as serveInngest } from "inngest/hono";
 import { sql } from "kysely";
 import { type Session, SessionError, type VerifySession } from "../auth/session.ts";
 import type { Log } from "../log.ts";
@@ -17,6 +15,7 @@ import { createRateLimiter } from "../rate-limit.ts";
 import { appRouter } from "../trpc/root.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
+import { type InngestEndpointOptions, inngestEndpoint } from "./inngest-endpoint.ts";
 
 export type Emit = Parameters<typeof twilioWebhooks>[0]["emit"];
 
@@ -31,8 +30,10 @@ export interface AppOptions {
   clerkWebhookSecret?: string;
   /** Twilio's webhooks: signatures are checked against publicUrl + path with the auth token. */
   twilio?: { authToken: string; publicUrl: string; emit: Emit };
-  /** Inngest's endpoint: the client (its signing key checks requests) and the functions to serve. */
-  inngest?: { client: CallflowInngest; functions: InngestFunction.Any[] };
+  /** Inngest's endpoint: the client (its signing key checks requests), the functions, where it is served. */
+  inngest?: InngestEndpointOptions;
+  /** CallFlow's Twilio numbers: phoneNumbers.add connects only these. */
+  phoneNumberDirectory?: PhoneNumberDirectory;
   /** Why the process cannot take work yet (null: it can); /readyz answers 503 with it. */
   readinessProblem?: () => string | null;
 }
@@ -72,7 +73,7 @@ export function createApp(options: AppOptions) {
     maxSize: options.maxBodyBytes,
     onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
   });
-  // Not /api/inngest: a run's memoised step state can be larger than any request of ours.
+  // /api/inngest has its own limit: a run's state can be larger than any request of ours.
   app.use("/trpc/*", limitBody);
   app.use("/webhooks/*", limitBody);
 
@@ -96,10 +97,7 @@ export function createApp(options: AppOptions) {
 
   app.post("/webhooks/clerk", clerkWebhook(database, options.clerkWebhookSecret));
   if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, ...options.twilio }));
-  if (options.inngest) {
-    const handler = serveInngest({ client: options.inngest.client, functions: options.inngest.functions });
-    app.on(["GET", "PUT", "POST"], "/api/inngest", (c) => handler(c));
-  }
+  if (options.inngest) app.route("/api/inngest", inngestEndpoint(options.inngest));
 
   app.all("/trpc/*", async (c) => {
     const header = c.req.header("authorization");
@@ -130,6 +128,7 @@ export function createApp(options: AppOptions) {
         tenantDb,
         ensureOrganization,
         rateLimit,
+        phoneNumberDirectory: options.phoneNumberDirectory ?? null,
       }),
       onError: ({ error, path }) => {
         if (error.code === "INTERNAL_SERVER_ERROR")

@@ -1,7 +1,11 @@
 // Keyset pagination, newest first: the cursor is the (timestamp, id) of the last row.
-import { TRPCError } from "@trpc/server";
 import { sql } from "kysely";
 import { z } from "zod";
+
+const CURSOR_INSTANT = z
+  .string()
+  .regex(/^(19[7-9]\d|[2-9]\d{3})-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/)
+  .pipe(z.iso.datetime());
 
 const cursorSchema = z
   .string()
@@ -9,7 +13,8 @@ const cursorSchema = z
   .transform((cursor, ctx) => {
     try {
       const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-      const parsed = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]).parse([at, id]);
+      // As page() writes it: UTC with microseconds, within the years Postgres and we store.
+      const parsed = z.tuple([CURSOR_INSTANT, z.uuid()]).parse([at, id]);
       return { at: parsed[0], id: parsed[1] };
     } catch {
       ctx.addIssue({ code: "custom", message: "cursor is not one this API returned" });
@@ -42,16 +47,3 @@ export function page<T extends { id: string; cursor_at: string }>(rows: T[], lim
 }
 
 export const uuidInput = z.object({ id: z.uuid() });
-
-/** Postgres error → the tRPC error a person can act on; anything else is rethrown. */
-export function rethrowConstraint(error: unknown, conflicts: Record<string, string>): never {
-  const pg = error as { code?: string; constraint?: string };
-  if (pg.code === "23505") {
-    const message = (pg.constraint && conflicts[pg.constraint]) ?? "that already exists";
-    throw new TRPCError({ code: "CONFLICT", message });
-  }
-  if (pg.code === "23514" || pg.code === "22P02") {
-    throw new TRPCError({ code: "BAD_REQUEST", message: "the values given do not fit the data model" });
-  }
-  throw error;
-}

@@ -2,10 +2,12 @@
 // narrows ctx, so a handler cannot forget it: org procedures get `ctx.db`, which runs
 // work inside withTenant with the caller's claims, and nothing that bypasses RLS.
 import type { Tx } from "@callflow/db";
+import type { PhoneNumberDirectory } from "@callflow/providers";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { Session } from "../auth/session.ts";
 import type { Log } from "../log.ts";
+import { clientErrorOf } from "./database-errors.ts";
 
 export interface ApiContext {
   requestId: string;
@@ -16,6 +18,8 @@ export interface ApiContext {
   tenantDb: (session: Session) => <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
   ensureOrganization: (session: Session) => Promise<void>;
   rateLimit: (key: string) => boolean;
+  /** CallFlow's Twilio numbers, for connecting one; null when Twilio is not configured. */
+  phoneNumberDirectory: PhoneNumberDirectory | null;
 }
 
 /** Who may call a procedure; tests read it to cover every procedure without a list. */
@@ -27,7 +31,15 @@ const t = initTRPC
   .context<ApiContext>()
   .meta<ProcedureMeta>()
   .create({
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, ctx }) {
+      // What failed inside is for the logs (with this id), never for the client.
+      if (error.code === "INTERNAL_SERVER_ERROR") {
+        return {
+          ...shape,
+          message: `internal error: quote request id ${ctx?.requestId ?? "unknown"} when reporting it`,
+          data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path },
+        };
+      }
       const issues =
         error.cause instanceof ZodError
           ? error.cause.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }))
@@ -43,9 +55,20 @@ const t = initTRPC
   });
 
 export const router = t.router;
-export const publicProcedure = t.procedure.meta({ access: "public" });
 
-export const protectedProcedure = t.procedure.meta({ access: "user" }).use(({ ctx, next }) => {
+/** Every procedure: a refusal by Postgres reaches the client as the error it means. */
+const procedure = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const converted = clientErrorOf(result.error.cause);
+    if (converted) throw converted;
+  }
+  return result;
+});
+
+export const publicProcedure = procedure.meta({ access: "public" });
+
+export const protectedProcedure = procedure.meta({ access: "user" }).use(({ ctx, next }) => {
   if (!ctx.session) {
     throw new TRPCError({ code: "UNAUTHORIZED", message: ctx.sessionProblem ?? "sign in: no session token was sent" });
   }

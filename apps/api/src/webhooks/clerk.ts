@@ -20,11 +20,15 @@ export function clerkWebhook(database: Database, signingSecret: string | undefin
     } catch {
       return c.json({ error: "invalid or missing webhook signature" }, 401);
     }
+    // Svix message ids are short tokens (msg_…); the receipt keeps at most 255 characters.
+    const eventId = c.req.header("svix-id") ?? "";
+    if (!/^[A-Za-z0-9_.:-]{1,255}$/.test(eventId)) {
+      return c.json({ error: "svix-id must be 1 to 255 letters, digits or _ . : -" }, 400);
+    }
     const parsed = organizationEvent.safeParse(event);
     // Other event types are acknowledged so Clerk does not retry them.
     if (!parsed.success) return c.json({ ignored: true }, 200);
     const { type, data } = parsed.data;
-    const eventId = c.req.header("svix-id") ?? "";
     await database.withService(async (tx) => {
       const receipt = await tx
         .insertInto("webhook_receipts")

@@ -32,6 +32,11 @@ export function verifyTwilioSignature({
     if (!validateTwilioSignature(authToken, base + requestTarget(c), form, signature))
       return c.json({ error: "X-Twilio-Signature does not match this request" }, 403);
     if (!isForm) return c.json({ error: "expected an application/x-www-form-urlencoded body" }, 400);
+    // Postgres text cannot hold NUL: refused here, with the field's name, not deep in a write.
+    const withNul = Object.entries(form).find(
+      ([key, value]) => key.includes("\0") || (Array.isArray(value) ? value : [value]).some((v) => v.includes("\0")),
+    );
+    if (withNul) return c.json({ error: `${JSON.stringify(withNul[0])} must not contain a NUL character` }, 400);
     c.set("twilioForm", form);
     await next();
   };

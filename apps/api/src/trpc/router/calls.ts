@@ -1,12 +1,13 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { instantInput } from "../instant-input.ts";
 import { cursorAt, olderThan, page, pageInput, uuidInput } from "../pagination.ts";
 import { notFound, orgProcedure } from "../trpc.ts";
 
 export const callsListInput = pageInput.extend({
   outcome: z.enum(["missed", "answered", "voicemail"]).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: instantInput.optional(),
+  to: instantInput.optional(),
   /** Digits anywhere in the caller's number. */
   number: z
     .string()

@@ -1,4 +1,4 @@
-import type { TRPCRouterRecord } from "@trpc/server";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { cursorAt, olderThan, page, pageInput } from "../pagination.ts";
 import { notFound, orgProcedure } from "../trpc.ts";
@@ -64,6 +64,11 @@ export const contactsRouter = {
 
 type OrgCtx = Parameters<Parameters<typeof orgProcedure.query>[0]>[0]["ctx"];
 
+/**
+ * Staff's consent change, with their reason. Who, through what and when are the server's to
+ * record (the ledger's column defaults, from the verified token). A caller's own STOP is
+ * theirs to undo: the policy refuses an opt-in over it, and this says why first.
+ */
 function recordConsent(ctx: OrgCtx, input: z.infer<typeof consentChangeInput>, action: "opt_in" | "opt_out") {
   return ctx.db(async (tx) => {
     const contact = await tx
@@ -72,15 +77,28 @@ function recordConsent(ctx: OrgCtx, input: z.infer<typeof consentChangeInput>, a
       .where("id", "=", input.id)
       .executeTakeFirst();
     if (!contact) throw notFound("contact");
+    if (action === "opt_in") {
+      const latest = await tx
+        .selectFrom("consent_events")
+        .select(["action", "source"])
+        .where("contact_id", "=", contact.id)
+        .orderBy("at", "desc")
+        .orderBy("id", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      if (latest?.action === "opt_out" && latest.source === "inbound_keyword") {
+        throw new TRPCError({
+          code: "FORBIDDEN",
+          message: "the caller opted out by texting STOP: only they can opt back in, by texting START",
+        });
+      }
+    }
     await tx
       .insertInto("consent_events")
       .values({
         organization_id: contact.organization_id,
         contact_id: contact.id,
-        channel: "dashboard",
         action,
-        source: "dashboard",
-        actor: ctx.userId,
         evidence: JSON.stringify({ reason: input.reason }),
       })
       .execute();

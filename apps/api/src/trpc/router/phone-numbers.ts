@@ -1,7 +1,7 @@
 import { e164Schema } from "@callflow/domain";
-import type { TRPCRouterRecord } from "@trpc/server";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
-import { rethrowConstraint, uuidInput } from "../pagination.ts";
+import { uuidInput } from "../pagination.ts";
 import { adminProcedure, notFound, orgProcedure } from "../trpc.ts";
 
 export const phoneNumbersAddInput = z.object({
@@ -9,8 +9,15 @@ export const phoneNumbersAddInput = z.object({
   label: z.string().trim().max(100).default(""),
 });
 
-// Numbers are unique across all businesses: say so without saying whose it is.
-const CONFLICTS = { phone_numbers_e164_key: "this number is already registered with CallFlow" };
+/**
+ * The same answer for a number CallFlow's Twilio account does not own and for one another
+ * business has connected: nothing here tells one tenant about another's numbers.
+ */
+const notAvailable = (e164: string) =>
+  new TRPCError({
+    code: "BAD_REQUEST",
+    message: `${e164} is not a CallFlow number you can connect: connect a number bought through CallFlow or ported to its Twilio account`,
+  });
 
 export const phoneNumbersRouter = {
   list: orgProcedure.query(({ ctx }) =>
@@ -19,17 +26,36 @@ export const phoneNumbersRouter = {
     ),
   ),
 
-  add: adminProcedure.input(phoneNumbersAddInput).mutation(({ ctx, input }) =>
-    ctx.db((tx) =>
-      tx
-        .insertInto("phone_numbers")
-        .values({ organization_id: ctx.orgId, e164: input.e164, label: input.label })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-        .catch((error) => rethrowConstraint(error, CONFLICTS)),
-    ),
-  ),
-
+  /** Connects one of CallFlow's Twilio numbers to the business; Twilio is asked outside the transaction. */
+  add: adminProcedure.input(phoneNumbersAddInput).mutation(async ({ ctx, input }) => {
+    const mine = await ctx.db((tx) =>
+      tx.selectFrom("phone_numbers").select("id").where("e164", "=", input.e164).executeTakeFirst(),
+    );
+    if (mine) throw new TRPCError({ code: "CONFLICT", message: `${input.e164} is already connected to this business` });
+    if (!ctx.phoneNumberDirectory) {
+      throw new TRPCError({
+        code: "PRECONDITION_FAILED",
+        message: "numbers cannot be connected: Twilio is not configured",
+      });
+    }
+    const owned = await ctx.phoneNumberDirectory.findOwned(input.e164).catch((error: unknown) => {
+      ctx.log.warn("Twilio number lookup failed", { error: (error as Error).message });
+      throw new TRPCError({ code: "BAD_GATEWAY", message: "Twilio could not be asked about this number; try again" });
+    });
+    if (!owned) throw notAvailable(input.e164);
+    return ctx
+      .db((tx) =>
+        tx
+          .insertInto("phone_numbers")
+          .values({ organization_id: ctx.orgId, e164: input.e164, label: input.label })
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      )
+      .catch((error: { code?: unknown }) => {
+        if (error.code === "23505") throw notAvailable(input.e164);
+        throw error;
+      });
+  }),
   remove: adminProcedure.input(uuidInput).mutation(({ ctx, input }) =>
     ctx.db(async (tx) => {
       const removed = await tx

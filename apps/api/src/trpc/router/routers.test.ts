@@ -127,15 +127,24 @@ describe.each(testLanes())("routers on %s", (lane) => {
   });
 
   describe("phone numbers", () => {
-    it("adds in E.164, refuses a number any business has, and removes", async () => {
+    it("connects one of CallFlow's Twilio numbers in E.164, and removes it", async () => {
       const added = await admin.phoneNumbers.add.mutate({ e164: "+1 (512) 555-0142", label: "Shop" });
       expect(added.e164).toBe("+15125550142");
-      await api.client(api.token({ orgId: ORG_B, role: "admin" })).phoneNumbers.add.mutate({ e164: "+15125550188" });
-      const taken = await failureOf(admin.phoneNumbers.add.mutate({ e164: "+1 512 555 0188" }));
-      expect(taken.code).toBe("CONFLICT");
-      expect(taken.message).toBe("this number is already registered with CallFlow");
+      const again = await failureOf(admin.phoneNumbers.add.mutate({ e164: "+15125550142" }));
+      expect([again.code, again.message]).toEqual(["CONFLICT", "+15125550142 is already connected to this business"]);
       expect(await codeOf(admin.phoneNumbers.add.mutate({ e164: "12" }))).toBe("BAD_REQUEST");
       await admin.phoneNumbers.remove.mutate({ id: added.id });
+      expect((await member.phoneNumbers.list.query()).map((n) => n.e164)).toEqual(["+15550100001"]);
+    });
+
+    it("says the same, and nothing about other businesses, for a number it does not own and one another business has", async () => {
+      await api.client(api.token({ orgId: ORG_B, role: "admin" })).phoneNumbers.add.mutate({ e164: "+15125550188" });
+      const taken = await failureOf(admin.phoneNumbers.add.mutate({ e164: "+1 512 555 0188" }));
+      const notOurs = await failureOf(admin.phoneNumbers.add.mutate({ e164: "+1 512 555 0288" }));
+      const unknown =
+        "is not a CallFlow number you can connect: connect a number bought through CallFlow or ported to its Twilio account";
+      expect([taken.code, taken.message]).toEqual(["BAD_REQUEST", `+15125550188 ${unknown}`]);
+      expect([notOurs.code, notOurs.message]).toEqual(["BAD_REQUEST", `+15125550288 ${unknown}`]);
       expect((await member.phoneNumbers.list.query()).map((n) => n.e164)).toEqual(["+15550100001"]);
     });
   });
@@ -154,6 +163,29 @@ describe.each(testLanes())("routers on %s", (lane) => {
         ["opt_out", "user_member_a", { reason: "asked us on the phone" }],
       ]);
       expect(await codeOf(member.contacts.optOut.mutate({ id, reason: "" }))).toBe("BAD_REQUEST");
+    });
+
+    it("leaves the caller's own STOP for the caller to undo", async () => {
+      const id = api.ids[ORG_A].contact;
+      await api.scratch.database.withService((tx) =>
+        tx
+          .insertInto("consent_events")
+          .values({
+            organization_id: ORG_A,
+            contact_id: id,
+            channel: "sms",
+            action: "opt_out",
+            source: "inbound_keyword",
+            actor: `SM${"5".repeat(32)}`,
+          })
+          .execute(),
+      );
+      const refused = await failureOf(admin.contacts.optIn.mutate({ id, reason: "they called and asked" }));
+      expect([refused.code, refused.message]).toEqual([
+        "FORBIDDEN",
+        "the caller opted out by texting STOP: only they can opt back in, by texting START",
+      ]);
+      expect((await member.contacts.get.query({ id })).contact.opted_out_at).not.toBeNull();
     });
   });
 

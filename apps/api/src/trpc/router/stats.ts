@@ -1,14 +1,15 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { sql } from "kysely";
 import { z } from "zod";
+import { instantInput } from "../instant-input.ts";
 import { orgProcedure } from "../trpc.ts";
 
 const DAY = 86_400_000;
 
 export const statsOverviewInput = z
   .object({
-    from: z.coerce.date().optional(),
-    to: z.coerce.date().optional(),
+    from: instantInput.optional(),
+    to: instantInput.optional(),
   })
   .default({})
   .transform(({ from, to }) => {

@@ -624,7 +624,7 @@ async function main(options: Options): Promise<void> {
     { migrate, seedOnce, startEmbeddedDatabase },
     { startDevExecutor, startTwilioSandbox },
     { createFunctions, createInngestClient },
-    { createTwilioMessaging },
+    { createTwilioMessaging, statusCallbackUrls },
     { serve },
     { sql },
     { chooseAuth },
@@ -721,7 +721,11 @@ async function main(options: Options): Promise<void> {
     });
     stops.unshift(() => executor.stop());
     const inngest = createInngestClient({ eventKey: "local", signingKey, baseUrl: executor.url, isDev: false });
-    const functions = createFunctions(inngest, { database, messaging, publicUrl });
+    const functions = createFunctions(inngest, {
+      database,
+      messaging,
+      statusCallbacks: statusCallbackUrls({ publicUrl, authToken: twilioAuthToken }),
+    });
     let functionsSynced = false;
     const app = createApp({
       database,

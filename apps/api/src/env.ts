@@ -46,6 +46,10 @@ export const env = createEnv({
     INNGEST_EXECUTOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    /** Requests a minute to /trpc without a valid session, per client address. */
+    ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+    /** Networks allowed to call /webhooks/*, comma-separated CIDR blocks; unset: any (signatures still checked). */
+    WEBHOOK_ALLOWED_CIDRS: list.optional(),
     MAX_BODY_BYTES: z.coerce
       .number()
       .int()

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import { startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
 import { createFunctions, createInngestClient } from "@callflow/inngest";
-import { createTwilioMessaging, createTwilioNumbers } from "@callflow/providers";
+import { createTwilioMessaging, createTwilioNumbers, statusCallbackUrls } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { env } from "./env.ts";
@@ -80,7 +80,11 @@ const inngest = createInngestClient({
   baseUrl: env.INNGEST_BASE_URL ?? executor?.url,
   isDev: env.INNGEST_DEV === "1",
 });
-const functions = createFunctions(inngest, { database, messaging, publicUrl });
+const functions = createFunctions(inngest, {
+  database,
+  messaging,
+  statusCallbacks: statusCallbackUrls({ publicUrl, authToken: twilioAuthToken }),
+});
 
 let functionsSynced = !executor;
 // The printed commands reach this API only if they are told its port too.
@@ -91,6 +95,8 @@ const app = createApp({
   log,
   webOrigins: env.WEB_ORIGIN,
   rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+  anonymousRateLimitPerMinute: env.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+  webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS,
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxBatchSize: env.TRPC_MAX_BATCH,
   clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,

@@ -6,7 +6,7 @@ import type { Database } from "@callflow/db";
 import { migratedDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
 import { startTwilioSandbox, type TwilioSandbox } from "@callflow/devstack";
 import { createCallCompleted, createDeliverMessage, createInngestClient } from "@callflow/inngest";
-import { createTwilioMessaging } from "@callflow/providers";
+import { createTwilioMessaging, statusCallbackUrls } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { InngestTestEngine, mockCtx } from "@inngest/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,7 +131,11 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
   /** Runs deliver-message for a job; each wait ends as `wait` says (default: at a final status or the window's end). */
   function deliver(jobId: string, wait?: () => Promise<null>) {
     return new InngestTestEngine({
-      function: createDeliverMessage(inngest, { database, messaging: messaging(), publicUrl }),
+      function: createDeliverMessage(inngest, {
+        database,
+        messaging: messaging(),
+        statusCallbacks: statusCallbackUrls({ publicUrl, authToken: AUTH_TOKEN }),
+      }),
       transformCtx: (ctx) => {
         const mocked = mockCtx(ctx);
         const waitForEvent = async (id: string) =>

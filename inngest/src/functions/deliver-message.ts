@@ -3,7 +3,7 @@
 // business rules here; those were applied when the job was written.
 import type { Database } from "@callflow/db";
 import { countSmsSegments, isDeliveredLike, isFailure, type MessageStatus, mergeStatus } from "@callflow/domain";
-import type { MessagingProvider } from "@callflow/providers";
+import type { MessagingProvider, StatusCallbackUrls } from "@callflow/providers";
 import { NonRetriableError } from "inngest";
 import { sql } from "kysely";
 import type { CallflowInngest } from "../client.ts";
@@ -12,8 +12,8 @@ import { messageJobCreated, messageStatusUpdated } from "../events.ts";
 export interface DeliverMessageDeps {
   database: Database;
   messaging: MessagingProvider;
-  /** The API's public base URL: provider status callbacks are sent there. */
-  publicUrl: string;
+  /** Signed StatusCallback URLs at the API's public base URL, one per message. */
+  statusCallbacks: StatusCallbackUrls;
   now?: () => Date;
 }
 
@@ -183,7 +183,7 @@ async function sendOnce(deps: DeliverMessageDeps, job: PreparedJob, channel: Cha
       : { messageId: claimed.messageId, accepted: true };
   }
 
-  const statusCallback = `${deps.publicUrl}/webhooks/twilio/messages/status?messageId=${claimed.messageId}`;
+  const statusCallback = deps.statusCallbacks.urlFor(claimed.messageId, deps.now?.());
   const result =
     channel === "whatsapp"
       ? await deps.messaging.sendWhatsApp({

@@ -8,6 +8,12 @@ export {
   type SmsSend,
   type WhatsAppSend,
 } from "./messaging-provider.ts";
+export {
+  STATUS_CALLBACK_TTL_SECONDS,
+  type StatusCallbackQuery,
+  type StatusCallbackUrls,
+  statusCallbackUrls,
+} from "./status-callback-url.ts";
 export type { TwilioMessagingOptions } from "./twilio-client.ts";
 export {
   classifyTwilioError,

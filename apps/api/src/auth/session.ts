@@ -63,7 +63,11 @@ export interface VerifierOptions {
   now?: () => number;
 }
 
-export type VerifySession = (token: string) => Promise<Session>;
+export interface VerifySession {
+  (token: string): Promise<Session>;
+  /** Whether the token was verified before and has not expired: checking it again costs nothing. */
+  isVerified?(token: string): boolean;
+}
 
 const REASONS: Record<string, string> = {
   "token-expired": "session token expired",
@@ -82,7 +86,7 @@ export function createSessionVerifier(options: VerifierOptions, cacheSize = 10_0
   if (!options.jwtKey && !options.secretKey) throw new Error("a Clerk JWT key or secret key is required");
   const now = options.now ?? (() => Date.now());
   const cache = new Map<string, Session>();
-  return async (token) => {
+  const verify: VerifySession = async (token) => {
     const cached = cache.get(token);
     if (cached && cached.expiresAt * 1000 > now()) return cached;
     cache.delete(token);
@@ -107,4 +111,6 @@ export function createSessionVerifier(options: VerifierOptions, cacheSize = 10_0
     cache.set(token, session);
     return session;
   };
+  verify.isVerified = (token) => (cache.get(token)?.expiresAt ?? 0) * 1000 > now();
+  return verify;
 }

@@ -77,6 +77,9 @@ describe.each(testLanes())("HTTP surface on %s", (lane) => {
     }
     expect(statuses.slice(0, 30).every((status) => status === 200)).toBe(true);
     expect(statuses.slice(30)).toEqual([429, 429]);
+    const limited = await fetch(`${api.url}/trpc/settings.get`, { headers: { authorization: `Bearer ${token}` } });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     // Another user of the same org is not slowed down by this one.
     expect(
       (await fetch(`${api.url}/trpc/settings.get`, { headers: { authorization: `Bearer ${admin}` } })).status,
@@ -131,5 +134,55 @@ describe.each(testLanes())("HTTP surface on %s", (lane) => {
     it("acknowledges events it does not handle", async () => {
       expect((await post({ type: "user.created", data: { id: "user_1" } })).status).toBe(200);
     });
+  });
+});
+
+describe("limits by client address", () => {
+  it("limits requests without a valid session per address, with Retry-After, and not signed-in users", async () => {
+    const api = await startTestApi("pglite", { anonymousRateLimitPerMinute: 5 });
+    try {
+      // A user signed in before the address was limited (their token verified, so cached).
+      const admin = api.token({ orgId: ORG_A });
+      const asAdmin = () => fetch(`${api.url}/trpc/settings.get`, { headers: { authorization: `Bearer ${admin}` } });
+      expect((await asAdmin()).status).toBe(200);
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const headers: Record<string, string> = i % 2 ? { authorization: "Bearer forged.token.here" } : {};
+        statuses.push((await fetch(`${api.url}/trpc/settings.get`, { headers })).status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const limited = await fetch(`${api.url}/trpc/settings.get`);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(await limited.json())).toContain("TOO_MANY_REQUESTS");
+      // The signed-in user at the same address carries on; a token never seen before waits.
+      expect((await asAdmin()).status).toBe(200);
+      const fresh = api.token({ orgId: ORG_A, userId: "user_fresh" });
+      const freshStatus = (
+        await fetch(`${api.url}/trpc/settings.get`, { headers: { authorization: `Bearer ${fresh}` } })
+      ).status;
+      expect(freshStatus).toBe(429);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("lets only the allowed networks call webhooks when an allowlist is set", async () => {
+    const denied = await startTestApi("pglite", { webhookAllowedCidrs: ["10.0.0.0/8", "2001:db8::/32"] });
+    const allowed = await startTestApi("pglite", { webhookAllowedCidrs: ["127.0.0.0/8"] });
+    try {
+      const post = (url: string) => fetch(`${url}/webhooks/clerk`, { method: "POST", body: "{}" });
+      const refused = await post(denied.url);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ error: expect.stringContaining("WEBHOOK_ALLOWED_CIDRS") });
+      // Past the allowlist, the signature check answers (no Clerk secret here: 503).
+      expect((await post(allowed.url)).status).toBe(503);
+    } finally {
+      await denied.close();
+      await allowed.close();
+    }
+  });
+
+  it("refuses an allowlist entry that is not a CIDR block at start", async () => {
+    await expect(startTestApi("pglite", { webhookAllowedCidrs: ["10.0.0.0"] })).rejects.toThrow(/not a CIDR block/);
   });
 });

@@ -3,19 +3,19 @@
 import { randomUUID } from "node:crypto";
 import { type Database, readMigrations, type Tx } from "@callflow/db";
 import type { PhoneNumberDirectory } from "@callflow/providers";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { sql } from "kysely";
-import { type Session, SessionError, type VerifySession } from "../auth/session.ts";
+import type { Session, VerifySession } from "../auth/session.ts";
 import type { Log } from "../log.ts";
 import { createOrganizationProvisioner } from "../organizations.ts";
 import { createRateLimiter } from "../rate-limit.ts";
-import { appRouter } from "../trpc/root.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
 import { type InngestEndpointOptions, inngestEndpoint } from "./inngest-endpoint.ts";
+import { trpcEndpoint } from "./trpc-endpoint.ts";
+import { webhookAllowlist } from "./webhook-allowlist.ts";
 
 export type Emit = Parameters<typeof twilioWebhooks>[0]["emit"];
 
@@ -25,6 +25,10 @@ export interface AppOptions {
   log: Log;
   webOrigins: string[];
   rateLimitPerMinute: number;
+  /** Requests a minute to /trpc without a verified session, per client address. Default 120. */
+  anonymousRateLimitPerMinute?: number;
+  /** Networks allowed to call /webhooks/* (CIDR blocks); unset or empty: any. */
+  webhookAllowedCidrs?: readonly string[];
   maxBodyBytes: number;
   maxBatchSize: number;
   clerkWebhookSecret?: string;
@@ -43,7 +47,6 @@ type Variables = { requestId: string; log: Log };
 export function createApp(options: AppOptions) {
   const { database, log } = options;
   const ensureOrganization = createOrganizationProvisioner(database);
-  const rateLimit = createRateLimiter(options.rateLimitPerMinute);
   const tenantDb =
     (session: Session) =>
     <T>(fn: (tx: Tx) => Promise<T>) =>
@@ -75,6 +78,7 @@ export function createApp(options: AppOptions) {
   });
   // /api/inngest has its own limit: a run's state can be larger than any request of ours.
   app.use("/trpc/*", limitBody);
+  if (options.webhookAllowedCidrs?.length) app.use("/webhooks/*", webhookAllowlist(options.webhookAllowedCidrs));
   app.use("/webhooks/*", limitBody);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
@@ -99,43 +103,18 @@ export function createApp(options: AppOptions) {
   if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, ...options.twilio }));
   if (options.inngest) app.route("/api/inngest", inngestEndpoint(options.inngest));
 
-  app.all("/trpc/*", async (c) => {
-    const header = c.req.header("authorization");
-    let session: Session | null = null;
-    let sessionProblem: string | null = null;
-    if (header) {
-      const token = /^Bearer (.+)$/i.exec(header)?.[1];
-      if (!token) sessionProblem = "authorization header must be: Bearer <session token>";
-      else {
-        try {
-          session = await options.verifySession(token);
-        } catch (error) {
-          if (!(error instanceof SessionError)) throw error;
-          sessionProblem = error.message;
-        }
-      }
-    }
-    return fetchRequestHandler({
-      endpoint: "/trpc",
-      req: c.req.raw,
-      router: appRouter,
+  app.all(
+    "/trpc/*",
+    trpcEndpoint({
+      verifySession: options.verifySession,
       maxBatchSize: options.maxBatchSize,
-      createContext: () => ({
-        requestId: c.get("requestId"),
-        log: c.get("log"),
-        session,
-        sessionProblem,
-        tenantDb,
-        ensureOrganization,
-        rateLimit,
-        phoneNumberDirectory: options.phoneNumberDirectory ?? null,
-      }),
-      onError: ({ error, path }) => {
-        if (error.code === "INTERNAL_SERVER_ERROR")
-          c.get("log").error("procedure failed", { path, error: error.message, stack: error.cause?.stack });
-      },
-    });
-  });
+      rateLimit: createRateLimiter(options.rateLimitPerMinute),
+      anonymousRateLimit: createRateLimiter(options.anonymousRateLimitPerMinute ?? 120),
+      tenantDb,
+      ensureOrganization,
+      phoneNumberDirectory: options.phoneNumberDirectory ?? null,
+    }),
+  );
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

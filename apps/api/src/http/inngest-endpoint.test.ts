@@ -5,11 +5,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { insertTwoOrgFixture, migratedDatabase, ORG_A, type ScratchDatabase } from "@callflow/db/testing";
 import { createFunctions, createInngestClient } from "@callflow/inngest";
-import { createTwilioMessaging } from "@callflow/providers";
+import { createTwilioMessaging, statusCallbackUrls } from "@callflow/providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLog } from "../log.ts";
 import { createApp } from "./app.ts";
 
+const statusCallbacks = statusCallbackUrls({ publicUrl: "http://localhost", authToken: "unused" });
 const SIGNING_KEY = `signkey-test-${randomBytes(32).toString("hex")}`;
 
 /** JSON with keys sorted at every level (RFC 8785's order): what the SDK checks the signature over. */
@@ -54,7 +55,7 @@ describe("the Inngest endpoint with a signing key", () => {
       maxBatchSize: 1,
       inngest: {
         client,
-        functions: createFunctions(client, { database: scratch.database, messaging, publicUrl: "http://localhost" }),
+        functions: createFunctions(client, { database: scratch.database, messaging, statusCallbacks }),
         serveOrigin: "http://localhost",
         signed: true,
         maxBodyBytes: 64 * 1024,
@@ -164,11 +165,7 @@ describe("syncing the functions", () => {
         maxBatchSize: 1,
         inngest: {
           client,
-          functions: createFunctions(client, {
-            database: scratch.database,
-            messaging,
-            publicUrl: "https://api.example",
-          }),
+          functions: createFunctions(client, { database: scratch.database, messaging, statusCallbacks }),
           serveOrigin: "https://api.example",
           signed: true,
         },
@@ -211,7 +208,7 @@ describe("deliver-message's failure handler, through the endpoint", () => {
         maxBatchSize: 1,
         inngest: {
           client,
-          functions: createFunctions(client, { database: scratch.database, messaging, publicUrl: "http://localhost" }),
+          functions: createFunctions(client, { database: scratch.database, messaging, statusCallbacks }),
           serveOrigin: "http://localhost",
           signed: false,
         },

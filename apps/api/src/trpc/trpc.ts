@@ -7,6 +7,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { Session } from "../auth/session.ts";
 import type { Log } from "../log.ts";
+import { RateLimited, type RateLimiter } from "../rate-limit.ts";
 import { clientErrorOf } from "./database-errors.ts";
 
 export interface ApiContext {
@@ -17,7 +18,7 @@ export interface ApiContext {
   sessionProblem: string | null;
   tenantDb: (session: Session) => <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
   ensureOrganization: (session: Session) => Promise<void>;
-  rateLimit: (key: string) => boolean;
+  rateLimit: RateLimiter;
   /** CallFlow's Twilio numbers, for connecting one; null when Twilio is not configured. */
   phoneNumberDirectory: PhoneNumberDirectory | null;
 }
@@ -83,8 +84,13 @@ export const orgProcedure = protectedProcedure.meta({ access: "org" }).use(async
       message: "select an organization: this session has no active organization",
     });
   }
-  if (!ctx.rateLimit(`${session.userId}:${session.orgId}`)) {
-    throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: "too many requests: slow down and retry in a minute" });
+  const retryAfter = ctx.rateLimit.take(`${session.userId}:${session.orgId}`);
+  if (retryAfter > 0) {
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `too many requests: slow down and retry in ${retryAfter} s`,
+      cause: new RateLimited(retryAfter),
+    });
   }
   await ctx.ensureOrganization(session);
   return next({ ctx: { session, orgId: session.orgId, userId: session.userId, db: ctx.tenantDb(session) } });

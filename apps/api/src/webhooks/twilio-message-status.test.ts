@@ -1,11 +1,14 @@
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
+import { statusCallbackUrls } from "@callflow/providers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  AUTH_TOKEN,
   CALLER,
   errorOf,
   insertSentMessage,
   NUMBER_A,
   newMessageSid,
+  PUBLIC_URL,
   startTwilioTestServer,
   type TwilioTestServer,
 } from "./twilio-test-server.ts";
@@ -38,6 +41,7 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
   beforeEach(() => {
     server.events.length = 0;
   });
+  const statusCallbacks = statusCallbackUrls({ publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN });
 
   const statusCallback = (sid: string, status: string, options: { messageId?: string; errorCode?: string } = {}) =>
     server.post(
@@ -53,7 +57,7 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
         ChannelPrefix: "whatsapp",
         ...(options.errorCode ? { ErrorCode: options.errorCode } : {}),
       },
-      options.messageId ? { query: `messageId=${options.messageId}` } : {},
+      options.messageId ? { query: new URL(statusCallbacks.urlFor(options.messageId)).search.slice(1) } : {},
     );
   const message = (id: string) =>
     server.service((tx) => tx.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirstOrThrow());
@@ -210,6 +214,32 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
     expect(response.status).toBe(400);
     expect(await errorOf(response)).toContain(reason);
     expect(await server.rowCounts()).toEqual(before);
+  });
+
+  it("refuses a messageId whose URL this server did not make for it, with 403 and nothing stored", async () => {
+    const sid = newMessageSid();
+    const victim = await insertSentMessage(server, ORG_A, { providerSid: null, status: "pending" });
+    const mine = await insertSentMessage(server, ORG_A, { providerSid: null, status: "pending" });
+    // A URL minted for one message, pointed at another; one with no token; one expired.
+    const minted = new URLSearchParams(new URL(statusCallbacks.urlFor(mine.messageId)).search);
+    minted.set("messageId", victim.messageId);
+    const expired = new URL(statusCallbacks.urlFor(victim.messageId, new Date(Date.now() - 31 * 86_400_000))).search;
+    const before = await server.rowCounts();
+    for (const [query, reason] of [
+      [minted.toString(), "the status callback URL was not made for this message"],
+      [`messageId=${victim.messageId}`, "the status callback URL must carry messageId, expires and token"],
+      [expired.slice(1), "the status callback URL has expired"],
+    ] as const) {
+      const response = await server.post(
+        "/messages/status",
+        { MessageSid: sid, MessageStatus: "delivered" },
+        { query },
+      );
+      expect(response.status).toBe(403);
+      expect(await errorOf(response)).toBe(reason);
+    }
+    expect(await server.rowCounts()).toEqual(before);
+    expect(await message(victim.messageId)).toMatchObject({ provider_sid: null, status: "pending" });
   });
 
   it("refuses a messageId that is no id with 400", async () => {

@@ -4,6 +4,7 @@
 // a waiting delivery what the stored status now is.
 import type { Tx } from "@callflow/db";
 import { isFailure, type MessageStatus, mergeStatus, parseMessageStatus } from "@callflow/domain";
+import { statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
 import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
@@ -21,11 +22,16 @@ export const messageStatusCallbackSchema = z.object({
   From: optional(text(64)),
 });
 
-/** Our StatusCallback URLs name the message row, for a send whose sid was never stored. */
+/**
+ * Our StatusCallback URLs name the message row, for a send whose sid was never stored, with
+ * a token that says this server made the URL for that message (status-callback-url.ts).
+ */
 const statusCallbackQuerySchema = z.object({
   messageId: optional(
     z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a message id (uuid)"),
   ),
+  expires: optional(z.string().max(20)),
+  token: optional(z.string().max(100)),
 });
 
 type StoredMessage = {
@@ -36,7 +42,8 @@ type StoredMessage = {
   status: MessageStatus;
 };
 
-export function messageStatusCallback({ database, emit, log }: TwilioWebhookOptions) {
+export function messageStatusCallback({ database, emit, log, publicUrl, authToken }: TwilioWebhookOptions) {
+  const statusCallbacks = statusCallbackUrls({ publicUrl, authToken });
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = messageStatusCallbackSchema.safeParse(form);
@@ -46,6 +53,10 @@ export function messageStatusCallback({ database, emit, log }: TwilioWebhookOpti
     const query = statusCallbackQuerySchema.safeParse(rawQuery);
     if (!query.success)
       return c.json({ error: `not a message status callback: ${describeIssues(query.error, rawQuery)}` }, 400);
+    if (query.data.messageId !== undefined) {
+      const problem = statusCallbacks.problemWith(query.data);
+      if (problem) return c.json({ error: problem }, 403);
+    }
     const callback = parsed.data;
     const messageId = query.data.messageId;
     const errorCode = callback.ErrorCode ?? null;

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { ORG_A, testLanes } from "@callflow/db/testing";
+import { statusCallbackUrls } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLog } from "../log.ts";
 import { type TwilioForm, verifyTwilioSignature } from "./twilio-signature.ts";
 import {
+  AUTH_TOKEN,
   CALLER,
   errorOf,
   formBody,
@@ -15,6 +17,7 @@ import {
   newCallSid,
   newMessageSid,
   type PostOptions,
+  PUBLIC_URL,
   startTwilioTestServer,
   type TwilioTestServer,
 } from "./twilio-test-server.ts";
@@ -92,7 +95,9 @@ describe.each(testLanes())("Twilio webhook signatures and bad input on %s", (lan
     {
       path: "/messages/status",
       params: { MessageSid: messageSidOnFile, MessageStatus: "read" },
-      query: `messageId=${messageId}`,
+      query: new URL(
+        statusCallbackUrls({ publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN }).urlFor(messageId),
+      ).search.slice(1),
     },
     {
       path: "/messages/inbound",

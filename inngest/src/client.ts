@@ -1,4 +1,4 @@
-import { Inngest } from "inngest";
+import { Inngest, type Logger } from "inngest";
 
 export interface InngestSettings {
   /** Inngest Cloud: the event key (sending) and signing key (serving). */
@@ -7,6 +7,8 @@ export interface InngestSettings {
   /** The Inngest dev server or CallFlow's local executor. */
   baseUrl?: string;
   isDev?: boolean;
+  /** Where the SDK's own messages go (by default, the console). */
+  logger?: Logger;
 }
 
 /** One client per process; the composition root says where events go. */
@@ -17,6 +19,7 @@ export function createInngestClient(settings: InngestSettings = {}) {
     ...(settings.signingKey ? { signingKey: settings.signingKey } : {}),
     ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
     ...(settings.isDev === undefined ? {} : { isDev: settings.isDev }),
+    ...(settings.logger ? { logger: settings.logger } : {}),
   });
 }
 

@@ -10,6 +10,22 @@ export interface Log {
   child(fields: Record<string, unknown>): Log;
 }
 
+/** The Inngest SDK's logger interface over ours: its first text argument is the message. */
+export function inngestLoggerOf(log: Log) {
+  const at =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (...args: unknown[]) => {
+      const text = args.find((arg): arg is string => typeof arg === "string") ?? "inngest";
+      const fields: Record<string, unknown> = { source: "inngest" };
+      for (const arg of args) {
+        if (arg instanceof Error) fields.error = arg.message;
+        else if (arg && typeof arg === "object") Object.assign(fields, arg);
+      }
+      log[level](text, fields);
+    };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
 export function createLog(
   level: LogLevel,
   base: Record<string, unknown> = {},

@@ -11,7 +11,7 @@ import { serve } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { env } from "./env.ts";
 import { createApp } from "./http/app.ts";
-import { createLog } from "./log.ts";
+import { createLog, inngestLoggerOf } from "./log.ts";
 
 const LOCAL_ACCOUNT_SID = `AC${"0".repeat(32)}`;
 // Local mode's executor and this API share the process; the key never leaves it.
@@ -79,6 +79,7 @@ const inngest = createInngestClient({
   signingKey: inngestSigningKey,
   baseUrl: env.INNGEST_BASE_URL ?? executor?.url,
   isDev: env.INNGEST_DEV === "1",
+  logger: inngestLoggerOf(log.child({ service: "inngest" })),
 });
 const functions = createFunctions(inngest, {
   database,

@@ -11,6 +11,9 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { InngestFunction } from "inngest";
 import { serve } from "inngest/hono";
+import { z } from "zod";
+import { createRateLimiter } from "../rate-limit.ts";
+import { clientAddress } from "./client-address.ts";
 
 /**
  * Inngest's limit on a function run's state (event data, step results and output: "Function
@@ -30,6 +33,8 @@ export interface InngestEndpointOptions {
   /** Whether requests must be signed (a signing key is configured); false only for the Inngest dev server. */
   signed: boolean;
   maxBodyBytes?: number;
+  /** PUT syncs a minute per client address. Default 10. */
+  syncsPerMinute?: number;
 }
 
 export function inngestEndpoint(options: InngestEndpointOptions) {
@@ -40,32 +45,65 @@ export function inngestEndpoint(options: InngestEndpointOptions) {
     servePath: "/api/inngest",
   });
   const maxBodyBytes = options.maxBodyBytes ?? INNGEST_MAX_REQUEST_BYTES;
-  return new Hono()
-    .get("/", (c) => handler(c))
-    .put("/", (c) => handler(c))
-    .post(
-      "/",
-      async (c, next) => {
-        if (!options.signed) return next();
-        const problem = signatureProblem(c.req.header("x-inngest-signature"), Date.now());
-        return problem ? c.json({ error: problem }, 401) : next();
-      },
-      bodyLimit({
-        maxSize: maxBodyBytes,
-        onError: (c) => c.json({ error: `request body is larger than ${maxBodyBytes} bytes` }, 413),
-      }),
-      async (c) => {
-        const body = await c.req.text();
-        try {
-          JSON.parse(body);
-        } catch {
-          return c.json({ error: "the body is not JSON: Inngest sends a run as a JSON object" }, 400);
+  const syncLimit = createRateLimiter(options.syncsPerMinute ?? 10);
+  return (
+    new Hono()
+      .get("/", (c) => handler(c))
+      // A sync is the SDK telling Inngest where the functions are: anyone may ask for one (as
+      // Inngest allows), a few a minute per address; Inngest refusing it is a 502, not ours.
+      .put("/", async (c) => {
+        const retryAfter = syncLimit.take(clientAddress(c) ?? "unknown");
+        if (retryAfter > 0) {
+          c.header("retry-after", String(retryAfter));
+          return c.json({ error: `too many syncs from this address: retry in ${retryAfter} s` }, 429);
         }
-        // Hono keeps the text it read: the SDK's own c.req.text() gets the same body.
-        return handler(c);
-      },
-    );
+        const response = await handler(c);
+        if (response.status < 500) return response;
+        const reason = await response.text();
+        return c.json({ error: `Inngest did not take the sync: ${reason.slice(0, 300)}` }, 502);
+      })
+      .post(
+        "/",
+        async (c, next) => {
+          if (!options.signed) return next();
+          const problem = signatureProblem(c.req.header("x-inngest-signature"), Date.now());
+          return problem ? c.json({ error: problem }, 401) : next();
+        },
+        bodyLimit({
+          maxSize: maxBodyBytes,
+          onError: (c) => c.json({ error: `request body is larger than ${maxBodyBytes} bytes` }, 413),
+        }),
+        async (c) => {
+          const body = await c.req.text();
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(body);
+          } catch {
+            return c.json({ error: "the body is not JSON: Inngest sends a run as a JSON object" }, 400);
+          }
+          const run = runRequestSchema.safeParse(parsed);
+          if (!run.success) {
+            const fields = run.error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
+            return c.json({ error: `not an Inngest run request: check ${fields}` }, 400);
+          }
+          // Hono keeps the text it read: the SDK's own c.req.text() gets the same body.
+          return handler(c);
+        },
+      )
+  );
 }
+
+/**
+ * The envelope of a run request (inngest/inngest docs/SDK_SPEC.md, "Executing functions"):
+ * the triggering event, memoised steps and the run's context. Checked only for its shape;
+ * its content is the SDK's to read. Anything else would make the SDK answer 500.
+ */
+const runRequestSchema = z.looseObject({
+  event: z.looseObject({ name: z.string() }),
+  events: z.array(z.unknown()).optional(),
+  steps: z.record(z.string(), z.unknown()),
+  ctx: z.looseObject({ run_id: z.string(), attempt: z.number().optional() }),
+});
 
 /** Why a signature header cannot be Inngest's, judged without the body; null when it may be. */
 export function signatureProblem(header: string | undefined, now: number): string | null {

@@ -7,45 +7,8 @@ import type { FixtureIds } from "@callflow/db/testing";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeOf, failureOf, startTestApi, type TestApi } from "../test-api.ts";
-import { appRouter } from "./root.ts";
-import type { ProcedureMeta } from "./trpc.ts";
+import { EXAMPLES, procedures } from "./procedure-examples.ts";
 
-type Example = (ids: FixtureIds) => unknown;
-
-/** One valid input per procedure, built from an org's fixture ids. */
-const EXAMPLES: Record<string, Example> = {
-  "calls.list": () => ({ limit: 10 }),
-  "calls.get": (ids) => ({ id: ids.call }),
-  "messages.list": () => ({}),
-  "messages.get": (ids) => ({ id: ids.message }),
-  "templates.list": () => ({}),
-  "templates.get": (ids) => ({ id: ids.template }),
-  "templates.create": () => ({
-    name: "Voicemail",
-    trigger: "voicemail",
-    smsBody: "Thanks for your message, {{caller_name}}.",
-  }),
-  "templates.update": (ids) => ({ id: ids.template, name: "Renamed" }),
-  "templates.archive": (ids) => ({ id: ids.template }),
-  "templates.preview": (ids) => ({ id: ids.template }),
-  "contacts.list": () => ({}),
-  "contacts.get": (ids) => ({ id: ids.contact }),
-  "contacts.optOut": (ids) => ({ id: ids.contact, reason: "asked on the phone" }),
-  "contacts.optIn": (ids) => ({ id: ids.contact, reason: "asked again by email" }),
-  "phoneNumbers.list": () => undefined,
-  "phoneNumbers.add": () => ({ e164: "+15125550177", label: "Second line" }),
-  "phoneNumbers.remove": (ids) => ({ id: ids.phoneNumber }),
-  "settings.get": () => undefined,
-  "settings.update": () => ({ cooldown_seconds: 3600 }),
-  "stats.overview": () => ({}),
-};
-
-const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, unknown>).map(
-  ([path, procedure]) => {
-    const def = (procedure as { _def: { type: "query" | "mutation"; meta?: ProcedureMeta; inputs: unknown[] } })._def;
-    return { path, type: def.type, access: def.meta?.access ?? "public", takesInput: def.inputs.length > 0 };
-  },
-);
 const usesId = (path: string) =>
   JSON.stringify(EXAMPLES[path]?.(new Proxy({}, { get: () => "ID" }) as FixtureIds) ?? {}).includes('"ID"');
 

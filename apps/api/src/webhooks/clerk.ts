@@ -7,7 +7,15 @@ import { z } from "zod";
 
 const organizationEvent = z.object({
   type: z.enum(["organization.created", "organization.updated", "organization.deleted"]),
-  data: z.object({ id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/), name: z.string().max(200).optional() }),
+  data: z.object({
+    id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/),
+    // Postgres text holds no NUL; a name is kept without it rather than refused (Clerk would retry).
+    name: z
+      .string()
+      .max(200)
+      .transform((name) => name.replaceAll("\0", ""))
+      .optional(),
+  }),
 });
 
 export function clerkWebhook(database: Database, signingSecret: string | undefined) {

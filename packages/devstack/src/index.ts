@@ -7,6 +7,22 @@ export {
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
 export {
+  STRIPE_SANDBOX_API_VERSION,
+  type StripeSandbox,
+  type StripeSandboxOptions,
+  startStripeSandbox,
+} from "./stripe-sandbox.ts";
+export type {
+  CatalogEntry as StripeCatalogEntry,
+  SandboxEvent as StripeSandboxEvent,
+  SandboxEventType as StripeSandboxEventType,
+} from "./stripe-sandbox-objects.ts";
+export {
+  type ReleaseOrder as StripeEventReleaseOrder,
+  type StripeWebhookDelivery,
+  signStripePayload,
+} from "./stripe-sandbox-webhooks.ts";
+export {
   type PlaceCallOptions,
   type PlacedCall,
   type SandboxCallback,

@@ -3,6 +3,7 @@
 // is recorded as an event here; delivering it is stripe-sandbox-webhooks.ts's job.
 import type { z } from "zod";
 import { invalidRequest, resourceMissing } from "./stripe-sandbox-errors.ts";
+import type { ExpandableType } from "./stripe-sandbox-expand.ts";
 import {
   buildCheckoutSession,
   buildCustomer,
@@ -100,17 +101,24 @@ export class SandboxAccount {
     return unixSeconds(this.options.clock());
   }
 
-  /** Any object by id, for `expand`; undefined for ids the account does not hold. */
-  find(id: string): object | undefined {
-    return (
-      this.customers.get(id) ??
-      this.prices.get(id) ??
-      this.products.get(id) ??
-      this.subscriptions.get(id) ??
-      this.invoices.get(id) ??
-      this.checkoutSessions.get(id)?.session ??
-      this.portalSessions.get(id)
-    );
+  /** An object of a type by id, for `expand`; undefined for ids the account does not hold. */
+  lookup(type: ExpandableType, id: string): object | undefined {
+    switch (type) {
+      case "customer":
+        return this.customers.get(id);
+      case "price":
+        return this.prices.get(id);
+      case "product":
+        return this.products.get(id);
+      case "subscription":
+        return this.subscriptions.get(id);
+      case "invoice":
+        return this.invoices.get(id);
+      case "checkout.session":
+        return this.checkoutSessions.get(id)?.session;
+      default:
+        return undefined;
+    }
   }
 
   productName(productId: string): string {
@@ -164,11 +172,12 @@ export class SandboxAccount {
 
   updateCustomer(id: string, params: z.output<typeof customerCreateParams>): WireCustomer {
     const customer = this.customer(id);
+    const metadata = mergeMetadata(customer.metadata, params.metadata);
     if (params.name !== undefined) customer.name = params.name;
     if (params.email !== undefined) customer.email = params.email || null;
     if (params.description !== undefined) customer.description = params.description;
     if (params.phone !== undefined) customer.phone = params.phone;
-    customer.metadata = mergeMetadata(customer.metadata, params.metadata);
+    customer.metadata = metadata;
     return customer;
   }
 
@@ -314,15 +323,19 @@ export class SandboxAccount {
     request: EventRequest,
   ): WireSubscription {
     const subscription = this.subscription(id);
-    const before = structuredClone(subscription);
-    const onlyMetadata = params.items === undefined && params.cancel_at_period_end === undefined;
-    if (subscription.status === "canceled" && !onlyMetadata) {
+    const billingChange =
+      params.items !== undefined || params.cancel_at_period_end !== undefined || params.description !== undefined;
+    if (subscription.status === "canceled" && billingChange) {
       throw invalidRequest("A canceled subscription can only update its cancellation_details and metadata.");
     }
-    if (params.items !== undefined) this.applyItemChanges(subscription, params.items);
+    // Everything is checked before anything changes: a refusal leaves the subscription as it was.
+    const metadata = mergeMetadata(subscription.metadata, params.metadata);
+    const items = params.items === undefined ? undefined : this.itemsAfter(subscription, params.items);
+    const before = structuredClone(subscription);
+    if (items !== undefined) subscription.items = { ...subscription.items, data: items };
     if (params.cancel_at_period_end !== undefined) this.setCancelAtPeriodEnd(subscription, params.cancel_at_period_end);
     if (params.description !== undefined) subscription.description = params.description;
-    subscription.metadata = mergeMetadata(subscription.metadata, params.metadata);
+    subscription.metadata = metadata;
     this.recordUpdate(before, subscription, request);
     return subscription;
   }
@@ -463,11 +476,11 @@ export class SandboxAccount {
     return invoice;
   }
 
-  /** Stripe's `items` semantics: with `id` an item changes (or goes, with `deleted`); without, one is added. */
-  private applyItemChanges(
+  /** Stripe's `items` semantics: with `id` an item changes (or goes, with `deleted`); without, one is added. Checks only. */
+  private itemsAfter(
     subscription: WireSubscription,
     changes: NonNullable<z.output<typeof subscriptionUpdateParams>["items"]>,
-  ) {
+  ): WireSubscriptionItem[] {
     const items: WireSubscriptionItem[] = [...subscription.items.data];
     const period = {
       start: items[0]?.current_period_start ?? this.now(),
@@ -512,7 +525,7 @@ export class SandboxAccount {
         param: "items",
       });
     }
-    subscription.items = { ...subscription.items, data: items };
+    return items;
   }
 
   /** Stripe records when cancellation was asked for, and cancels at the end of the period. */

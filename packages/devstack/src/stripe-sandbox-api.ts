@@ -5,6 +5,7 @@
 import type { FormValue } from "./stripe-form.ts";
 import type { EventRequest, SandboxAccount } from "./stripe-sandbox-account.ts";
 import { invalidRequest, resourceMissing } from "./stripe-sandbox-errors.ts";
+import { applyExpansion, planExpansion, type ResponseShape } from "./stripe-sandbox-expand.ts";
 import { listOf } from "./stripe-sandbox-objects.ts";
 import {
   checkoutSessionCreateParams,
@@ -39,166 +40,164 @@ interface RouteContext extends ApiCall {
   dispatcher: WebhookDispatcher;
 }
 
-type Route = [method: string, pattern: RegExp, handler: (context: RouteContext) => object];
+interface Route {
+  method: "GET" | "POST" | "DELETE";
+  path: RegExp;
+  /** What it answers with, for checking `expand` paths before it runs. */
+  returns: ResponseShape;
+  handle: (context: RouteContext) => object;
+}
 
-/** Stripe expands at most four levels deep. */
-const MAX_EXPAND_DEPTH = 4;
+/** A retrieve: the object by the id in the path, or Stripe's 404. */
+const retrieve =
+  (kind: string, get: (account: SandboxAccount, id: string) => object | undefined) =>
+  ({ account, params, id }: RouteContext) => {
+    readParams(retrieveParams, params);
+    const found = get(account, id);
+    if (!found) throw resourceMissing(kind, id);
+    return found;
+  };
 
 const routes: Route[] = [
-  [
-    "GET",
-    /^\/v1\/prices$/,
-    ({ account, params }) => {
+  {
+    method: "GET",
+    path: /^\/v1\/prices$/,
+    returns: { list: "price" },
+    handle: ({ account, params }) => {
       const filter = readParams(priceListParams, params);
       return page(account.listPrices(filter), filter, "/v1/prices", "price");
     },
-  ],
-  [
-    "GET",
-    /^\/v1\/prices\/([^/]+)$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      const price = account.prices.get(id);
-      if (!price) throw resourceMissing("price", id);
-      return price;
-    },
-  ],
-  [
-    "GET",
-    /^\/v1\/products\/([^/]+)$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      const product = account.products.get(id);
-      if (!product) throw resourceMissing("product", id);
-      return product;
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/customers$/,
-    ({ account, params }) => account.createCustomer(readParams(customerCreateParams, params)),
-  ],
-  [
-    "GET",
-    /^\/v1\/customers\/([^/]+)$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      return account.customer(id);
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/customers\/([^/]+)$/,
-    ({ account, params, id }) => account.updateCustomer(id, readParams(customerUpdateParams, params)),
-  ],
-  [
-    "POST",
-    /^\/v1\/checkout\/sessions$/,
-    ({ account, params }) => account.createCheckoutSession(readParams(checkoutSessionCreateParams, params)),
-  ],
-  [
-    "GET",
-    /^\/v1\/checkout\/sessions\/([^/]+)$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      return account.checkoutSession(id).session;
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/billing_portal\/sessions$/,
-    ({ account, params }) => account.createPortalSession(readParams(portalSessionCreateParams, params)),
-  ],
-  [
-    "GET",
-    /^\/v1\/subscriptions$/,
-    ({ account, params }) => {
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/prices\/([^/]+)$/,
+    returns: "price",
+    handle: retrieve("price", (account, id) => account.prices.get(id)),
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/products\/([^/]+)$/,
+    returns: "product",
+    handle: retrieve("product", (account, id) => account.products.get(id)),
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/customers$/,
+    returns: "customer",
+    handle: ({ account, params }) => account.createCustomer(readParams(customerCreateParams, params)),
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/customers\/([^/]+)$/,
+    returns: "customer",
+    handle: retrieve("customer", (account, id) => account.customers.get(id)),
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/customers\/([^/]+)$/,
+    returns: "customer",
+    handle: ({ account, params, id }) => account.updateCustomer(id, readParams(customerUpdateParams, params)),
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/checkout\/sessions$/,
+    returns: "checkout.session",
+    handle: ({ account, params }) => account.createCheckoutSession(readParams(checkoutSessionCreateParams, params)),
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/checkout\/sessions\/([^/]+)$/,
+    returns: "checkout.session",
+    handle: retrieve("checkout.session", (account, id) =>
+      account.checkoutSessions.has(id) ? account.checkoutSession(id).session : undefined,
+    ),
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/billing_portal\/sessions$/,
+    returns: "billing_portal.session",
+    handle: ({ account, params }) => account.createPortalSession(readParams(portalSessionCreateParams, params)),
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/subscriptions$/,
+    returns: { list: "subscription" },
+    handle: ({ account, params }) => {
       const filter = readParams(subscriptionListParams, params);
       return page(account.listSubscriptions(filter), filter, "/v1/subscriptions", "subscription");
     },
-  ],
-  [
-    "GET",
-    /^\/v1\/subscriptions\/([^/]+)$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      return account.subscription(id);
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/subscriptions\/([^/]+)$/,
-    ({ account, params, id, request }) =>
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/subscriptions\/([^/]+)$/,
+    returns: "subscription",
+    handle: retrieve("subscription", (account, id) => account.subscriptions.get(id)),
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/subscriptions\/([^/]+)$/,
+    returns: "subscription",
+    handle: ({ account, params, id, request }) =>
       account.updateSubscription(id, readParams(subscriptionUpdateParams, params), request),
-  ],
-  [
-    "DELETE",
-    /^\/v1\/subscriptions\/([^/]+)$/,
-    ({ account, params, id, request }) =>
+  },
+  {
+    method: "DELETE",
+    path: /^\/v1\/subscriptions\/([^/]+)$/,
+    returns: "subscription",
+    handle: ({ account, params, id, request }) =>
       account.cancelSubscription(id, readParams(subscriptionCancelParams, params), request),
-  ],
-  [
-    "GET",
-    /^\/v1\/invoices\/([^/]+)$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      const invoice = account.invoices.get(id);
-      if (!invoice) throw resourceMissing("invoice", id);
-      return invoice;
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/test_helpers\/checkout\/sessions\/([^/]+)\/complete$/,
-    ({ account, params, id, request }) => {
+  },
+  {
+    method: "GET",
+    path: /^\/v1\/invoices\/([^/]+)$/,
+    returns: "invoice",
+    handle: retrieve("invoice", (account, id) => account.invoices.get(id)),
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/test_helpers\/checkout\/sessions\/([^/]+)\/complete$/,
+    returns: "checkout.session",
+    handle: ({ account, params, id, request }) => {
       readParams(retrieveParams, params);
       return account.completeCheckoutSession(id, request);
     },
-  ],
-  [
-    "POST",
-    /^\/v1\/test_helpers\/subscriptions\/([^/]+)\/renew$/,
-    ({ account, params, id }) => {
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/test_helpers\/subscriptions\/([^/]+)\/(renew|fail_renewal|recover)$/,
+    returns: "subscription",
+    handle: ({ account, params, id, path }) => {
       readParams(retrieveParams, params);
-      return account.renewPeriod(id);
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/test_helpers\/subscriptions\/([^/]+)\/fail_renewal$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
-      return account.failRenewal(id);
-    },
-  ],
-  [
-    "POST",
-    /^\/v1\/test_helpers\/subscriptions\/([^/]+)\/recover$/,
-    ({ account, params, id }) => {
-      readParams(retrieveParams, params);
+      if (path.endsWith("/renew")) return account.renewPeriod(id);
+      if (path.endsWith("/fail_renewal")) return account.failRenewal(id);
       return account.recoverPayment(id);
     },
-  ],
-  [
-    "POST",
-    /^\/v1\/test_helpers\/events\/([^/]+)\/resend$/,
-    ({ dispatcher, params, id }) => {
+  },
+  {
+    method: "POST",
+    path: /^\/v1\/test_helpers\/events\/([^/]+)\/resend$/,
+    returns: "event",
+    handle: ({ dispatcher, params, id }) => {
       readParams(retrieveParams, params);
       if (!dispatcher.events.some((event) => event.id === id)) throw resourceMissing("event", id);
       return dispatcher.resend(id);
     },
-  ],
+  },
 ];
 
 /** Runs one API call; a refusal is thrown as a StripeApiError. */
 export function handleApi(account: SandboxAccount, dispatcher: WebhookDispatcher, call: ApiCall): ApiResult {
-  for (const [method, pattern, handler] of routes) {
-    const match = call.path.match(pattern);
-    if (!match || method !== call.method) continue;
+  for (const route of routes) {
+    const match = call.path.match(route.path);
+    if (!match || route.method !== call.method) continue;
     const id = match[1] === undefined ? "" : decodeId(match[1]);
+    // Checked before the handler runs, so a bad path changes nothing.
+    const expand = call.params.expand;
+    const paths = Array.isArray(expand) ? expand.filter((path) => typeof path === "string") : [];
+    const plan = planExpansion(route.returns, paths);
     // A copy: expansion and the caller must not reach the account's own objects.
-    const body = structuredClone(handler({ ...call, id, account, dispatcher }));
-    expand(body, call.params.expand, account);
+    const body = structuredClone(route.handle({ ...call, id, account, dispatcher }));
+    applyExpansion(body, plan, (type, objectId) => account.lookup(type, objectId));
     return { status: 200, body };
   }
   throw invalidRequest(
@@ -235,42 +234,4 @@ function page<T extends { id: string }>(items: T[], pagination: Pagination, url:
   }
   const before = items.slice(0, at);
   return listOf(before.slice(-limit), url, before.length > limit);
-}
-
-/** `expand[]=data.product`: ids at those paths are replaced by the objects they name. */
-function expand(body: object, paths: FormValue | undefined, account: SandboxAccount) {
-  if (!Array.isArray(paths)) return;
-  for (const path of paths) {
-    if (typeof path !== "string") continue;
-    const segments = path.split(".");
-    const levels = segments.filter((segment) => segment !== "data").length;
-    if (levels > MAX_EXPAND_DEPTH) {
-      throw invalidRequest(`You cannot expand more than ${MAX_EXPAND_DEPTH} levels of a property. Property: ${path}`, {
-        param: "expand",
-      });
-    }
-    expandAt(body as Record<string, unknown>, segments, path, account);
-  }
-}
-
-function expandAt(container: Record<string, unknown>, segments: string[], path: string, account: SandboxAccount) {
-  const [head, ...rest] = segments;
-  const cannot = () => invalidRequest(`This property cannot be expanded (${path}).`, { param: "expand" });
-  if (head === undefined || head === "id" || head === "object" || !Object.hasOwn(container, head)) throw cannot();
-  let value = container[head];
-  if (typeof value === "string") {
-    const found = account.find(value);
-    if (!found) throw cannot();
-    value = structuredClone(found);
-    container[head] = value;
-  } else if (rest.length === 0 && value !== null) {
-    // Already an object (or not an id at all): Stripe refuses to expand it.
-    throw cannot();
-  }
-  if (rest.length === 0 || value === null) return;
-  const children = Array.isArray(value) ? value : [value];
-  for (const child of children) {
-    if (typeof child !== "object" || child === null) throw cannot();
-    expandAt(child as Record<string, unknown>, rest, path, account);
-  }
 }

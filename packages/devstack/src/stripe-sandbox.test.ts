@@ -534,7 +534,7 @@ describe("Stripe sandbox, through the stripe SDK", () => {
   });
 
   it("expands nested ids and refuses what cannot be expanded", async () => {
-    const { stripe, subscribe } = await setup();
+    const { stripe, sandbox, subscribe } = await setup();
     const { subscription } = await subscribe();
     const expanded = await stripe.subscriptions.retrieve(subscription.id, {
       expand: ["customer", "items.data.price.product", "latest_invoice.customer"],
@@ -543,10 +543,51 @@ describe("Stripe sandbox, through the stripe SDK", () => {
     const product = expanded.items.data[0]?.price.product as Stripe.Product;
     expect(product.name).toBe("Starter");
     expect(((expanded.latest_invoice as Stripe.Invoice).customer as Stripe.Customer).object).toBe("customer");
-    for (const path of ["status", "id", "nothing_here", "items"]) {
+    for (const path of ["status", "id", "nothing_here", "items", "items.data", "items.data.price", "__proto__"]) {
       const error = await failure(stripe.subscriptions.retrieve(subscription.id, { expand: [path] }));
       expect(error).toMatchObject({ param: "expand", message: `This property cannot be expanded (${path}).` });
     }
+    const listed = await stripe.subscriptions.list({ expand: ["data.customer"] });
+    const listedCustomer = listed.data[0]?.customer as Stripe.Customer;
+    expect(listedCustomer.id).toBe(subscription.customer);
+    const deep = "subscription.items.data.price.product.default_price.product.default_price";
+    const session = sandbox.events.find((event) => event.type === "checkout.session.completed")?.data.object.id;
+    const refused = await failure(stripe.checkout.sessions.retrieve(session as string, { expand: [deep] }));
+    expect(refused.message).toBe(`You cannot expand more than 4 levels of a property. Property: ${deep}`);
+  });
+
+  it("checks a request whole before changing anything: a refused update leaves no trace", async () => {
+    const { stripe, sandbox, subscribe } = await setup();
+    const { customer, subscription } = await subscribe();
+    const events = sandbox.events.length;
+    const badExpand = await failure(
+      stripe.subscriptions.update(subscription.id, { cancel_at_period_end: true, expand: ["nothing_here"] }),
+    );
+    expect(badExpand.param).toBe("expand");
+    const tooMany = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`key${i}`, "v"]));
+    const badMetadata = await failure(
+      stripe.subscriptions.update(subscription.id, { cancel_at_period_end: true, metadata: tooMany }),
+    );
+    expect(badMetadata.message).toBe("Invalid metadata: may have at most 50 keys.");
+    const badItem = await failure(
+      stripe.subscriptions.update(subscription.id, {
+        cancel_at_period_end: true,
+        items: [{ id: "si_nope", price: "x" }],
+      }),
+    );
+    expect(badItem.code).toBe("resource_missing");
+    expect(await stripe.subscriptions.retrieve(subscription.id)).toMatchObject({
+      cancel_at_period_end: false,
+      metadata: { organization_id: "org_1" },
+    });
+    expect(sandbox.events).toHaveLength(events);
+
+    const { key0: _, ...fortyNine } = tooMany;
+    const full = await stripe.customers.update(customer.id, { metadata: fortyNine });
+    expect(Object.keys(full.metadata)).toHaveLength(50);
+    const over = await failure(stripe.customers.update(customer.id, { name: "Renamed", metadata: { one_more: "x" } }));
+    expect(over.message).toBe("Invalid metadata: may have at most 50 keys.");
+    expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).name).toBe("Northside Plumbing");
   });
 
   it("refuses another API version than the one it serves", async () => {

@@ -414,6 +414,24 @@ describe("Stripe sandbox, through the stripe SDK", () => {
     expect(again.message).toBe("This Checkout Session is already complete.");
   });
 
+  it("creates the customer at completion when the session names only an email, as Checkout does", async () => {
+    const { stripe, sandbox, priceId } = await setup();
+    const session = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      customer_email: "owner@newshop.example",
+      line_items: [{ price: priceId("callflow_starter_monthly"), quantity: 2 }],
+    });
+    expect(session).toMatchObject({ customer: null, customer_creation: "always", amount_total: 5800 });
+    const completed = sandbox.completeCheckout(session.id);
+    const customer = (await stripe.customers.retrieve(completed.customer as string)) as Stripe.Customer;
+    expect(customer).toMatchObject({ email: "owner@newshop.example", currency: "usd" });
+    const subscription = await stripe.subscriptions.retrieve(completed.subscription as string, {
+      expand: ["latest_invoice"],
+    });
+    expect(subscription.items.data[0]?.quantity).toBe(2);
+    expect((subscription.latest_invoice as Stripe.Invoice).amount_paid).toBe(5800);
+  });
+
   it("lists a customer's subscriptions: current ones by default, all with status=all", async () => {
     const { stripe, sandbox, subscribe, priceId } = await setup();
     const { customer, subscription: first } = await subscribe();

@@ -2,6 +2,20 @@
 // CallFlow's billing uses, reached by the real `stripe` SDK through its host, port and
 // protocol options, with hosted Checkout and portal pages and webhooks signed the way
 // Stripe signs them. The account lives in memory: a restart starts a fresh Stripe account.
+//
+//   GET  /v1/prices (lookup_keys, active, product, type, currency; paged)   GET /v1/prices/:id
+//   POST /v1/customers   GET|POST /v1/customers/:id                        GET /v1/products/:id
+//   POST /v1/checkout/sessions (subscription mode)   GET /v1/checkout/sessions/:id
+//   POST /v1/billing_portal/sessions
+//   GET  /v1/subscriptions (customer, price, status; paged)   GET|POST|DELETE /v1/subscriptions/:id
+//   GET  /v1/invoices/:id
+//   POST /v1/test_helpers/checkout/sessions/:id/complete        what the Checkout button does
+//   POST /v1/test_helpers/subscriptions/:id/renew | fail_renewal | recover
+//   POST /v1/test_helpers/events/:id/resend
+//   GET  /c/pay/:checkout_session   the Checkout page (its form POSTs to the same URL)
+//   GET  /p/session/:portal_session the portal page (forms POST to …/subscriptions/:id/<action>)
+//
+// Every /v1 call needs `Authorization: Bearer <secretKey>`; the pages need only their URL.
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -44,7 +58,7 @@ export interface StripeSandboxOptions {
   catalog: readonly CatalogEntry[];
   /** Stripe's "now": object timestamps and billing periods. Signatures use the real time. */
   clock?: () => Date;
-  /** Waits before the 2nd, 3rd, … delivery attempt of an event that failed. Default 1 s, 5 s, 30 s. */
+  /** Waits before the 2nd, 3rd, … delivery attempt of an event that failed. Default 1 s, 5 s, 30 s, 2 min, 10 min. */
   deliveryRetryDelaysMs?: readonly number[];
   /** How long an endpoint may take to answer. Default 10 s. */
   deliveryTimeoutMs?: number;
@@ -124,7 +138,8 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     secret: options.webhookSecret,
     apiVersion: STRIPE_SANDBOX_API_VERSION,
     clock,
-    retryDelaysMs: options.deliveryRetryDelaysMs ?? [1_000, 5_000, 30_000],
+    // Stripe retries for three days; locally, long enough to cover an API restart.
+    retryDelaysMs: options.deliveryRetryDelaysMs ?? [1_000, 5_000, 30_000, 120_000, 600_000],
     timeoutMs: options.deliveryTimeoutMs ?? 10_000,
   });
   const account = new SandboxAccount({

@@ -165,6 +165,9 @@ describe("Stripe sandbox webhooks", () => {
     fixture.sandbox.renewPeriod(subscription.id);
     fixture.sandbox.failRenewal(subscription.id);
     const [paid, renewed, failed, pastDue] = fixture.sandbox.events.slice(-4);
+    expect(() => fixture.sandbox.releaseEvents(["evt_not_held"])).toThrow(
+      "Event evt_not_held is not among the held events.",
+    );
     fixture.sandbox.releaseEvents([pastDue?.id as string, renewed?.id as string]);
     await fixture.sandbox.whenIdle();
     expect(fixture.receiver.events().map((event) => event.id)).toEqual([

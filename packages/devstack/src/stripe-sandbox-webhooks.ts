@@ -84,20 +84,22 @@ export class WebhookDispatcher {
 
   /** Sends the held events in the order asked (ids not listed follow in the order they happened). */
   release(order: ReleaseOrder = "as-happened") {
-    this.holding = false;
-    const held = this.held.splice(0);
+    const held = [...this.held];
     let ordered = held;
-    if (order === "reversed") ordered = [...held].reverse();
+    if (order === "reversed") ordered = held.reverse();
     else if (order !== "as-happened") {
       const byId = new Map(held.map((event) => [event.id, event]));
       const listed = order.map((id) => {
         const event = byId.get(id);
+        // Checked before anything is released: a wrong id keeps every event held.
         if (!event) throw new Error(`Event ${id} is not among the held events.`);
         byId.delete(id);
         return event;
       });
       ordered = [...listed, ...byId.values()];
     }
+    this.held.length = 0;
+    this.holding = false;
     for (const event of ordered) this.enqueue(event);
   }
 

@@ -8,6 +8,7 @@ export {
 } from "./dev-token-issuer.ts";
 export {
   STRIPE_SANDBOX_API_VERSION,
+  STRIPE_SANDBOX_LOCAL_SECRET_KEY,
   type StripeSandbox,
   type StripeSandboxOptions,
   startStripeSandbox,

@@ -1,7 +1,7 @@
 import { type AddressInfo, connect as createConnection, createServer, type Socket } from "node:net";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it } from "vitest";
-import { STRIPE_SANDBOX_API_VERSION, startStripeSandbox } from "./stripe-sandbox.ts";
+import { STRIPE_SANDBOX_API_VERSION, STRIPE_SANDBOX_LOCAL_SECRET_KEY, startStripeSandbox } from "./stripe-sandbox.ts";
 import {
   type Fixture,
   fixtureCatalog,
@@ -628,6 +628,9 @@ describe("Stripe sandbox, through the stripe SDK", () => {
       catalog: fixtureCatalog,
     };
     await expect(startStripeSandbox({ ...base, secretKey: "sk_live_realKey12345" })).rejects.toThrow(/test key/);
+    const local = await startStripeSandbox({ ...base, secretKey: STRIPE_SANDBOX_LOCAL_SECRET_KEY });
+    cleanups.push(local.stop);
+    expect((await stripeClient(local, STRIPE_SANDBOX_LOCAL_SECRET_KEY).prices.list()).data).toHaveLength(3);
     await expect(startStripeSandbox({ ...base, webhookSecret: "secret" })).rejects.toThrow(/whsec_/);
     await expect(
       startStripeSandbox({ ...base, catalog: [...fixtureCatalog, fixtureCatalog[0] as StripeCatalogEntry] }),

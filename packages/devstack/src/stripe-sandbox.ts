@@ -44,6 +44,9 @@ import { type ReleaseOrder, type StripeWebhookDelivery, WebhookDispatcher } from
  */
 export const STRIPE_SANDBOX_API_VERSION: Stripe.LatestApiVersion = "2026-10-28.endive";
 
+/** A secret key for local mode, for the composition root and the CLIs that call the test helpers. */
+export const STRIPE_SANDBOX_LOCAL_SECRET_KEY = "sk_test_callflow_local_sandbox";
+
 export interface StripeSandboxOptions {
   /** 0 (the default): any free port. */
   port?: number;

@@ -30,11 +30,14 @@ export interface ReceivedWebhook {
   verifyError: string | null;
 }
 
+/** How the endpoint answers a delivery: the n-th it received (1-based), and the event if it verified. */
+export type WebhookAnswer = (n: number, event: Stripe.Event | null) => number;
+
 /**
- * An HTTP endpoint: POSTs are webhooks (verified, answered with `answer(n)` for the n-th
- * one, 1-based); GETs are browser visits to success, cancel and return URLs.
+ * An HTTP endpoint: POSTs are webhooks (verified, answered as `answer` says); GETs are
+ * browser visits to success, cancel and return URLs.
  */
-export async function startWebhookReceiver(secret: string, answer: (n: number) => number = () => 200) {
+export async function startWebhookReceiver(secret: string, answer: WebhookAnswer = () => 200) {
   const received: ReceivedWebhook[] = [];
   const visits: string[] = [];
   const server = createServer(async (req, res) => {
@@ -54,7 +57,7 @@ export async function startWebhookReceiver(secret: string, answer: (n: number) =
       verifyError = (error as Error).message;
     }
     received.push({ raw, signature, event, verifyError });
-    res.writeHead(answer(received.length)).end();
+    res.writeHead(answer(received.length, event)).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -102,7 +105,7 @@ export function stripeClient(sandbox: StripeSandbox, secretKey = fixtureSecretKe
 }
 
 export async function startFixture(
-  options: { answer?: (n: number) => number; start?: string } & Partial<StripeSandboxOptions> = {},
+  options: { answer?: WebhookAnswer; start?: string } & Partial<StripeSandboxOptions> = {},
 ): Promise<Fixture> {
   const { answer, start = "2027-01-31T10:00:00Z", ...overrides } = options;
   const receiver = await startWebhookReceiver(fixtureWebhookSecret, answer);

@@ -7,6 +7,23 @@ export {
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
 export {
+  STRIPE_SANDBOX_API_VERSION,
+  STRIPE_SANDBOX_LOCAL_SECRET_KEY,
+  type StripeSandbox,
+  type StripeSandboxOptions,
+  startStripeSandbox,
+} from "./stripe-sandbox.ts";
+export type {
+  CatalogEntry as StripeCatalogEntry,
+  SandboxEvent as StripeSandboxEvent,
+  SandboxEventType as StripeSandboxEventType,
+} from "./stripe-sandbox-objects.ts";
+export {
+  type ReleaseOrder as StripeEventReleaseOrder,
+  type StripeWebhookDelivery,
+  signStripePayload,
+} from "./stripe-sandbox-webhooks.ts";
+export {
   isSandboxAccountNumber,
   type PlaceCallOptions,
   type PlacedCall,

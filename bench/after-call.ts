@@ -628,7 +628,7 @@ async function main(options: Options): Promise<void> {
     { serve },
     { sql },
     { chooseAuth },
-    { env },
+    { apiEnv },
     { createApp },
     { createLog },
   ] = await Promise.all([
@@ -644,6 +644,8 @@ async function main(options: Options): Promise<void> {
     import("../apps/api/src/log.ts"),
   ]);
 
+  const env = apiEnv();
+  const webOrigins = env.WEB_ORIGIN ?? [`http://localhost:${env.WEB_PORT}`];
   const cpus = availableParallelism();
   const logLevel = options.logLevel ?? env.LOG_LEVEL;
   const phases = options.only ? [options.only] : ["latency", "burst"];
@@ -695,7 +697,7 @@ async function main(options: Options): Promise<void> {
     const seeded = await seedOnce(database);
     const { verifySession, devIssuer } = chooseAuth({
       dataDir,
-      authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? env.WEB_ORIGIN,
+      authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? webOrigins,
     });
     if (!devIssuer) throw new Error("no dev token issuer");
     const port = await freePort();
@@ -731,7 +733,7 @@ async function main(options: Options): Promise<void> {
       database,
       verifySession,
       log,
-      webOrigins: env.WEB_ORIGIN,
+      webOrigins,
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxBatchSize: env.TRPC_MAX_BATCH,

@@ -35,6 +35,7 @@ import { chooseAuth } from "../apps/api/src/auth/auth-mode.ts";
 import { createApp } from "../apps/api/src/http/app.ts";
 import { createLog } from "../apps/api/src/log.ts";
 import { cursorAt, olderThan, page } from "../apps/api/src/trpc/pagination.ts";
+import { benchEnv, inheritedEnvironment } from "./env.ts";
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -438,7 +439,7 @@ function describeCpu(use: CpuUse, withHttp: boolean): string {
 // Database and data
 
 function serverUrl(): string {
-  const fromEnv = process.env.BENCH_DATABASE_URL;
+  const fromEnv = benchEnv.BENCH_DATABASE_URL;
   if (fromEnv) return fromEnv;
   const script = fileURLToPath(new URL("../scripts/pg-server.sh", import.meta.url));
   const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
@@ -474,7 +475,7 @@ function runLoader(rows: number): void {
   execFileSync(
     process.execPath,
     [...process.execArgv, script, "--lane", "server", "--rows", String(rows), "--iterations", "1", "--warmup", "0"],
-    { stdio: "inherit", env: process.env },
+    { stdio: "inherit", env: inheritedEnvironment() },
   );
 }
 

@@ -20,6 +20,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, type SessionClaims, type Tx } from "@callflow/db";
 import { sql } from "kysely";
+import { benchEnv, inheritedEnvironment } from "./env.ts";
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -44,7 +45,7 @@ function parseOptions(argv: string[]): Options {
     rows: 1_000_000,
     pgliteRows: Number.NaN,
     pgliteBudgetSeconds: 240,
-    pgliteDir: process.env.BENCH_PGLITE_DIR ?? "/tmp/callflow-bench-pglite",
+    pgliteDir: benchEnv.BENCH_PGLITE_DIR,
   };
   const value = (index: number, flag: string): string => {
     const next = argv[index + 1];
@@ -498,7 +499,7 @@ async function benchLane(label: string, database: Database, perOrg: number, opti
 // Lanes
 
 function serverUrl(): string {
-  const fromEnv = process.env.BENCH_DATABASE_URL;
+  const fromEnv = benchEnv.BENCH_DATABASE_URL;
   if (fromEnv) return fromEnv;
   const script = fileURLToPath(new URL("../scripts/pg-server.sh", import.meta.url));
   const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();

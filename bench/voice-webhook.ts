@@ -35,6 +35,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import type { Database } from "@callflow/db";
+import { benchEnv, inheritedEnvironment } from "./env.ts";
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -557,7 +558,7 @@ function describeCpu(use: CpuUse, requests: number): string {
 // Database
 
 function serverUrl(): string {
-  const fromEnv = process.env.BENCH_DATABASE_URL;
+  const fromEnv = benchEnv.BENCH_DATABASE_URL;
   if (fromEnv) return fromEnv;
   const script = fileURLToPath(new URL("../scripts/pg-server.sh", import.meta.url));
   const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();

@@ -6,11 +6,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openDevTokenIssuer } from "@callflow/devstack";
+import { inheritedEnvironment } from "@callflow/db";
+import { openDevTokenIssuer, TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
 import twilio from "twilio";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const SANDBOX_TOKEN = "callflow-local-sandbox-token";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,10 +49,10 @@ export async function startProduct(
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inheritedEnvironment(),
       PORT: String(port),
       DATA_DIR: dataDir,
-      DB_PORT: "0",
+      DB_PORT: "",
       PUBLIC_URL: url,
       LOG_LEVEL: "warn",
       ...options.env,
@@ -107,7 +107,7 @@ export async function startProduct(
         voicemail: { CallStatus: "completed", CallDuration: "38", AnsweredBy: "machine_end_beep" },
       };
       const params: Record<string, string> = {
-        AccountSid: `AC${"0".repeat(32)}`,
+        AccountSid: TWILIO_SANDBOX_ACCOUNT_SID,
         CallSid: callSid,
         From: from,
         To: to,
@@ -119,7 +119,7 @@ export async function startProduct(
         method: "POST",
         headers: {
           "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(SANDBOX_TOKEN, webhook, params),
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params),
         },
         body: new URLSearchParams(params),
       });

@@ -4,6 +4,8 @@ export interface InngestSettings {
   /** Inngest Cloud: the event key (sending) and signing key (serving). */
   eventKey?: string;
   signingKey?: string;
+  /** The previous signing key, accepted while the current one is being rotated. */
+  signingKeyFallback?: string;
   /** The Inngest dev server or CallFlow's local executor. */
   baseUrl?: string;
   isDev?: boolean;
@@ -17,6 +19,7 @@ export function createInngestClient(settings: InngestSettings = {}) {
     id: "callflow",
     ...(settings.eventKey ? { eventKey: settings.eventKey } : {}),
     ...(settings.signingKey ? { signingKey: settings.signingKey } : {}),
+    ...(settings.signingKeyFallback ? { signingKeyFallback: settings.signingKeyFallback } : {}),
     ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
     ...(settings.isDev === undefined ? {} : { isDev: settings.isDev }),
     ...(settings.logger ? { logger: settings.logger } : {}),

@@ -11,3 +11,4 @@ export { createDeliverMessage, type DeliverMessageDeps } from "./functions/deliv
 export function createFunctions(inngest: CallflowInngest, deps: CallCompletedDeps & DeliverMessageDeps) {
   return [createCallCompleted(inngest, deps), createDeliverMessage(inngest, deps)];
 }
+export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";

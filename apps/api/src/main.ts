@@ -1,146 +1,37 @@
-// The composition root: the only place that knows whether CallFlow runs locally (embedded
-// database, dev token issuer) or against cloud services, decided by the environment alone.
-import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
-import { startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
-import { createFunctions, createInngestClient } from "@callflow/inngest";
-import { createTwilioMessaging, createTwilioNumbers, statusCallbackUrls } from "@callflow/providers";
-import { serve } from "@hono/node-server";
-import { chooseAuth } from "./auth/auth-mode.ts";
-import { env } from "./env.ts";
-import { createApp } from "./http/app.ts";
-import { createLog, inngestLoggerOf } from "./log.ts";
+// `npm start`: CallFlow from the environment, until SIGINT or SIGTERM.
+import { loadConfig } from "./config.ts";
+import { startCallflow } from "./start-callflow.ts";
 
-const LOCAL_ACCOUNT_SID = `AC${"0".repeat(32)}`;
-// Local mode's executor and this API share the process; the key never leaves it.
-const LOCAL_SIGNING_KEY = `signkey-local-${randomBytes(32).toString("hex")}`;
-const log = createLog(env.LOG_LEVEL, { service: "api" });
-const dataDir = resolve(fileURLToPath(new URL("../../../", import.meta.url)), env.DATA_DIR);
-const local = !env.DATABASE_URL;
-
-let database: Database;
-let stopDatabase: () => Promise<void>;
-if (env.DATABASE_URL) {
-  database = await openDatabase({ databaseUrl: env.DATABASE_URL });
-  stopDatabase = () => database.close();
-} else {
-  const embedded = await startEmbeddedDatabase({ dataDir, port: env.DB_PORT || null }).catch((error: Error) => {
-    log.error(error.message);
-    process.exit(1);
-  });
-  database = embedded.database;
-  stopDatabase = embedded.stop;
-  if (embedded.url) log.info("embedded database served", { url: embedded.url });
+let callflow: Awaited<ReturnType<typeof startCallflow>>;
+try {
+  callflow = await startCallflow(loadConfig());
+} catch (error) {
+  console.error(`callflow: ${(error as Error).message}`);
+  process.exit(1);
 }
-const { applied } = await migrate(database);
-if (applied.length) log.info("migrations applied", { versions: applied });
-if (local && (await seedOnce(database))) log.info("demo data seeded");
+const { log } = callflow;
 
-const { verifySession, devIssuer } = chooseAuth({
-  dataDir,
-  authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? env.WEB_ORIGIN,
-  clerkJwtKey: env.CLERK_JWT_KEY,
-  clerkSecretKey: env.CLERK_SECRET_KEY,
-  clerkIssuer: env.CLERK_ISSUER,
-});
-
-const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "");
-// Local mode without Twilio credentials: the sandbox answers sends and posts signed callbacks.
-const twilioAuthToken = env.TWILIO_AUTH_TOKEN ?? "callflow-local-sandbox-token";
-const sandbox = env.TWILIO_ACCOUNT_SID
-  ? null
-  : await startTwilioSandbox({
-      accountSid: LOCAL_ACCOUNT_SID,
-      authToken: twilioAuthToken,
-      port: env.TWILIO_SANDBOX_PORT,
-    });
-const twilioAccount = {
-  accountSid: env.TWILIO_ACCOUNT_SID ?? LOCAL_ACCOUNT_SID,
-  authToken: twilioAuthToken,
-  ...(sandbox ? { baseUrl: sandbox.url } : {}),
-};
-const messaging = createTwilioMessaging(twilioAccount);
-// No Inngest configured (neither Cloud keys nor a dev server): the local executor runs the
-// functions, over the same HTTP protocol, signing its requests as Inngest Cloud does.
-const executor =
-  env.INNGEST_SIGNING_KEY || env.INNGEST_BASE_URL || env.INNGEST_DEV === "1"
-    ? null
-    : await startDevExecutor({
-        database,
-        signingKey: LOCAL_SIGNING_KEY,
-        port: env.INNGEST_EXECUTOR_PORT,
-        log: (line) => log.debug("executor", line),
-      });
-const inngestSigningKey = env.INNGEST_SIGNING_KEY ?? (executor ? LOCAL_SIGNING_KEY : undefined);
-const inngest = createInngestClient({
-  eventKey: env.INNGEST_EVENT_KEY ?? (executor ? "local" : undefined),
-  signingKey: inngestSigningKey,
-  baseUrl: env.INNGEST_BASE_URL ?? executor?.url,
-  isDev: env.INNGEST_DEV === "1",
-  logger: inngestLoggerOf(log.child({ service: "inngest" })),
-});
-const functions = createFunctions(inngest, {
-  database,
-  messaging,
-  statusCallbacks: statusCallbackUrls({ publicUrl, authToken: twilioAuthToken }),
-});
-
-let functionsSynced = !executor;
 // The printed commands reach this API only if they are told its port too.
-const portPrefix = env.PORT === 3000 ? "" : `PORT=${env.PORT} `;
-const app = createApp({
-  database,
-  verifySession,
-  log,
-  webOrigins: env.WEB_ORIGIN,
-  rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
-  anonymousRateLimitPerMinute: env.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
-  webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS,
-  maxBodyBytes: env.MAX_BODY_BYTES,
-  maxBatchSize: env.TRPC_MAX_BATCH,
-  clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
-  twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
-  inngest: { client: inngest, functions, serveOrigin: publicUrl, signed: Boolean(inngestSigningKey) },
-  phoneNumberDirectory: createTwilioNumbers(twilioAccount),
-  readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
-});
-
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, (info) => {
-  log.info("listening", {
-    url: `http://localhost:${info.port}`,
-    mode: local ? "local" : "cloud",
-    auth: devIssuer ? "dev issuer" : "clerk",
-  });
-  if (devIssuer) {
-    console.log(`\nCallFlow API  http://localhost:${info.port}  (tRPC at /trpc, health at /healthz)`);
-    console.log("Sign in locally with a dev token, for example:");
-    console.log(`  ${portPrefix}npm run -s token -- --org org_demo_rosas_bakery --role admin\n`);
-  }
-  if (sandbox) {
-    console.log(`Twilio sandbox  ${sandbox.url}  (callbacks signed for ${publicUrl})`);
-  }
-  if (executor) {
-    console.log(`Inngest executor  ${executor.url}  (runs the functions at /api/inngest)`);
-  }
-  if (devIssuer) {
-    console.log("\nSimulate a call (last digit of the caller: 0 not on WhatsApp, 1 no WhatsApp receipt, 2 both fail):");
-    console.log(`  ${portPrefix}npm run -s simulate:call -- --org org_demo_northside_plumbing --from +15125550147\n`);
-  }
-  if (executor) {
-    // The functions register with the executor the way they do with Inngest: PUT /api/inngest.
-    void fetch(`http://127.0.0.1:${info.port}/api/inngest`, { method: "PUT" })
-      .then(async (response) => {
-        if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
-        functionsSynced = true;
-        log.info("functions synced with the local executor");
-      })
-      .catch((error: Error) => {
-        log.error("could not sync the functions with the local executor", { error: error.message });
-        process.exit(1);
-      });
-  }
+const port = new URL(callflow.apiUrl).port;
+const portPrefix = port === "3000" ? "" : `PORT=${port} `;
+if (callflow.devIssuer) {
+  console.log(`\nCallFlow API  ${callflow.apiUrl}  (tRPC at /trpc, health at /healthz)`);
+  console.log("Sign in locally with a dev token, for example:");
+  console.log(`  ${portPrefix}npm run -s token -- --org org_demo_rosas_bakery --role admin\n`);
+}
+if (callflow.databaseSocketUrl) console.log(`Embedded database  ${callflow.databaseSocketUrl}`);
+if (callflow.twilioSandboxUrl) {
+  console.log(`Twilio sandbox  ${callflow.twilioSandboxUrl}  (callbacks signed for ${callflow.publicUrl})`);
+}
+if (callflow.executorUrl)
+  console.log(`Inngest executor  ${callflow.executorUrl}  (runs the functions at /api/inngest)`);
+if (callflow.devIssuer) {
+  console.log("\nSimulate a call (last digit of the caller: 0 not on WhatsApp, 1 no WhatsApp receipt, 2 both fail):");
+  console.log(`  ${portPrefix}npm run -s simulate:call -- --org org_demo_northside_plumbing --from +15125550147\n`);
+}
+callflow.ready.catch((error: Error) => {
+  log.error("could not sync the functions with the local executor", { error: error.message });
+  process.exit(1);
 });
 
 let stopping = false;
@@ -148,11 +39,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("shutting down", { signal });
-  // Stop accepting; requests in flight finish; then the database goes.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await executor?.stop();
-  await sandbox?.stop();
-  await stopDatabase();
+  await callflow.stop();
   log.info("stopped");
   process.exit(0);
 }

@@ -6,6 +6,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { inject } from "vitest";
 import { type Database, databaseOverPglite, openDatabase, openPglite } from "./database.ts";
+import { testDatabaseEnv } from "./env.ts";
 import { migrate } from "./migrator.ts";
 
 export type LaneName = "pglite" | "postgres";
@@ -19,8 +20,8 @@ export interface ScratchDatabase {
 }
 
 export function testLanes(): LaneName[] {
-  const server = process.env.TEST_DATABASE_URL;
-  if (!server && process.env.CALLFLOW_REQUIRE_SERVER_LANE === "1") {
+  const { TEST_DATABASE_URL: server, CALLFLOW_REQUIRE_SERVER_LANE } = testDatabaseEnv();
+  if (!server && CALLFLOW_REQUIRE_SERVER_LANE === "1") {
     throw new Error("CALLFLOW_REQUIRE_SERVER_LANE=1 but TEST_DATABASE_URL is not set");
   }
   return server ? ["pglite", "postgres"] : ["pglite"];
@@ -32,7 +33,7 @@ export async function bareDatabase(lane: LaneName): Promise<ScratchDatabase> {
     const database = databaseOverPglite(await openPglite());
     return { database, dispose: () => database.close() };
   }
-  const serverUrl = process.env.TEST_DATABASE_URL;
+  const serverUrl = testDatabaseEnv().TEST_DATABASE_URL;
   if (!serverUrl) throw new Error("TEST_DATABASE_URL is not set");
   const name = `callflow_test_${randomBytes(6).toString("hex")}`;
   await adminQuery(serverUrl, `create database ${name}`);

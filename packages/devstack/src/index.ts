@@ -6,6 +6,7 @@ export {
   devTokenIssuerFromKey,
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
+export { devstackEnv } from "./env.ts";
 export {
   STRIPE_SANDBOX_API_VERSION,
   STRIPE_SANDBOX_LOCAL_SECRET_KEY,
@@ -31,6 +32,8 @@ export {
   type SandboxCallStatus,
   type SandboxMessage,
   startTwilioSandbox,
+  TWILIO_SANDBOX_ACCOUNT_SID,
+  TWILIO_SANDBOX_AUTH_TOKEN,
   type TwilioSandbox,
   type TwilioSandboxOptions,
 } from "./twilio-sandbox.ts";

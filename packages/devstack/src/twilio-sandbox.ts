@@ -17,6 +17,10 @@ import {
   sandboxScenario,
 } from "./twilio-sandbox-scenarios.ts";
 
+/** Local mode's Twilio account: the sandbox answers for it, and the API signs and checks with its token. */
+export const TWILIO_SANDBOX_ACCOUNT_SID = `AC${"0".repeat(32)}`;
+export const TWILIO_SANDBOX_AUTH_TOKEN = "callflow-local-sandbox-token";
+
 export interface TwilioSandboxOptions {
   /** 0 (the default): any free port. */
   port?: number;

@@ -1,3 +1,4 @@
+export { stripeEnv, twilioEnv } from "./env.ts";
 export {
   type FetchedMessage,
   type MessagingProvider,

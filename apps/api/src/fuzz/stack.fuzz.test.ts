@@ -20,10 +20,11 @@ import { chooseAuth } from "../auth/auth-mode.ts";
 import { createApp } from "../http/app.ts";
 import { createLog, inngestLoggerOf } from "../log.ts";
 import { EXAMPLES, procedures } from "../trpc/procedure-examples.ts";
+import { fuzzEnv } from "./env.ts";
 import { type FuzzTargets, fuzzRequest, seededRandom } from "./fuzz-requests.ts";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
-const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
+const SEED = fuzzEnv.FUZZ_SEED;
+const REQUESTS = fuzzEnv.FUZZ_REQUESTS;
 const CONCURRENCY = 8;
 const PUBLIC_URL = "https://hooks.callflow.test";
 const TWILIO_TOKEN = "fuzz-twilio-auth-token";

@@ -1,3 +1,4 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { callsRouter } from "./router/calls.ts";
 import { contactsRouter } from "./router/contacts.ts";
 import { messagesRouter } from "./router/messages.ts";
@@ -18,3 +19,6 @@ export const appRouter = router({
 });
 
 export type AppRouter = typeof appRouter;
+/** Each procedure's input and output, for typed clients. */
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

@@ -1,13 +1,27 @@
-// Applies supabase/migrations to DATABASE_URL, or to the embedded database under
-// DATA_DIR (default .data) when DATABASE_URL is unset. `--seed` also loads seed.sql once.
-import { resolve } from "node:path";
-import { openDatabase } from "../database.ts";
+// Applies supabase/migrations to DATABASE_URL, or to the embedded database under DATA_DIR
+// (from the repository root, as every process reads it) when DATABASE_URL is unset; the
+// embedded database's lock is taken as the API takes it. `--seed` also loads seed.sql once.
+import { type Database, openDatabase } from "../database.ts";
+import { startEmbeddedDatabase } from "../embedded.ts";
+import { databaseEnv } from "../env.ts";
 import { migrate, seedOnce } from "../migrator.ts";
 
-const databaseUrl = process.env.DATABASE_URL;
-const database = await openDatabase(
-  databaseUrl ? { databaseUrl } : { dataDir: resolve(process.env.DATA_DIR ?? ".data", "pglite") },
-);
+const env = databaseEnv();
+let database: Database;
+let close: () => Promise<void>;
+try {
+  if (env.DATABASE_URL) {
+    database = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
+    close = () => database.close();
+  } else {
+    const embedded = await startEmbeddedDatabase({ dataDir: env.DATA_DIR, port: null });
+    database = embedded.database;
+    close = embedded.stop;
+  }
+} catch (error) {
+  console.error(`migrate: ${(error as Error).message} (a running API migrates its database when it starts)`);
+  process.exit(1);
+}
 try {
   const { applied } = await migrate(database);
   console.log(
@@ -16,5 +30,5 @@ try {
   if (process.argv.includes("--seed"))
     console.log((await seedOnce(database)) ? "seeded demo data" : "demo data already seeded");
 } finally {
-  await database.close();
+  await close();
 }

@@ -2,15 +2,14 @@
 // Places a call the way Twilio reports one: a signed voice status callback to the API's
 // public webhook path. Then follows the call's message job through the API (tRPC, with a
 // dev token) until it is final, printing each change.
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { openDevTokenIssuer } from "@callflow/devstack";
 import twilio from "twilio";
 import { z } from "zod";
-import { openDevTokenIssuer } from "../dev-token-issuer.ts";
+import { loadConfig, publicUrlOf, webOriginsOf } from "../config.ts";
 
 const usage =
-  "usage: npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail] [--to <E.164>]";
+  "usage: npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail] [--to <E.164>] [--api <url>] [--timeout <seconds>]";
 const fail = (message: string, code = 2): never => {
   console.error(`simulate:call: ${message}`);
   process.exit(code);
@@ -30,11 +29,20 @@ const argsSchema = z.object({
     .string()
     .regex(/^\+[1-9][0-9]{6,14}$/, "--to must be an E.164 number")
     .optional(),
+  api: z.string().url("--api must be the API's URL, such as http://localhost:3000").optional(),
+  timeout: z.coerce.number().int().min(1).max(3600).default(120),
 });
 let values: Record<string, unknown> = {};
 try {
   values = parseArgs({
-    options: { org: { type: "string" }, from: { type: "string" }, outcome: { type: "string" }, to: { type: "string" } },
+    options: {
+      org: { type: "string" },
+      from: { type: "string" },
+      outcome: { type: "string" },
+      to: { type: "string" },
+      api: { type: "string" },
+      timeout: { type: "string" },
+    },
     args: process.argv.slice(2).filter((arg) => arg !== "--"),
   }).values;
 } catch (error) {
@@ -44,17 +52,17 @@ const parsed = argsSchema.safeParse(values);
 if (!parsed.success) fail(`${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
 const args = parsed.data as z.infer<typeof argsSchema>;
 
-const port = Number(process.env.PORT ?? 3000);
-const apiUrl = (process.env.API_URL ?? `http://localhost:${port}`).replace(/\/$/, "");
-const publicUrl = (process.env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, "");
-const authToken = process.env.TWILIO_AUTH_TOKEN ?? "callflow-local-sandbox-token";
-const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-const issuer = openDevTokenIssuer(resolve(repositoryRoot, process.env.DATA_DIR ?? ".data"));
+// The API's own configuration: its port, public URL, Twilio token, issuer key and dashboard origin.
+const config = loadConfig();
+const apiUrl = (args.api ?? `http://localhost:${config.port}`).replace(/\/$/, "");
+const publicUrl = publicUrlOf(config, config.port);
+const authToken = config.twilio.authToken;
+const issuer = openDevTokenIssuer(config.dataDir);
 const token = issuer.issue({
   orgId: args.org,
   role: "member",
   userId: "user_simulator",
-  authorizedParty: (process.env.WEB_ORIGIN ?? "http://localhost:5173").split(",")[0],
+  authorizedParty: (config.authorizedParties ?? webOriginsOf(config, null))[0],
 });
 
 async function trpc<T>(path: string, input?: unknown): Promise<T> {
@@ -78,7 +86,7 @@ const shapes: Record<string, Record<string, string>> = {
 };
 const shape = shapes[args.outcome];
 const params: Record<string, string> = {
-  AccountSid: `AC${"0".repeat(32)}`,
+  AccountSid: config.twilio.accountSid,
   ApiVersion: "2010-04-01",
   CallSid: callSid,
   From: args.from,
@@ -111,7 +119,7 @@ type CallDetail = {
   } | null;
   messages: Array<{ channel: string; status: string; error_code: number | null }>;
 };
-const deadline = Date.now() + Number(process.env.SIMULATE_TIMEOUT_MS ?? 120_000);
+const deadline = Date.now() + args.timeout * 1000;
 let callId: string | undefined;
 let last = "";
 while (Date.now() < deadline) {

@@ -1,11 +1,10 @@
 // npm run -s token -- --org <orgId> [--role admin|member] [--user <userId>]
 // Prints a session token from the local dev issuer. Refuses when Clerk is configured:
 // then only Clerk's own tokens are accepted, and this one would be rejected.
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { openDevTokenIssuer } from "@callflow/devstack";
 import { z } from "zod";
-import { openDevTokenIssuer } from "../dev-token-issuer.ts";
+import { loadConfig, webOriginsOf } from "../config.ts";
 
 const usage = "usage: npm run -s token -- --org <orgId> [--role admin|member] [--user <userId>] [--ttl <seconds>]";
 const argsSchema = z.object({
@@ -25,7 +24,8 @@ const argsSchema = z.object({
     .default(86_400),
 });
 
-if (process.env.CLERK_SECRET_KEY || process.env.CLERK_JWT_KEY) {
+const config = loadConfig();
+if (config.auth.kind === "clerk") {
   console.error(
     "token: Clerk keys are configured, so the API accepts only Clerk's tokens; sign in through Clerk instead",
   );
@@ -46,10 +46,9 @@ if (!parsed.success) {
   console.error(`token: ${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
   process.exit(2);
 }
-// Relative to the repository root, as the API takes it.
-const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-const issuer = openDevTokenIssuer(resolve(repositoryRoot, process.env.DATA_DIR ?? ".data"));
-const authorizedParty = process.env.WEB_ORIGIN ?? `http://localhost:${process.env.WEB_PORT ?? 5173}`;
+// The same DATA_DIR, WEB_PORT and WEB_ORIGIN as the API reads: its issuer key, its first authorized party.
+const issuer = openDevTokenIssuer(config.dataDir);
+const authorizedParty = (config.authorizedParties ?? webOriginsOf(config, null))[0];
 console.log(
   issuer.issue({
     orgId: parsed.data.org,

@@ -1,0 +1,132 @@
+// The one configuration of a CallFlow process, made from the environment (env.ts) in one
+// place, so that the API, the CLIs (token, simulate:call, simulate:checkout), the tests and
+// the benchmarks give every setting the same meaning. What runs locally instead of a cloud
+// service is decided here, from the environment alone.
+import { randomBytes } from "node:crypto";
+import type { EnvSource } from "@callflow/db";
+import {
+  STRIPE_SANDBOX_LOCAL_SECRET_KEY,
+  TWILIO_SANDBOX_ACCOUNT_SID,
+  TWILIO_SANDBOX_AUTH_TOKEN,
+} from "@callflow/devstack";
+import { apiEnv } from "./env.ts";
+import type { LogLevel } from "./log.ts";
+
+export interface CallflowConfig {
+  /** 0: any free port. */
+  port: number;
+  /** The dashboard's port (served by the API process); 0: any free port; null: no dashboard. */
+  webPort: number | null;
+  /** Null: http://localhost:<web port> once it is known. */
+  webOrigins: string[] | null;
+  /** Null: http://localhost:<API port> once it is known. */
+  publicUrl: string | null;
+  dataDir: string;
+  database: { url: string | null; poolSize: number; socketPort: number | null };
+  logLevel: LogLevel;
+  auth:
+    | { kind: "clerk"; jwtKey?: string; secretKey?: string; issuer?: string; publishableKey?: string }
+    | { kind: "dev-issuer" };
+  /** Accepted `azp` values; null: the web origins. */
+  authorizedParties: string[] | null;
+  clerkWebhookSecret?: string;
+  twilio: { accountSid: string; authToken: string; sandbox: { port: number } | null };
+  stripe: { secretKey: string; webhookSecrets: string[]; sandbox: { port: number } | null };
+  inngest:
+    | { kind: "cloud"; eventKey: string; signingKey: string; signingKeyFallback?: string; baseUrl?: string }
+    | { kind: "dev-server"; baseUrl: string }
+    | { kind: "local-executor"; eventKey: string; signingKey: string; port: number };
+  /** Where Inngest reaches the functions; null: the public URL. */
+  inngestServeOrigin: string | null;
+  limits: {
+    rateLimitPerMinute: number;
+    anonymousRateLimitPerMinute: number;
+    maxBodyBytes: number;
+    maxBatchSize: number;
+  };
+  webhookAllowedCidrs: string[];
+}
+
+/** Thrown for settings that are each valid but do not fit together; the message says what to set. */
+export class ConfigError extends Error {}
+
+export function loadConfig(source?: EnvSource): CallflowConfig {
+  const env = apiEnv(source);
+  const dev = env.INNGEST_DEV;
+  let inngest: CallflowConfig["inngest"];
+  if (dev?.dev) {
+    inngest = { kind: "dev-server", baseUrl: dev.url ?? env.INNGEST_BASE_URL ?? "http://localhost:8288" };
+  } else if (env.INNGEST_SIGNING_KEY) {
+    if (!env.INNGEST_EVENT_KEY) throw new ConfigError("INNGEST_SIGNING_KEY is set: set INNGEST_EVENT_KEY too");
+    inngest = {
+      kind: "cloud",
+      eventKey: env.INNGEST_EVENT_KEY,
+      signingKey: env.INNGEST_SIGNING_KEY,
+      ...(env.INNGEST_SIGNING_KEY_FALLBACK ? { signingKeyFallback: env.INNGEST_SIGNING_KEY_FALLBACK } : {}),
+      ...(env.INNGEST_BASE_URL ? { baseUrl: env.INNGEST_BASE_URL } : {}),
+    };
+  } else {
+    // The local executor and this process share these keys and nothing else does.
+    inngest = {
+      kind: "local-executor",
+      eventKey: `local-${randomBytes(16).toString("hex")}`,
+      signingKey: `signkey-local-${randomBytes(32).toString("hex")}`,
+      port: env.INNGEST_EXECUTOR_PORT,
+    };
+  }
+  if (env.TWILIO_ACCOUNT_SID && !env.TWILIO_AUTH_TOKEN) {
+    throw new ConfigError("TWILIO_ACCOUNT_SID is set: set TWILIO_AUTH_TOKEN too");
+  }
+  const clerk = env.CLERK_JWT_KEY || env.CLERK_SECRET_KEY;
+  return {
+    port: env.PORT,
+    webPort: env.WEB_PORT,
+    webOrigins: env.WEB_ORIGIN ?? null,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
+    dataDir: env.DATA_DIR,
+    database: { url: env.DATABASE_URL ?? null, poolSize: env.DATABASE_POOL_SIZE, socketPort: env.DB_PORT ?? null },
+    logLevel: env.LOG_LEVEL,
+    auth: clerk
+      ? {
+          kind: "clerk",
+          ...(env.CLERK_JWT_KEY ? { jwtKey: env.CLERK_JWT_KEY } : {}),
+          ...(env.CLERK_SECRET_KEY ? { secretKey: env.CLERK_SECRET_KEY } : {}),
+          ...(env.CLERK_ISSUER ? { issuer: env.CLERK_ISSUER } : {}),
+          ...(env.CLERK_PUBLISHABLE_KEY ? { publishableKey: env.CLERK_PUBLISHABLE_KEY } : {}),
+        }
+      : { kind: "dev-issuer" },
+    authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? null,
+    ...(env.CLERK_WEBHOOK_SIGNING_SECRET ? { clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET } : {}),
+    twilio: env.TWILIO_ACCOUNT_SID
+      ? { accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN as string, sandbox: null }
+      : {
+          accountSid: TWILIO_SANDBOX_ACCOUNT_SID,
+          authToken: env.TWILIO_AUTH_TOKEN ?? TWILIO_SANDBOX_AUTH_TOKEN,
+          sandbox: { port: env.TWILIO_SANDBOX_PORT },
+        },
+    stripe: env.STRIPE_SECRET_KEY
+      ? { secretKey: env.STRIPE_SECRET_KEY, webhookSecrets: env.STRIPE_WEBHOOK_SECRET ?? [], sandbox: null }
+      : {
+          secretKey: STRIPE_SANDBOX_LOCAL_SECRET_KEY,
+          webhookSecrets: env.STRIPE_WEBHOOK_SECRET ?? [`whsec_local_${randomBytes(24).toString("hex")}`],
+          sandbox: { port: env.STRIPE_SANDBOX_PORT },
+        },
+    inngest,
+    inngestServeOrigin: env.INNGEST_SERVE_ORIGIN?.replace(/\/+$/, "") ?? null,
+    limits: {
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      anonymousRateLimitPerMinute: env.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      maxBatchSize: env.TRPC_MAX_BATCH,
+    },
+    webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS ?? [],
+  };
+}
+
+/** The dashboard's origins: as configured, else the dashboard's own local URL. */
+export const webOriginsOf = (config: CallflowConfig, webPort: number | null) =>
+  config.webOrigins ?? [`http://localhost:${webPort ?? config.webPort ?? 5173}`];
+
+/** Where providers reach the API: as configured, else its own local URL. */
+export const publicUrlOf = (config: CallflowConfig, apiPort: number) =>
+  config.publicUrl ?? `http://localhost:${apiPort}`;

@@ -1,0 +1,29 @@
+// One configuration: the environment is read in env.ts files only (each package's own
+// settings, composed by apps/api/src/env.ts). A read anywhere else fails here.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { REPOSITORY_ROOT } from "@callflow/db";
+import { expect, it } from "vitest";
+
+const SOURCE_ROOTS = ["apps", "packages", "inngest", "e2e", "bench", "scripts"];
+const SKIP = new Set(["node_modules", "dist", ".turbo", ".data"]);
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (SKIP.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sourceFiles(path);
+    else if (/\.(ts|tsx|mts|mjs|js)$/.test(entry.name)) yield path;
+  }
+}
+
+// Spelled in two parts so that this file does not find itself.
+const ENV_READ = new RegExp(["process", "env"].join("\\."));
+
+it("reads the environment only in env.ts files (and the quickstart launcher, which runs before any package)", () => {
+  const readers = SOURCE_ROOTS.flatMap((root) => [...sourceFiles(join(REPOSITORY_ROOT, root))])
+    .filter((file) => ENV_READ.test(readFileSync(file, "utf8")))
+    .map((file) => relative(REPOSITORY_ROOT, file))
+    .filter((file) => !file.endsWith("/env.ts") && file !== "scripts/callflow.mjs");
+  expect(readers).toEqual([]);
+});

@@ -1,0 +1,208 @@
+// The composition root: the running product from one configuration. The only code that
+// knows whether a part is a cloud service or its local stand-in (embedded database, token
+// issuer, Twilio sandbox, local Inngest executor); the configuration decided which.
+// main.ts, the end-to-end tests and the benchmarks all start CallFlow through here.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
+import { type DevTokenIssuer, startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
+import { createFunctions, createInngestClient } from "@callflow/inngest";
+import { createTwilioMessaging, createTwilioNumbers, statusCallbackUrls } from "@callflow/providers";
+import { getRequestListener } from "@hono/node-server";
+import { chooseAuth } from "./auth/auth-mode.ts";
+import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+
+export interface RunningCallflow {
+  /** The API's base URL on this machine, e.g. http://localhost:3000. */
+  apiUrl: string;
+  /** Where providers reach the API (PUBLIC_URL). */
+  publicUrl: string;
+  /** The embedded database's socket, when served. */
+  databaseSocketUrl: string | null;
+  /** Local stand-ins' URLs, null when the cloud service is configured. */
+  executorUrl: string | null;
+  twilioSandboxUrl: string | null;
+  /** Local mode's token issuer (null with Clerk). */
+  devIssuer: DevTokenIssuer | null;
+  database: Database;
+  log: Log;
+  /** Resolves once the functions are synced with the local executor (at once otherwise). */
+  ready: Promise<void>;
+  /** Stops accepting, lets requests in flight finish, then stops every part. */
+  stop(): Promise<void>;
+}
+
+export async function startCallflow(config: CallflowConfig, options: { log?: Log } = {}): Promise<RunningCallflow> {
+  const log = options.log ?? createLog(config.logLevel, { service: "api" });
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const { database, socketUrl } = await openTheDatabase(config, stops);
+    const { applied } = await migrate(database);
+    if (applied.length) log.info("migrations applied", { versions: applied });
+    if (!config.database.url && (await seedOnce(database))) log.info("demo data seeded");
+
+    // Listening first: with port 0 the public URL is only known once bound.
+    const server = await listen(config.port, "0.0.0.0");
+    stops.unshift(() => closeServer(server));
+    const apiPort = (server.address() as AddressInfo).port;
+    const publicUrl = publicUrlOf(config, apiPort);
+    const webOrigins = webOriginsOf(config, null);
+
+    const { verifySession, devIssuer } = chooseAuth({
+      dataDir: config.dataDir,
+      authorizedParties: config.authorizedParties ?? webOrigins,
+      ...(config.auth.kind === "clerk"
+        ? { clerkJwtKey: config.auth.jwtKey, clerkSecretKey: config.auth.secretKey, clerkIssuer: config.auth.issuer }
+        : {}),
+    });
+
+    const sandbox = config.twilio.sandbox
+      ? await startTwilioSandbox({
+          accountSid: config.twilio.accountSid,
+          authToken: config.twilio.authToken,
+          port: config.twilio.sandbox.port,
+        })
+      : null;
+    if (sandbox) stops.unshift(() => sandbox.stop());
+    const twilioAccount = {
+      accountSid: config.twilio.accountSid,
+      authToken: config.twilio.authToken,
+      ...(sandbox ? { baseUrl: sandbox.url } : {}),
+    };
+
+    const inngestConfig = config.inngest;
+    const executor =
+      inngestConfig.kind === "local-executor"
+        ? await startDevExecutor({
+            database,
+            signingKey: inngestConfig.signingKey,
+            eventKey: inngestConfig.eventKey,
+            port: inngestConfig.port,
+            log: ({ level, ...line }) => {
+              const at = level === "debug" || level === "warn" || level === "error" ? level : "info";
+              log[at](String(line.msg ?? "executor"), { ...line, service: "dev-executor" });
+            },
+          })
+        : null;
+    if (executor) stops.unshift(() => executor.stop());
+    const signingKey = inngestConfig.kind === "dev-server" ? undefined : inngestConfig.signingKey;
+    const inngest = createInngestClient({
+      ...(inngestConfig.kind === "dev-server"
+        ? { baseUrl: inngestConfig.baseUrl, isDev: true }
+        : {
+            eventKey: inngestConfig.eventKey,
+            signingKey: inngestConfig.signingKey,
+            isDev: false,
+            ...(inngestConfig.kind === "cloud" && inngestConfig.signingKeyFallback
+              ? { signingKeyFallback: inngestConfig.signingKeyFallback }
+              : {}),
+            ...(executor ? { baseUrl: executor.url } : {}),
+            ...(inngestConfig.kind === "cloud" && inngestConfig.baseUrl ? { baseUrl: inngestConfig.baseUrl } : {}),
+          }),
+      logger: inngestLoggerOf(log.child({ service: "inngest" })),
+    });
+    const functions = createFunctions(inngest, {
+      database,
+      messaging: createTwilioMessaging(twilioAccount),
+      statusCallbacks: statusCallbackUrls({ publicUrl, authToken: config.twilio.authToken }),
+    });
+
+    let functionsSynced = !executor;
+    const app = createApp({
+      database,
+      verifySession,
+      log,
+      webOrigins,
+      rateLimitPerMinute: config.limits.rateLimitPerMinute,
+      anonymousRateLimitPerMinute: config.limits.anonymousRateLimitPerMinute,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxBatchSize: config.limits.maxBatchSize,
+      webhookAllowedCidrs: config.webhookAllowedCidrs,
+      ...(config.clerkWebhookSecret ? { clerkWebhookSecret: config.clerkWebhookSecret } : {}),
+      twilio: {
+        authToken: config.twilio.authToken,
+        publicUrl,
+        emit: async (event) => void (await inngest.send(event)),
+      },
+      inngest: {
+        client: inngest,
+        functions,
+        serveOrigin: config.inngestServeOrigin ?? publicUrl,
+        signed: Boolean(signingKey),
+      },
+      phoneNumberDirectory: createTwilioNumbers(twilioAccount),
+      readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
+    });
+    server.on("request", getRequestListener(app.fetch));
+
+    const apiUrl = `http://localhost:${apiPort}`;
+    // The functions register with the executor the way they do with Inngest: PUT /api/inngest.
+    const ready = executor
+      ? syncFunctions(`http://127.0.0.1:${apiPort}/api/inngest`).then(() => {
+          functionsSynced = true;
+          log.info("functions synced with the local executor");
+        })
+      : Promise.resolve();
+    log.info("listening", {
+      url: apiUrl,
+      mode: config.database.url ? "cloud" : "local",
+      auth: devIssuer ? "dev issuer" : "clerk",
+    });
+    return {
+      apiUrl,
+      publicUrl,
+      databaseSocketUrl: socketUrl,
+      executorUrl: executor?.url ?? null,
+      twilioSandboxUrl: sandbox?.url ?? null,
+      devIssuer,
+      database,
+      log,
+      ready,
+      stop: () => stopAll(stops),
+    };
+  } catch (error) {
+    await stopAll(stops);
+    throw error;
+  }
+}
+
+async function openTheDatabase(config: CallflowConfig, stops: Array<() => Promise<void>>) {
+  if (config.database.url) {
+    const database = await openDatabase({ databaseUrl: config.database.url, poolSize: config.database.poolSize });
+    stops.unshift(() => database.close());
+    return { database, socketUrl: null };
+  }
+  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, port: config.database.socketPort });
+  stops.unshift(embedded.stop);
+  return { database: embedded.database, socketUrl: embedded.url };
+}
+
+async function syncFunctions(url: string): Promise<void> {
+  const response = await fetch(url, { method: "PUT", signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new Error(`syncing the functions: ${response.status} ${await response.text()}`);
+}
+
+function listen(port: number, host: string): Promise<Server> {
+  const server = createServer();
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Idle keep-alive connections would hold close() open; requests in flight still finish.
+    server.closeIdleConnections();
+  });
+}
+
+async function stopAll(stops: Array<() => Promise<void>>) {
+  for (const stop of stops.splice(0)) await stop();
+}

@@ -173,6 +173,101 @@ describe("the embedded database's socket, with a one-second transaction limit", 
   });
 });
 
+describe("the embedded database's socket, against clients that misbehave", () => {
+  let served: Served;
+  beforeAll(async () => {
+    served = await serveMigratedFixture(60_000);
+  });
+  afterAll(() => served?.dispose());
+
+  it("refuses COPY FROM STDIN and COPY ... PROGRAM (each stops PGlite) with a reason, and stays up", async () => {
+    const client = await socketClient(served.port);
+    await expect(client.query("copy public.organizations (id) from stdin")).rejects.toMatchObject({
+      code: "0A000",
+      message: expect.stringContaining("COPY FROM STDIN"),
+    });
+    await expect(client.query("copy public.organizations to program 'cat'")).rejects.toMatchObject({ code: "0A000" });
+    // Through the extended protocol too: the statement that runs instead fails when executed.
+    await expect(client.query("copy public.organizations (id) from stdin where $1", [true])).rejects.toMatchObject({
+      code: expect.stringMatching(/^(0A000|08P01)$/),
+    });
+    expect((await client.query("select count(*)::int as n from public.organizations")).rows).toEqual([{ n: 2 }]);
+    await client.end();
+    expect(await callOrgs(served.database)).toEqual([{ organization_id: ORG_A }]);
+  });
+
+  it("disconnects a client that sends an unknown message type (PGlite would loop on it)", async () => {
+    const raw = await rawConnection(served.port);
+    raw.send(wire.startup());
+    await raw.waitFor((bytes) => backendMessages(bytes).includes("Z:I"));
+    raw.send(wire.message("Y", Buffer.alloc(0)));
+    await raw.closed;
+    expect(backendMessages(raw.received()).at(-1)).toBe("E");
+    expect(raw.received().toString("latin1")).toContain("invalid frontend message type");
+    expect(await callOrgs(served.database)).toEqual([{ organization_id: ORG_A }]);
+  });
+
+  it("disconnects a client whose message is longer than the limit, before reading it", async () => {
+    const raw = await rawConnection(served.port);
+    raw.send(wire.startup());
+    await raw.waitFor((bytes) => backendMessages(bytes).includes("Z:I"));
+    const header = Buffer.from([0x51, 0, 0, 0, 0]);
+    header.writeInt32BE(2 ** 31 - 1, 1);
+    raw.send(header);
+    await raw.closed;
+    expect(raw.received().toString("latin1")).toContain("over this socket's limit");
+  });
+
+  it("answers SSLRequest with N, then starts the session in the clear", async () => {
+    const raw = await rawConnection(served.port);
+    const sslRequest = Buffer.alloc(8);
+    sslRequest.writeInt32BE(8, 0);
+    sslRequest.writeInt32BE(80877103, 4);
+    raw.send(sslRequest);
+    await raw.waitFor((bytes) => bytes.length >= 1);
+    expect(raw.received().toString("latin1", 0, 1)).toBe("N");
+    raw.send(wire.startup());
+    await raw.waitFor((bytes) => backendMessages(bytes.subarray(1)).includes("Z:I"));
+    expect(backendMessages(raw.received().subarray(1))).toEqual(expect.arrayContaining(["R", "S", "K", "Z:I"]));
+    raw.socket.destroy();
+  });
+
+  it("cancels a statement still waiting for the session; the client stays usable", async () => {
+    const holder = await socketClient(served.port);
+    await holder.query("begin");
+    const waiter = await socketClient(served.port);
+    const { processID, secretKey } = waiter as unknown as { processID: number; secretKey: number };
+    const waiting = waiter.query("select 1 as one").then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await sleep(200);
+    const cancel = await rawConnection(served.port);
+    const request = Buffer.alloc(16);
+    request.writeInt32BE(16, 0);
+    request.writeInt32BE(80877102, 4);
+    request.writeInt32BE(processID, 8);
+    request.writeInt32BE(secretKey, 12);
+    cancel.send(request);
+    await cancel.closed;
+    expect(await waiting).toMatchObject({ code: "57014" });
+    await holder.query("commit");
+    expect((await waiter.query("select 2 as two")).rows).toEqual([{ two: 2 }]);
+    await Promise.all([holder.end(), waiter.end()]);
+  });
+
+  it("tells a client that its session settings last one transaction, as PgBouncer's transaction mode does", async () => {
+    const client = await socketClient(served.port);
+    await client.query("set application_name = 'psql'");
+    expect((await client.query("show application_name")).rows).toEqual([{ application_name: "" }]);
+    await client.query("begin");
+    await client.query("set application_name = 'psql'");
+    expect((await client.query("show application_name")).rows).toEqual([{ application_name: "psql" }]);
+    await client.query("commit");
+    await client.end();
+  });
+});
+
 describe("the embedded database's socket, with a one-minute transaction limit", () => {
   let served: Served;
   beforeAll(async () => {

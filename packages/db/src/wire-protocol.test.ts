@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { BackendScanner, FrontendFramer, ProtocolViolation, startupParameters, toBackend, toClient } from "./wire-protocol.ts";
+import {
+  BackendScanner,
+  FrontendFramer,
+  ProtocolViolation,
+  startupParameters,
+  toBackend,
+  toClient,
+} from "./wire-protocol.ts";
 
 const startupPacket = () => {
   const body = Buffer.from("user\0postgres\0database\0postgres\0\0", "latin1");

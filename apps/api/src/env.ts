@@ -17,7 +17,7 @@ export const env = createEnv({
     /** Relative paths are taken from the repository root. */
     DATA_DIR: z.string().min(1).default(".data"),
     /** Port the embedded database is served on for psql and other processes (local mode). */
-    DB_PORT: z.coerce.number().int().min(0).max(65535).default(54322),
+    DB_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     /** The dashboard's origin(s): CORS and the tokens' authorized parties. */
     WEB_ORIGIN: list.default(["http://localhost:5173"]),
     CLERK_SECRET_KEY: z.string().startsWith("sk_").optional(),

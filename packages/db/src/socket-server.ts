@@ -90,6 +90,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
     server.once("error", reject);
     server.listen(port, host, () => {
       server.off("error", reject);
+      // Once listening, a failed accept (e.g. out of file descriptors) loses that client, not the API.
+      server.on("error", (error) => process.emitWarning(`embedded database socket: ${error.message}`));
       resolve((server.address() as { port: number }).port);
     });
   });

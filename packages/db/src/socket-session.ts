@@ -43,6 +43,8 @@ const EXTENDED_TYPES = new Set(["P", "B", "D", "E", "C", "H"]);
 const COPY_IN_TYPES = new Set(["d", "c", "f"]);
 // Parsing this fails, which aborts whatever a client left of an extended-protocol batch.
 const ABANDONED_BATCH = "<abandoned by the embedded database's socket>";
+// As PostgreSQL's authentication_timeout: a connection that never starts does not keep a slot.
+const STARTUP_TIMEOUT_MS = 10_000;
 
 const frame = (type: string, body: Buffer) => {
   const header = Buffer.alloc(5);
@@ -64,6 +66,7 @@ export class SocketSession {
   #release: ReleaseSession | null = null;
   #waitingForSession: AbortController | null = null;
   #limitTimer: NodeJS.Timeout | null = null;
+  #startupTimer: NodeJS.Timeout | null = null;
   // The backend's state as this client left it: a batch without its Sync, or a transaction.
   #batchOpen = false;
   #status: ReadyStatus = "I";
@@ -80,6 +83,9 @@ export class SocketSession {
       this.#markFinished = resolve;
     });
     socket.setNoDelay(true);
+    this.#startupTimer = setTimeout(() => {
+      if (!this.#started) this.#close(toClient.error("FATAL", "08P01", "no startup message in time"));
+    }, STARTUP_TIMEOUT_MS);
     socket.on("data", (chunk: Buffer) => this.#receive(chunk));
     socket.on("error", () => this.#close(null));
     socket.on("close", () => this.#close(null));
@@ -106,14 +112,20 @@ export class SocketSession {
 
   #receive(chunk: Buffer): void {
     if (this.#closed) return;
-    let packets: FrontendPacket[];
     try {
-      packets = this.#framer.push(chunk);
+      this.#accept(this.#framer.push(chunk));
     } catch (error) {
-      if (!(error instanceof ProtocolViolation)) throw error;
-      this.#close(toClient.error("FATAL", "08P01", error.message));
-      return;
+      // Whatever a client sends, it ends at most its own connection, never the process.
+      if (error instanceof ProtocolViolation) {
+        this.#close(toClient.error("FATAL", "08P01", error.message));
+        return;
+      }
+      process.emitWarning(`embedded database socket: ${error instanceof Error ? error.message : String(error)}`);
+      this.#close(toClient.error("FATAL", "XX000", "the embedded database failed to serve this connection"));
     }
+  }
+
+  #accept(packets: FrontendPacket[]): void {
     for (const packet of packets) {
       if (this.#closed) return;
       if (packet.kind === "startup") {
@@ -154,6 +166,7 @@ export class SocketSession {
     replies.push(toClient.readyForQuery("I"));
     this.#write(Buffer.concat(replies));
     this.#started = true;
+    if (this.#startupTimer) clearTimeout(this.#startupTimer);
   }
 
   async #handle(type: string, body: Buffer): Promise<void> {
@@ -287,6 +300,7 @@ export class SocketSession {
   #close(lastMessage: Buffer | null): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#startupTimer) clearTimeout(this.#startupTimer);
     this.#waitingForSession?.abort();
     if (lastMessage && this.#socket.writable) this.#socket.end(lastMessage, () => this.#socket.destroy());
     else this.#socket.destroy();

@@ -20,7 +20,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, type SessionClaims, type Tx } from "@callflow/db";
 import { sql } from "kysely";
-import { benchEnv, inheritedEnvironment } from "./env.ts";
+import { benchEnv } from "./env.ts";
 
 // ---------------------------------------------------------------------------------------
 // Options

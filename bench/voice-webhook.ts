@@ -35,7 +35,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import type { Database } from "@callflow/db";
-import { benchEnv, inheritedEnvironment } from "./env.ts";
+import { benchEnv } from "./env.ts";
 
 // ---------------------------------------------------------------------------------------
 // Options

@@ -30,6 +30,8 @@ begin
 
   if to_regprocedure('auth.jwt()') is null then
     -- Same definition as Supabase's: the claims the API gateway set for this transaction.
+    -- withTenant sets both settings (and withService clears both) in every transaction, so
+    -- it reads exactly what they set, whatever a session-level SET left behind.
     create function auth.jwt() returns jsonb
     language sql stable
     as $fn$

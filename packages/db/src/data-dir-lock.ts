@@ -15,7 +15,7 @@ export function holdDataDirLock(dataDir: string): () => void {
     const holder = Number(readFileSync(file, "utf8"));
     if (holder && holder !== process.pid && isAlive(holder)) {
       throw new Error(
-        `${dataDir} is in use by process ${holder}; stop it, or reach its database through its socket (DB_PORT)`,
+        `${dataDir} is in use by process ${holder}; stop it, or start it with DB_PORT set and reach its database through that port`,
       );
     }
     writeFileSync(file, String(process.pid));

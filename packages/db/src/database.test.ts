@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "./database.ts";
+import { type Database, openDatabase } from "./database.ts";
 import { migrate } from "./migrator.ts";
 import { bareDatabase, migratedDatabase, type ScratchDatabase, testLanes } from "./test-databases.ts";
 import { adminOf, insertTwoOrgFixture, memberOf, ORG_A, ORG_B } from "./test-fixture.ts";
@@ -50,6 +50,43 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
       tx.selectFrom("call_logs").select("organization_id").execute(),
     );
     expect(orgB).toEqual([{ organization_id: ORG_B }]);
+  });
+
+  it("pins claims, role, search_path and row security whatever the session was left with", async () => {
+    // One connection, so the session that is dirtied is the one the transactions run on.
+    const single = scratch.url ? await openDatabase({ databaseUrl: scratch.url, poolSize: 1 }) : database;
+    const forged = `{"org_id":"${ORG_B}","org_role":"org:admin"}`;
+    try {
+      await sql
+        .raw(
+          `create schema if not exists forged_session;
+           create table if not exists forged_session.call_logs (id uuid primary key, organization_id text);
+           grant usage on schema forged_session to authenticated, service_role;
+           grant select on forged_session.call_logs to authenticated, service_role;
+           create temporary table if not exists call_logs (id uuid primary key, organization_id text);
+           grant select on pg_temp.call_logs to authenticated, service_role;
+           insert into forged_session.call_logs values (gen_random_uuid(), 'forged');
+           insert into pg_temp.call_logs values (gen_random_uuid(), 'forged');
+           set request.jwt.claim = '${forged}';
+           set request.jwt.claims = '${forged}';
+           set search_path = forged_session, public;
+           set row_security = off;
+           set role anon;`,
+        )
+        .execute(single.owner);
+      const tenant = await single.withTenant(memberOf(ORG_A), (tx) =>
+        tx.selectFrom("call_logs").select("organization_id").execute(),
+      );
+      expect(tenant).toEqual([{ organization_id: ORG_A }]);
+      const service = await single.withService(async (tx) => ({
+        org: (await sql<{ org: string | null }>`select app.org_id() as org`.execute(tx)).rows[0]?.org,
+        calls: await tx.selectFrom("call_logs").select("organization_id").orderBy("organization_id").execute(),
+      }));
+      expect(service).toEqual({ org: null, calls: [{ organization_id: ORG_A }, { organization_id: ORG_B }] });
+    } finally {
+      await sql.raw("discard all").execute(single.owner);
+      if (single !== database) await single.close();
+    }
   });
 
   it("rolls back everything when the work fails", async () => {

@@ -65,22 +65,34 @@ export function databaseOverPglite(pglite: PGlite): Database {
   return databaseOver(new Kysely<DB>({ dialect: new PGliteDialect(pglite) }), "pglite");
 }
 
+// Everything a transaction's visibility depends on is set in it, transaction-local, whatever
+// the session holds: a setting left on the session (by a socket client, a pooled connection's
+// previous user, ALTER ROLE/DATABASE ... SET) cannot redirect it.
+// - both claim settings: Supabase's auth.jwt() reads request.jwt.claim first, then request.jwt.claims;
+// - search_path: a schema (or a temporary table: pg_temp listed last) cannot shadow public's tables;
+// - row_security: off would turn every policy-checked query into an error.
+const SEARCH_PATH = "public, extensions, pg_temp";
+
 function databaseOver(owner: Kysely<DB>, kind: Database["kind"]): Database {
   return {
     kind,
     owner,
     withTenant(claims, fn) {
       return owner.transaction().execute(async (tx) => {
-        // Bound parameter for the claims; `role` via set_config is SET LOCAL ROLE.
-        await sql`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`.execute(
-          tx,
-        );
+        const token = JSON.stringify(claims);
+        // Bound parameters for the claims; `role` via set_config is SET LOCAL ROLE.
+        await sql`select set_config('search_path', ${SEARCH_PATH}, true), set_config('row_security', 'on', true),
+          set_config('request.jwt.claims', ${token}, true), set_config('request.jwt.claim', ${token}, true),
+          set_config('role', 'authenticated', true)`.execute(tx);
         return fn(tx);
       });
     },
     withService(fn) {
       return owner.transaction().execute(async (tx) => {
-        await sql`select set_config('role', 'service_role', true)`.execute(tx);
+        // No claims: system work filters by org itself and must not act on anyone's token.
+        await sql`select set_config('search_path', ${SEARCH_PATH}, true), set_config('row_security', 'on', true),
+          set_config('request.jwt.claims', '', true), set_config('request.jwt.claim', '', true),
+          set_config('role', 'service_role', true)`.execute(tx);
         return fn(tx);
       });
     },

@@ -9,6 +9,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from "kysely";
+import { type ReleaseSession, type SessionLock, sessionLockOf } from "./pglite-session-lock.ts";
 
 class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite) {}
@@ -34,16 +35,18 @@ class PGliteConnection implements DatabaseConnection {
 }
 
 /**
- * PGlite is one connection: a transaction must hold it exclusively from BEGIN to
- * COMMIT, so connections are handed out one at a time, in order.
+ * PGlite is one connection: a transaction must hold it exclusively from BEGIN to COMMIT,
+ * so connections are handed out one at a time, in order, under the session lock that the
+ * embedded database's socket clients take too.
  */
 class PGliteDriver implements Driver {
   readonly #connection: PGliteConnection;
-  #tail: Promise<void> = Promise.resolve();
-  #release: (() => void) | undefined;
+  readonly #lock: SessionLock;
+  #release: ReleaseSession | undefined;
 
   constructor(private readonly pglite: PGlite) {
     this.#connection = new PGliteConnection(pglite);
+    this.#lock = sessionLockOf(pglite);
   }
 
   async init(): Promise<void> {
@@ -51,13 +54,7 @@ class PGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    this.#release = release;
+    this.#release = await this.#lock.acquire();
     return this.#connection;
   }
 

@@ -14,8 +14,9 @@ import { createApp } from "./http/app.ts";
 import { createLog } from "./log.ts";
 
 const LOCAL_ACCOUNT_SID = `AC${"0".repeat(32)}`;
-// Local mode's executor and this API share the process; the key never leaves it.
+// Local mode's executor and this API share the process; the keys never leave it.
 const LOCAL_SIGNING_KEY = `signkey-local-${randomBytes(32).toString("hex")}`;
+const LOCAL_EVENT_KEY = `local-${randomBytes(16).toString("hex")}`;
 const log = createLog(env.LOG_LEVEL, { service: "api" });
 const dataDir = resolve(fileURLToPath(new URL("../../../", import.meta.url)), env.DATA_DIR);
 const local = !env.DATABASE_URL;
@@ -69,11 +70,12 @@ const executor =
     : await startDevExecutor({
         database,
         signingKey: LOCAL_SIGNING_KEY,
+        eventKey: LOCAL_EVENT_KEY,
         port: env.INNGEST_EXECUTOR_PORT,
-        log: (line) => log.debug("executor", line),
+        log: ({ level, msg, ...fields }) => log[level](msg, fields),
       });
 const inngest = createInngestClient({
-  eventKey: env.INNGEST_EVENT_KEY ?? (executor ? "local" : undefined),
+  eventKey: env.INNGEST_EVENT_KEY ?? (executor ? LOCAL_EVENT_KEY : undefined),
   signingKey: env.INNGEST_SIGNING_KEY ?? (executor ? LOCAL_SIGNING_KEY : undefined),
   baseUrl: env.INNGEST_BASE_URL ?? executor?.url,
   isDev: env.INNGEST_DEV === "1",

@@ -1,4 +1,3 @@
-export { type DevExecutor, type DevExecutorOptions, type RunSummary, startDevExecutor } from "./dev-executor.ts";
 export {
   DEV_ISSUER,
   type DevTokenIssuer,
@@ -6,6 +5,13 @@ export {
   devTokenIssuerFromKey,
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
+export type { ExecutorLog, ExecutorLogLine } from "./executor/log.ts";
+export {
+  type DevExecutor,
+  type DevExecutorOptions,
+  type RunSummary,
+  startDevExecutor,
+} from "./executor/start-executor.ts";
 export {
   type PlaceCallOptions,
   type PlacedCall,

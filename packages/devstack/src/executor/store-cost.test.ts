@@ -6,8 +6,8 @@ import { migratedDatabase, testLanes } from "@callflow/db/testing";
 import { Inngest } from "inngest";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { startDevExecutor } from "../dev-executor.ts";
 import { countingDatabase } from "./counting-database.ts";
+import { startDevExecutor } from "./start-executor.ts";
 import { eventually, quietLogger, serveApp, syncApp } from "./test-app.ts";
 
 const RUNS = 5;

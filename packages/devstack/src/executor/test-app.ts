@@ -1,11 +1,36 @@
 // For the executor's tests: an app serving real Inngest SDK functions over HTTP with
 // inngest/hono, and ways to wait on what the executor reports.
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve as serveNode } from "@hono/node-server";
 import { Hono } from "hono";
-import type { Inngest, InngestFunction } from "inngest";
+import { Inngest, type InngestFunction } from "inngest";
 import { serve as serveInngest } from "inngest/hono";
-import type { DevExecutor, RunSummary } from "../dev-executor.ts";
+import type { DevExecutor, RunSummary } from "./start-executor.ts";
+
+/** Inngest's retry schedule in milliseconds: 15 ms, 30 ms, 60 ms, … plus up to 30 ms of jitter. */
+export const FAST_BACKOFF = 0.001;
+
+export interface TestKeys {
+  signingKey: string;
+  eventKey: string;
+}
+
+export const newKeys = (): TestKeys => ({
+  signingKey: `signkey-test-${randomBytes(32).toString("hex")}`,
+  eventKey: `event-key-${randomBytes(8).toString("hex")}`,
+});
+
+/** An SDK client in cloud mode (it verifies the executor's signatures) sending to the executor. */
+export const clientOf = (url: string, id: string, keys: TestKeys) =>
+  new Inngest({
+    id,
+    isDev: false,
+    logger: quietLogger,
+    signingKey: keys.signingKey,
+    eventKey: keys.eventKey,
+    baseUrl: url,
+  });
 
 // The SDK logs every step error; the assertions say what matters.
 export const quietLogger = { info() {}, warn() {}, error() {}, debug() {} };

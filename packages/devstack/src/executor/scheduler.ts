@@ -139,8 +139,9 @@ export function createScheduler(deps: {
       }
       tryStart(row, null);
     }
-    // A full page may hide more due runs: look again when capacity frees.
-    if (rows.length === limit) leftWork = true;
+    // Runs behind a saturated key were left out, and a full page may hide more due runs:
+    // look again when a drive ends and frees capacity.
+    if (saturated.length || rows.length === limit) leftWork = true;
   }
 
   return {

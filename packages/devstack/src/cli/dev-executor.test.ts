@@ -86,11 +86,13 @@ describe.each(testLanes())("the executor as its own process (%s)", (lane) => {
       const served: string[] = [];
       // Two API processes of the same app share the executor, as they would share Inngest.
       const client = clientOf(url, "shared", keys);
-      const fn = client.createFunction({ id: "greet", triggers: [{ event: "shared/greet" }] }, async ({ event, step }) =>
-        step.run("greet", () => {
-          served.push(event.data.name);
-          return `hello ${event.data.name}`;
-        }),
+      const fn = client.createFunction(
+        { id: "greet", triggers: [{ event: "shared/greet" }] },
+        async ({ event, step }) =>
+          step.run("greet", () => {
+            served.push(event.data.name);
+            return `hello ${event.data.name}`;
+          }),
       );
       const first = await serveApp(client, [fn]);
       apps.push(first);

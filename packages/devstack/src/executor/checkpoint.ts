@@ -10,9 +10,9 @@
 // - a checkpoint from a call that is no longer the run's call in flight (an earlier
 //   generation, or one from before a restart) is stale: 409, and the SDK stops that call.
 import { z } from "zod";
+import type { Dispatches } from "./app-call.ts";
 import { opSchema, stepResult } from "./app-response.ts";
 import type { ExecutorLog } from "./log.ts";
-import type { Dispatches } from "./run-driver.ts";
 import { type RecordedStep, recordSteps } from "./store/runs-store.ts";
 import type { Db } from "./store/schema.ts";
 

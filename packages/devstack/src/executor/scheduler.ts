@@ -28,7 +28,7 @@ export interface Scheduler {
   scan(): void;
   /** True when no run is driven and no scan is under way. */
   quiet(): boolean;
-  /** Waits for the drives in progress (after the driver aborted their calls). */
+  /** Waits for the drives in progress (after their calls were aborted). */
   stop(): Promise<void>;
 }
 

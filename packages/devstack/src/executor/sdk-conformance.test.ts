@@ -2,158 +2,34 @@
 // served with inngest/hono over HTTP, synced with PUT, triggered with `inngest.send`, with
 // every call signed and checked by the SDK (the client is in cloud mode, so it checkpoints).
 import { migratedDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
-import { type Inngest, NonRetriableError } from "inngest";
+import type { Inngest } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConformanceApp, startConformanceApp } from "./conformance-app.ts";
 import { type DevExecutor, startDevExecutor } from "./start-executor.ts";
 import {
   clientOf,
   endedRuns,
   eventually,
-  FAST_BACKOFF,
   newKeys,
   runsOf,
   type ServedApp,
   serveApp,
   syncApp,
+  type TestKeys,
 } from "./test-app.ts";
 
-describe.each(testLanes())("the executor, against the Inngest SDK (%s)", (lane) => {
-  let scratch: ScratchDatabase;
+describe.each(testLanes())("steps, sleeps, waits and retries, against the Inngest SDK (%s)", (lane) => {
+  let fixture: ConformanceApp;
   let executor: DevExecutor;
   let client: Inngest.Any;
   let app: ServedApp;
-  const keys = newKeys();
-  const counts: Record<string, number> = {};
-  const count = (key: string) => {
-    counts[key] = (counts[key] ?? 0) + 1;
-  };
-  const failures: Array<{ message: string; functionId: string; eventName: string }> = [];
-
+  let counts: Record<string, number>;
+  let failures: ConformanceApp["failures"];
   beforeAll(async () => {
-    scratch = await migratedDatabase(lane);
-    executor = await startDevExecutor({ database: scratch.database, ...keys, backoffScale: FAST_BACKOFF });
-    client = clientOf(executor.url, "conformance", keys);
-    const functions = [
-      client.createFunction({ id: "memo", triggers: [{ event: "conf/memo" }] }, async ({ step }) => {
-        count("memo:invocations");
-        const a = await step.run("a", () => {
-          count("memo:a");
-          return "A";
-        });
-        const b = await step.run("b", () => {
-          count("memo:b");
-          return `${a}B`;
-        });
-        const c = await step.run("c", () => {
-          count("memo:c");
-          return { text: `${b}C`, n: 3 };
-        });
-        return c;
-      }),
-      client.createFunction({ id: "sleeper", triggers: [{ event: "conf/sleep" }] }, async ({ step }) => {
-        const before = await step.run("before", () => Date.now());
-        await step.sleep("nap", "1s");
-        const after = await step.run("after", () => Date.now());
-        return { sleptMs: after - before };
-      }),
-      client.createFunction({ id: "waiter", triggers: [{ event: "conf/order.placed" }] }, async ({ event, step }) => {
-        const approval = await step.waitForEvent("wait-approval", {
-          event: "conf/order.approved",
-          timeout: "20s",
-          match: "data.orderId",
-        });
-        const shipped = await step.waitForEvent("wait-shipped", {
-          event: "conf/order.shipped",
-          timeout: "20s",
-          if: `async.data.orderId == '${event.data.orderId}' && (async.data.carrier == 'ups' || async.data.carrier == 'dhl') && !(async.data.test == true)`,
-        });
-        return { approvedBy: approval?.data.by ?? null, carrier: shipped?.data.carrier ?? null };
-      }),
-      client.createFunction({ id: "impatient", triggers: [{ event: "conf/impatient" }] }, async ({ step }) => {
-        const reply = await step.waitForEvent("wait-reply", { event: "conf/never", timeout: "1s" });
-        return { reply };
-      }),
-      client.createFunction(
-        {
-          id: "flaky",
-          triggers: [{ event: "conf/flaky" }],
-          retries: 2,
-          onFailure: async ({ error, event }) => {
-            failures.push({
-              message: error.message,
-              functionId: event.data.function_id,
-              eventName: event.data.event.name,
-            });
-          },
-        },
-        async ({ step }) => {
-          await step.run("always-fails", () => {
-            count("flaky:attempts");
-            throw new Error("the provider is down");
-          });
-          return "unreachable";
-        },
-      ),
-      client.createFunction(
-        { id: "recovers", triggers: [{ event: "conf/recovers" }], retries: 3 },
-        async ({ step, attempt }) => {
-          const value = await step.run("fails-twice", () => {
-            count("recovers:attempts");
-            if ((counts["recovers:attempts"] ?? 0) < 3) throw new Error("not yet");
-            return "ok";
-          });
-          // A failure outside any step retries the whole request.
-          if (attempt === 0) {
-            count("recovers:function-errors");
-            throw new Error("the function itself failed once");
-          }
-          return { value, attempt };
-        },
-      ),
-      client.createFunction({ id: "refuses", triggers: [{ event: "conf/refuses" }], retries: 4 }, async ({ step }) => {
-        await step.run("refuse", () => {
-          count("refuses:attempts");
-          throw new NonRetriableError("this call does not exist");
-        });
-      }),
-      client.createFunction(
-        { id: "once-per-key", triggers: [{ event: "conf/once" }], idempotency: "event.data.callSid" },
-        async ({ event }) => ({ callSid: event.data.callSid }),
-      ),
-      client.createFunction({ id: "plain", triggers: [{ event: "conf/plain" }] }, async ({ event }) => event.data),
-      client.createFunction({ id: "parent", triggers: [{ event: "conf/parent" }] }, async ({ event, step }) => {
-        const sent = await step.sendEvent("fan-out", [
-          { name: "conf/child", data: { n: event.data.n, index: 0 } },
-          { name: "conf/child", data: { n: event.data.n, index: 1 } },
-        ]);
-        return sent;
-      }),
-      client.createFunction({ id: "child", triggers: [{ event: "conf/child" }] }, async ({ event }) => ({
-        index: event.data.index,
-      })),
-      client.createFunction({ id: "parallel", triggers: [{ event: "conf/parallel" }] }, async ({ step }) => {
-        const [x, y] = await Promise.all([
-          step.run("x", () => {
-            count("parallel:x");
-            return 1;
-          }),
-          step.run("y", () => {
-            count("parallel:y");
-            return 2;
-          }),
-        ]);
-        return x + y;
-      }),
-    ];
-    app = await serveApp(client, functions);
-    const response = await syncApp(app.url);
-    expect(response.status, await response.text()).toBe(200);
+    fixture = await startConformanceApp(lane);
+    ({ executor, client, app, counts, failures } = fixture);
   });
-  afterAll(async () => {
-    await executor?.stop();
-    await app?.stop();
-    await scratch?.dispose();
-  });
+  afterAll(() => fixture?.stop());
 
   it("runs a 3-step function in one call, each step checkpointed once, as on Inngest Cloud", async () => {
     const callsBefore = app.calls();
@@ -241,6 +117,18 @@ describe.each(testLanes())("the executor, against the Inngest SDK (%s)", (lane) 
     expect(run).toMatchObject({ status: "failed", error: { message: expect.stringContaining("does not exist") } });
     expect(counts["refuses:attempts"]).toBe(1);
   });
+});
+
+describe.each(testLanes())("events, idempotency and sends, against the Inngest SDK (%s)", (lane) => {
+  let fixture: ConformanceApp;
+  let executor: DevExecutor;
+  let client: Inngest.Any;
+  let keys: TestKeys;
+  beforeAll(async () => {
+    fixture = await startConformanceApp(lane);
+    ({ executor, client, keys } = fixture);
+  });
+  afterAll(() => fixture?.stop());
 
   it("starts one run per idempotency key", async () => {
     await client.send({ name: "conf/once", data: { callSid: "CA1" } });

@@ -5,7 +5,8 @@
 //   http-api.ts        the routes (events, syncs, checkpoints, runs), keys checked
 //   intake.ts          receiving events: store, resume waits, create runs (limits, idempotency)
 //   scheduler.ts       what to drive now, within capacity, and when to look again
-//   run-driver.ts      driving one run over the SDK protocol (sdk-request.ts, app-response.ts)
+//   run-driver.ts      driving one run over the SDK protocol: app-call.ts (sdk-request.ts),
+//                      app-response.ts (what an answer means), run-writer.ts (applying it)
 //   checkpoint.ts      the checkpoint API the SDK posts step results to during a call
 //   function-registry.ts / function-config.ts   synced functions and what they mean
 //   store/             the schema and its queries
@@ -16,14 +17,16 @@ import type { AddressInfo } from "node:net";
 import type { Database } from "@callflow/db";
 import { createAdaptorServer } from "@hono/node-server";
 import { z } from "zod";
+import { createAppCaller, type Dispatches } from "./app-call.ts";
 import { inngestBackoff } from "./backoff.ts";
 import { createCheckpoints } from "./checkpoint.ts";
 import { openFunctionRegistry } from "./function-registry.ts";
 import { createHttpApi } from "./http-api.ts";
 import { createIntake } from "./intake.ts";
 import type { ExecutorLog } from "./log.ts";
-import { createRunDriver, type Dispatches } from "./run-driver.ts";
+import { createRunDriver } from "./run-driver.ts";
 import type { EventPayload, RunStatus } from "./run-state.ts";
+import type { RunWriter } from "./run-writer.ts";
 import { createScheduler } from "./scheduler.ts";
 import { createSigner, SIGNING_KEY_PATTERN } from "./signing.ts";
 import { countPending, listRuns, type RunListRow, runExists } from "./store/runs-store.ts";
@@ -106,16 +109,15 @@ export async function startDevExecutor(options: DevExecutorOptions): Promise<Dev
   const dispatches: Dispatches = new Map();
   let scheduler: ReturnType<typeof createScheduler> | undefined;
   const intake = createIntake({ db, functions, log, onReady: (ingested) => scheduler?.offer(ingested) });
-  const driver = createRunDriver({
+  const caller = createAppCaller({ signer, dispatches, requestTimeoutMs: settings.requestTimeoutMs, log });
+  const writer: RunWriter = {
     db,
-    functions,
     intake,
-    signer,
     backoff: inngestBackoff(settings.backoffScale),
-    dispatches,
-    requestTimeoutMs: settings.requestTimeoutMs,
     log,
-  });
+    retriesOf: (run) => functions.get(run.functionId)?.retries ?? 0,
+  };
+  const driver = createRunDriver({ writer, caller, functions, log });
   scheduler = createScheduler({ db, functions, driver, maxConcurrency: settings.maxConcurrency, log });
   const summaries = async (limit = 10_000) => (await listRuns(db, limit)).map(summary);
   const app = createHttpApi({
@@ -161,7 +163,7 @@ export async function startDevExecutor(options: DevExecutorOptions): Promise<Dev
     async stop() {
       if (stopped) return;
       stopped = true;
-      driver.abort();
+      caller.abort();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -7,7 +7,7 @@ import { SIGNING_KEY_PATTERN } from "./signing.ts";
 
 export const executorEnvSchema = z.object({
   /** The database whose `devstack` schema holds the runs (the embedded one through its socket too). */
-  DATABASE_URL: z.url({ error: "DATABASE_URL must be a postgresql:// URL" }),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "DATABASE_URL must be a postgresql:// URL" }),
   /** Connections to it; 1 for PGlite's socket, which serves one connection. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /** The executor's port: what INNGEST_BASE_URL points at. 0: any free port. */

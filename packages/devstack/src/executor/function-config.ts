@@ -97,7 +97,7 @@ const functionConfig = z.object({
       step: z.object({
         id: z.string().optional(),
         name: z.string().optional(),
-        runtime: z.object({ type: z.literal("http").optional(), url: z.url() }),
+        runtime: z.object({ type: z.literal("http").optional(), url: z.url({ protocol: /^https?$/ }) }),
         retries: z.object({ attempts: z.number().int().min(0).max(20).optional() }).optional(),
       }),
     })

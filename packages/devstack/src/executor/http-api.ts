@@ -15,7 +15,7 @@ import { type Signer, sameSecret } from "./signing.ts";
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 const syncSchema = z.object({
-  url: z.url(),
+  url: z.url({ protocol: /^https?$/ }),
   appName: z.string().min(1).max(256),
   functions: z.array(z.unknown()).max(1000),
 });

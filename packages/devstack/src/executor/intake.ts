@@ -97,7 +97,9 @@ export function createIntake(deps: {
     // The event id is the idempotency key of the runs it schedules, per function
     // (pkg/execution/runner/runner.go, Initialize); an `idempotency` expression adds its own.
     const claims: Claim[] = [{ scope: `event:${fn.id}`, key: event.id }];
-    if (fn.idempotency) claims.push({ scope: `idempotency:${fn.id}`, key: keyText(evaluate(fn.idempotency, scope)) });
+    const idempotencyKey = fn.idempotency ? evaluate(fn.idempotency, scope) : null;
+    // An event without the key's field is not held back by the others without it.
+    if (idempotencyKey !== null) claims.push({ scope: `idempotency:${fn.id}`, key: keyText(idempotencyKey) });
     const limited = fn.rateLimit !== null || fn.throttle !== null;
     // With limits to apply, the claims come first, so a repeated event uses up no admission.
     if (limited && !(await claimKeys(trx, claims, now, cutoff))) return skipped(fn, event, "already ran for this key");

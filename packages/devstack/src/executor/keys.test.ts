@@ -73,6 +73,10 @@ describe.each(testLanes())("the executor's keys (%s)", (lane) => {
       const response = await post("/fn/register", sync, authorization);
       expect(response.status, String(authorization)).toBe(401);
     }
+    // With the bearer, a malformed sync is a 400 that says what is missing.
+    const malformed = await post("/fn/register", { appName: "x" }, bearerOf(keys.signingKey));
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: string }).error).toMatch(/url.*functions|functions.*url/s);
     // The real SDK signed with another key: its PUT reports the executor's refusal.
     const client = clientOf(executor.url, "stranger", stranger);
     const app = await serveApp(client, [

@@ -68,7 +68,7 @@ export function createRunDriver(deps: {
     }
     if (!(await resumeParked(db, run.runId, stepId, '{"data":null}', now))) return null;
     run.steps.set(stepId, '{"data":null}');
-    Object.assign(run, { status: "pending", pendingStep: null, attempt: 0, nextAt: now });
+    Object.assign(run, { status: "pending", pendingStep: null, attempt: 0, nextAt: now, disableImmediate: false });
     return run;
   }
 

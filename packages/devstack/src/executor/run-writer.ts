@@ -79,6 +79,8 @@ async function plan(writer: RunWriter, run: RunState, results: RecordedStep[], p
   if (run.attempt !== 0) changes.attempt = 0;
   if (queue.join() !== run.planned.join()) changes.planned = queue;
   if ((queue[0] ?? "step") !== run.nextStep) changes.next_step = queue[0] ?? "step";
+  // Parallel steps make every later step planned first, until a sleep or wait resumes the run
+  // (inngest/inngest pkg/execution/executor/executor.go ForceStepPlan; force_step_plan.go).
   if (parallel && !run.disableImmediate) changes.disable_immediate = true;
   await patchRun(writer, run, results, Object.keys(changes).length ? changes : null);
   return "again" as const;

@@ -7,9 +7,9 @@
 // the store nothing, and a run costs it no scan.
 //
 // Capacity: at most `maxConcurrency` runs driven at once, and per concurrency key at most
-// its function's limit. Inngest's `concurrency` caps the steps executing at once, not
-// sleeping or waiting runs (inngest.com/docs/guides/concurrency; pkg/constraintapi): a
-// run holds its keys while it is driven, and a driven run is one with a call to make.
+// its function's limit. Inngest's `concurrency` counts requests executing code, one slot
+// each; a sleeping or waiting run holds none (inngest.com/docs/guides/concurrency). Here a
+// run holds its keys while it is driven, that is while it has calls to make, one at a time.
 import type { FunctionRegistry } from "./function-registry.ts";
 import type { Ingested } from "./intake.ts";
 import { type ExecutorLog, errorText } from "./log.ts";

@@ -156,14 +156,15 @@ export async function updateRun(db: Db, runId: string, patch: RunPatch): Promise
 
 /**
  * One statement: ends a sleep or wait with the step's result, unless something else ended
- * it first (a matching event, the timeout). True when this call ended it.
+ * it first (a matching event, the timeout). True when this call ended it. Steps run in the
+ * call again from here, as Inngest resets ForceStepPlan on resume (force_step_plan.go).
  */
 export async function resumeParked(db: Db, runId: string, stepId: string, resultJson: string, now: Date) {
   const result = await sql<{ resumed: number }>`
     with resumed as (
       update devstack.inngest_runs
       set status = 'pending', next_at = ${now}, attempt = 0, pending_step = null, wait_event = null, wait_if = null,
-          wait_match = null
+          wait_match = null, disable_immediate = false
       where run_id = ${runId} and status in ('sleeping', 'waiting') and pending_step = ${stepId}
       returning run_id
     ), recorded as (

@@ -165,6 +165,28 @@ describe.each(testLanes())("events, idempotency and sends, against the Inngest S
     expect(children.map((run) => run.output)).toEqual(expect.arrayContaining([{ index: 0 }, { index: 1 }]));
   });
 
+  it("gives a send retried with the same X-Inngest-Event-Id-Seed the same ids, and runs it once", async () => {
+    const seed = `${Date.now()},${Buffer.from("0123456789").toString("base64")}`;
+    const send = () =>
+      fetch(`${executor.url}/e/${keys.eventKey}`, {
+        method: "POST",
+        headers: { "x-inngest-event-id-seed": seed },
+        body: JSON.stringify([
+          { name: "conf/plain", data: { seeded: 1 } },
+          { name: "conf/plain", data: { seeded: 2 } },
+        ]),
+      }).then((response) => response.json() as Promise<{ ids: string[] }>);
+    const first = await send();
+    const again = await send();
+    expect(again.ids).toEqual(first.ids);
+    expect(new Set(first.ids).size).toBe(2);
+    // The ids are ULIDs of the seed's time (Inngest's SeededID).
+    expect(first.ids.every((id) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id))).toBe(true);
+    await executor.whenIdle();
+    const seeded = (await runsOf(executor, "conformance-plain")).filter((run) => run.event.data.seeded);
+    expect(seeded.map((run) => run.event.data.seeded).sort()).toEqual([1, 2]);
+  });
+
   it("refuses malformed events with a 400 naming the problem", async () => {
     const send = (body: string) => fetch(`${executor.url}/e/${keys.eventKey}`, { method: "POST", body });
     const noName = await send(JSON.stringify({ data: {} }));

@@ -52,12 +52,19 @@ async function databaseFor(lane: LaneName) {
     const scratch = await bareDatabase("postgres");
     return { url: scratch.url as string, poolSize: "4", dispose: () => scratch.dispose() };
   }
-  const embedded = await startEmbeddedDatabase({
-    dataDir: mkdtempSync(join(tmpdir(), "callflow-executor-cli-")),
-    port: await freePort(),
-  });
-  // PGlite's socket serves one connection at a time.
-  return { url: embedded.url as string, poolSize: "1", dispose: () => embedded.stop() };
+  // A free port may be taken by another test file before the socket binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const embedded = await startEmbeddedDatabase({
+        dataDir: mkdtempSync(join(tmpdir(), "callflow-executor-cli-")),
+        port: await freePort(),
+      });
+      // PGlite's socket serves one connection at a time.
+      return { url: embedded.url as string, poolSize: "1", dispose: () => embedded.stop() };
+    } catch (error) {
+      if (attempt >= 5 || (error as { code?: string }).code !== "EADDRINUSE") throw error;
+    }
+  }
 }
 
 const bearerOf = (keys: TestKeys) => {

@@ -1,6 +1,6 @@
 // One call to the app's endpoint for a run, registered as the run's call in flight for as
 // long as it lasts: the checkpoints the SDK posts meanwhile must name it.
-
+import { randomBytes } from "node:crypto";
 import { newUlid } from "./event-ids.ts";
 import type { SyncedFunction } from "./function-config.ts";
 import { type ExecutorLog, errorText } from "./log.ts";
@@ -31,13 +31,16 @@ export function createAppCaller(deps: {
 }): AppCaller {
   const aborted = new AbortController();
   let generations = 0;
+  // Generations restart with the process: the queue item id also names this process, so a
+  // call from before a restart never matches a call of this one.
+  const boot = randomBytes(6).toString("hex");
 
   async function call(run: RunState, fn: SyncedFunction): Promise<CallOutcome> {
     const generation = ++generations;
     const dispatch: Dispatch = {
       generation,
       requestId: newUlid(Date.now()),
-      queueItemId: `${run.runId}:${generation}`,
+      queueItemId: `${run.runId}:${boot}:${generation}`,
     };
     const body = requestBody(run, fn, dispatch);
     const url = requestUrl(run, fn);

@@ -14,7 +14,7 @@ export interface Dispatch {
   /** Monotonic per executor process: a checkpoint must carry the generation of the request in flight. */
   generation: number;
   requestId: string;
-  /** Cloud's queue item reference; here the run and the generation. */
+  /** Cloud's queue item reference; here the run, the executor process and the generation. */
   queueItemId: string;
 }
 

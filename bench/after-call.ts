@@ -718,6 +718,7 @@ async function main(options: Options): Promise<void> {
     const executor = await startDevExecutor({
       database,
       signingKey,
+      eventKey: "local",
       port: 0,
       log: (line) => log.debug("executor", line),
     });

@@ -26,13 +26,18 @@ export const inngestDevSetting = z
     }
   });
 
+/** Inngest's key format: signkey-<environment>-<hex secret>. */
+const signingKey = z
+  .string()
+  .regex(/^signkey-\w+-(?:[0-9a-fA-F]{2})+$/, "INNGEST_SIGNING_KEY must look like signkey-<env>-<hex>");
+
 export function inngestEnv(source: EnvSource = process.env) {
   return createEnv({
     server: {
       INNGEST_EVENT_KEY: z.string().min(1).optional(),
-      INNGEST_SIGNING_KEY: z.string().startsWith("signkey-").optional(),
+      INNGEST_SIGNING_KEY: signingKey.optional(),
       /** The previous signing key while the current one is being rotated. */
-      INNGEST_SIGNING_KEY_FALLBACK: z.string().startsWith("signkey-").optional(),
+      INNGEST_SIGNING_KEY_FALLBACK: signingKey.optional(),
       INNGEST_BASE_URL: z.string().url().optional(),
       INNGEST_DEV: inngestDevSetting,
       /** Where Inngest reaches the functions, when not PUBLIC_URL (the SDK's own setting). */

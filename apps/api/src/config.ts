@@ -35,7 +35,9 @@ export interface CallflowConfig {
   inngest:
     | { kind: "cloud"; eventKey: string; signingKey: string; signingKeyFallback?: string; baseUrl?: string }
     | { kind: "dev-server"; baseUrl: string }
-    | { kind: "local-executor"; eventKey: string; signingKey: string; port: number };
+    | { kind: "local-executor"; eventKey: string; signingKey: string };
+  /** The local executor's address, in this process or as its own (npm run -s executor). */
+  executor: { port: number; host: string };
   /** Where Inngest reaches the functions; null: the public URL. */
   inngestServeOrigin: string | null;
   limits: {
@@ -71,7 +73,6 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
       kind: "local-executor",
       eventKey: `local-${randomBytes(16).toString("hex")}`,
       signingKey: `signkey-local-${randomBytes(32).toString("hex")}`,
-      port: env.INNGEST_EXECUTOR_PORT,
     };
   }
   if (env.TWILIO_ACCOUNT_SID && !env.TWILIO_AUTH_TOKEN) {
@@ -112,6 +113,7 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
           sandbox: { port: env.STRIPE_SANDBOX_PORT },
         },
     inngest,
+    executor: { port: env.INNGEST_EXECUTOR_PORT, host: env.INNGEST_EXECUTOR_HOST },
     inngestServeOrigin: env.INNGEST_SERVE_ORIGIN?.replace(/\/+$/, "") ?? null,
     limits: {
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,

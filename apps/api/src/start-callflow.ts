@@ -79,7 +79,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
             database,
             signingKey: inngestConfig.signingKey,
             eventKey: inngestConfig.eventKey,
-            port: inngestConfig.port,
+            port: config.executor.port,
+            host: config.executor.host,
             log: ({ level, ...line }) => {
               const at = level === "debug" || level === "warn" || level === "error" ? level : "info";
               log[at](String(line.msg ?? "executor"), { ...line, service: "dev-executor" });

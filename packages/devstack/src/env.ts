@@ -13,6 +13,8 @@ export function devstackEnv(source: EnvSource = process.env) {
       TWILIO_SANDBOX_PORT: port,
       STRIPE_SANDBOX_PORT: port,
       INNGEST_EXECUTOR_PORT: port,
+      /** Where the executor listens; another address only when API processes elsewhere share it. */
+      INNGEST_EXECUTOR_HOST: z.string().min(1).default("127.0.0.1"),
     },
     runtimeEnv: source,
     emptyStringAsUndefined: true,

@@ -1,4 +1,3 @@
-export { type DevExecutor, type DevExecutorOptions, type RunSummary, startDevExecutor } from "./dev-executor.ts";
 export {
   DEV_ISSUER,
   type DevTokenIssuer,
@@ -7,6 +6,13 @@ export {
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
 export { devstackEnv } from "./env.ts";
+export type { ExecutorLog, ExecutorLogLine } from "./executor/log.ts";
+export {
+  type DevExecutor,
+  type DevExecutorOptions,
+  type RunSummary,
+  startDevExecutor,
+} from "./executor/start-executor.ts";
 export {
   STRIPE_SANDBOX_API_VERSION,
   STRIPE_SANDBOX_LOCAL_SECRET_KEY,

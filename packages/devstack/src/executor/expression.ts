@@ -11,6 +11,10 @@
 //   primary := literal | path | "(" expr ")"
 //   literal := 'string' | "string" | number | true | false | null
 //   path    := ("event" | "async") ("." name)*
+import canonicalizeModule from "canonicalize";
+
+// The package is CommonJS declared as an ES module: the default import is the function itself.
+const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 export type Expression =
   | { kind: "literal"; value: unknown }
@@ -29,50 +33,69 @@ type Token =
   | { type: "op"; value: string; at: number };
 
 const OPERATORS = ["==", "!=", "&&", "||", "!", "(", ")", "."];
+const ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"' };
+// Sticky patterns match at lastIndex only: each character is looked at a bounded number of times.
+const NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+const SPACE = /\s/;
+/** Expressions come from a sync; none of CallFlow's or the SDK's is near this long. */
+export const MAX_EXPRESSION_LENGTH = 4096;
+const MAX_NESTING = 32;
+
+function readString(source: string, start: number): { value: string; end: number } {
+  const quote = source[start];
+  const parts: string[] = [];
+  let i = start + 1;
+  for (;;) {
+    if (i >= source.length) throw new ExpressionError(`unterminated string at ${start} in: ${source}`);
+    const c = source[i] as string;
+    if (c === quote) return { value: parts.join(""), end: i + 1 };
+    if (c === "\\") {
+      const next = source[i + 1];
+      const escaped = next === undefined ? undefined : ESCAPES[next];
+      if (escaped === undefined) throw new ExpressionError(`unsupported escape \\${next ?? ""} at ${i} in: ${source}`);
+      parts.push(escaped);
+      i += 2;
+      continue;
+    }
+    parts.push(c);
+    i++;
+  }
+}
+
+function matchAt(pattern: RegExp, source: string, at: number): string | null {
+  pattern.lastIndex = at;
+  return pattern.exec(source)?.[0] ?? null;
+}
 
 function tokenize(source: string): Token[] {
+  if (source.length > MAX_EXPRESSION_LENGTH) {
+    throw new ExpressionError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
+  }
   const tokens: Token[] = [];
   let i = 0;
   while (i < source.length) {
     const char = source[i] as string;
-    if (/\s/.test(char)) {
+    if (SPACE.test(char)) {
       i++;
       continue;
     }
     if (char === "'" || char === '"') {
-      const start = i;
-      let value = "";
-      i++;
-      for (;;) {
-        if (i >= source.length) throw new ExpressionError(`unterminated string at ${start} in: ${source}`);
-        const c = source[i] as string;
-        if (c === char) break;
-        if (c === "\\") {
-          const next = source[i + 1];
-          const escapes: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"' };
-          if (next === undefined || !(next in escapes))
-            throw new ExpressionError(`unsupported escape \\${next ?? ""} at ${i} in: ${source}`);
-          value += escapes[next];
-          i += 2;
-          continue;
-        }
-        value += c;
-        i++;
-      }
-      i++;
-      tokens.push({ type: "string", value, at: start });
+      const { value, end } = readString(source, i);
+      tokens.push({ type: "string", value, at: i });
+      i = end;
       continue;
     }
-    const number = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(source.slice(i));
-    if (number && (char !== "-" || /\d/.test(source[i + 1] ?? ""))) {
-      tokens.push({ type: "number", value: Number(number[0]), at: i });
-      i += number[0].length;
+    const number = char === "-" || (char >= "0" && char <= "9") ? matchAt(NUMBER, source, i) : null;
+    if (number) {
+      tokens.push({ type: "number", value: Number(number), at: i });
+      i += number.length;
       continue;
     }
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(source.slice(i));
+    const word = matchAt(WORD, source, i);
     if (word) {
-      tokens.push({ type: "word", value: word[0], at: i });
-      i += word[0].length;
+      tokens.push({ type: "word", value: word, at: i });
+      i += word.length;
       continue;
     }
     const op = OPERATORS.find((candidate) => source.startsWith(candidate, i));
@@ -113,10 +136,18 @@ export function parseExpression(source: string, roots: readonly string[] = ["eve
     }
     return left;
   };
+  // Nesting is bounded so a hostile expression cannot exhaust the stack.
+  let depth = 0;
+  const nested = <T>(parse: () => T): T => {
+    if (++depth > MAX_NESTING) fail(`nested deeper than ${MAX_NESTING} levels`);
+    const result = parse();
+    depth--;
+    return result;
+  };
   const parseUnary = (): Expression => {
     if (isOp("!")) {
       position++;
-      return { kind: "not", operand: parseUnary() };
+      return { kind: "not", operand: nested(parseUnary) };
     }
     const left = parsePrimary();
     if (isOp("==") || isOp("!=")) {
@@ -131,7 +162,7 @@ export function parseExpression(source: string, roots: readonly string[] = ["eve
     if (!token) return fail("expression ends too early");
     if (token.type === "op" && token.value === "(") {
       position++;
-      const inner = parseOr();
+      const inner = nested(parseOr);
       if (!isOp(")")) fail('expected ")"');
       position++;
       return inner;
@@ -205,54 +236,8 @@ function sameValue(left: unknown, right: unknown): boolean {
   return canonicalJson(left) === canonicalJson(right);
 }
 
-/** JSON with object keys sorted at every level (RFC 8785's order): what signatures are computed over. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    return `{${Object.keys(record)
-      .filter((key) => record[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/** A Time String ("300ms", "2h45m", "1w") in milliseconds; throws on anything else. */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w))+$/.test(trimmed)) {
-    throw new ExpressionError(`not a duration: "${text}" (expected a time string like "30s" or "2h45m")`);
-  }
-  let total = 0;
-  for (const part of trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)/g)) {
-    total += Number(part[1]) * (UNIT_MS[part[2] as string] as number);
-  }
-  return Math.round(total);
-}
-
-/** A Sleep's target: a Time String relative to `now`, or an ISO 8601 date. */
-export function resolveWakeTime(text: string, now: number): number {
-  if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
-    const at = Date.parse(text);
-    if (Number.isNaN(at)) throw new ExpressionError(`not a date: "${text}"`);
-    return at;
-  }
-  return now + parseDuration(text);
-}
+/** RFC 8785 JSON (keys sorted at every level), as the SDK signs and compares it. */
+export const canonicalJson = (value: unknown): string => canonicalize(value ?? null) ?? "null";
 
 /**
  * An equality that every event matching `expression` must satisfy, as `<path>=<canonical

@@ -1,21 +1,21 @@
 import { describe, expect, it } from "vitest";
+import { parseDuration, resolveWakeTime } from "./duration.ts";
 import {
   asyncEqualityKey,
   canonicalJson,
   ExpressionError,
+  MAX_EXPRESSION_LENGTH,
   matches,
-  parseDuration,
   parseExpression,
-  resolveWakeTime,
   scalarLeaves,
-} from "./dev-executor-expression.ts";
+} from "./expression.ts";
 
 const event = {
   name: "message/job.created",
   data: { jobId: "j-1", sid: "SM1", n: 3, flag: true, nested: { a: null } },
 };
 
-describe("the dev executor's expressions", () => {
+describe("the executor's expressions", () => {
   it("evaluates what the SDK generates for `match`", () => {
     expect(matches("event.data.sid == async.data.sid", { event, async: { data: { sid: "SM1" } } })).toBe(true);
     expect(matches("event.data.sid == async.data.sid", { event, async: { data: { sid: "SM2" } } })).toBe(false);
@@ -56,12 +56,24 @@ describe("the dev executor's expressions", () => {
     expect(() => parseExpression("async.data.x == 1", ["event"])).toThrow(/unknown name "async"/);
   });
 
+  it("refuses deep nesting and overlong input with an ExpressionError, not a stack overflow", () => {
+    expect(() => parseExpression(`${"(".repeat(2000)}event.data.n${")".repeat(2000)}`)).toThrow(/nested deeper/);
+    expect(() => parseExpression(`${"!".repeat(2000)}true`)).toThrow(/nested deeper/);
+    expect(() => parseExpression(`'${"a".repeat(MAX_EXPRESSION_LENGTH)}' == 'a'`)).toThrow(/longer than/);
+    const long = Array.from({ length: 100 }, (_, i) => `event.data.f${i} == ${i}`).join(" && ");
+    expect(parseExpression(long).kind).toBe("logic");
+  });
+
   it("reads time strings and dates", () => {
     expect(parseDuration("30s")).toBe(30_000);
     expect(parseDuration("2h45m")).toBe(9_900_000);
     expect(parseDuration("1w1d")).toBe(8 * 86_400_000);
     expect(parseDuration("1.5s")).toBe(1500);
-    expect(() => parseDuration("soon")).toThrow(ExpressionError);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("1d2h3m4s")).toBe(86_400_000 + 7_200_000 + 180_000 + 4000);
+    for (const bad of ["soon", "", "10", "5x", "1s ms", "1s-2s", `${"9".repeat(70)}s`]) {
+      expect(() => parseDuration(bad), bad).toThrow(ExpressionError);
+    }
     expect(resolveWakeTime("10s", 1000)).toBe(11_000);
     expect(resolveWakeTime("2030-01-01T00:00:00.000Z", 0)).toBe(Date.parse("2030-01-01T00:00:00.000Z"));
   });

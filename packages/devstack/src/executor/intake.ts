@@ -1,0 +1,186 @@
+// Receiving events (POST /e/:key, step.sendEvent, the failure events of runs): each is
+// stored, resumes the waits it matches and starts the runs it triggers, in one transaction.
+import { z } from "zod";
+import { newUlid, seededUlid } from "./event-ids.ts";
+import { canonicalJson, evaluate, parseExpression, scalarLeaves } from "./expression.ts";
+import type { SyncedFunction } from "./function-config.ts";
+import type { FunctionRegistry } from "./function-registry.ts";
+import { rateLimitAdmission, throttleSlot } from "./gcra.ts";
+import type { ExecutorLog } from "./log.ts";
+import { type EventPayload, newRunState, type RunState } from "./run-state.ts";
+import { recordEvent } from "./store/events-store.ts";
+import { lockLimit, saveLimit } from "./store/limits-store.ts";
+import { type Claim, claimKeys, insertRun, type ReadyRun, resumeParked, waitingFor } from "./store/runs-store.ts";
+import type { Db } from "./store/schema.ts";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** An event as senders post it (docs/SDK_SPEC.md 1.3.4); the executor fills in id and ts. */
+export const incomingEventSchema = z.object({
+  name: z.string().min(1, "has no name").max(512),
+  data: z.record(z.string(), z.unknown()).nullish(),
+  id: z.string().max(512).nullish(),
+  ts: z.number().nullish(),
+  user: z.record(z.string(), z.unknown()).nullish(),
+  v: z.string().max(64).nullish(),
+});
+export type IncomingEvent = z.infer<typeof incomingEventSchema>;
+
+/** What a transaction of received events did, for the scheduler once it has committed. */
+export interface Ingested {
+  /** The events' internal ids, in order. */
+  ids: string[];
+  created: RunState[];
+  /** Runs whose wait an event ended. */
+  resumed: ReadyRun[];
+}
+
+export interface Intake {
+  /** Stores the events and acts on them in one transaction; returns their internal ids. */
+  receive(events: IncomingEvent[], seed: string | null): Promise<string[]>;
+  /** The same inside the caller's transaction; hand the result to `announce` after it commits. */
+  ingest(trx: Db, events: IncomingEvent[], seed: string | null, now: Date): Promise<Ingested>;
+  announce(ingested: Ingested): void;
+}
+
+export function createIntake(deps: {
+  db: Db;
+  functions: FunctionRegistry;
+  log: ExecutorLog;
+  onReady(ingested: Ingested): void;
+}): Intake {
+  const { db, functions, log } = deps;
+
+  async function ingest(trx: Db, events: IncomingEvent[], seed: string | null, now: Date): Promise<Ingested> {
+    const ingested: Ingested = { ids: [], created: [], resumed: [] };
+    for (const [index, incoming] of events.entries()) {
+      const internalId = (seed ? seededUlid(seed, index) : null) ?? newUlid(now.getTime());
+      ingested.ids.push(internalId);
+      const event: EventPayload = {
+        name: incoming.name,
+        data: incoming.data ?? {},
+        id: incoming.id || internalId,
+        ts: incoming.ts ?? now.getTime(),
+        ...(incoming.user ? { user: incoming.user } : {}),
+        ...(incoming.v ? { v: incoming.v } : {}),
+      };
+      const payloadJson = canonicalJson(event);
+      await recordEvent(trx, { internalId, id: event.id, name: event.name, payloadJson }, now);
+      // Every event is matched against waits, a repeated id too: Inngest handles pauses for
+      // each event it receives (inngest/inngest pkg/execution/runner/runner.go, handleMessage).
+      ingested.resumed.push(...(await resumeWaits(trx, event, payloadJson, now)));
+      for (const fn of functions.all()) {
+        if (!triggers(fn, event)) continue;
+        const run = await startRun(trx, fn, event, now);
+        if (run) ingested.created.push(run);
+      }
+    }
+    return ingested;
+  }
+
+  async function resumeWaits(trx: Db, event: EventPayload, payloadJson: string, now: Date): Promise<ReadyRun[]> {
+    const resumed: ReadyRun[] = [];
+    for (const run of await waitingFor(trx, event.name, scalarLeaves(event))) {
+      if (run.wait_if && !waitMatches(run.wait_if, run.event, event)) continue;
+      if (await resumeParked(trx, run.run_id, run.pending_step, `{"data":${payloadJson}}`, now)) {
+        log({ level: "debug", msg: "wait matched", runId: run.run_id, eventId: event.id });
+        resumed.push({ runId: run.run_id, functionId: run.function_id, concurrencyKeys: run.concurrency_keys ?? [] });
+      }
+    }
+    return resumed;
+  }
+
+  /** Creates the function's run for the event, unless a claim, the rate limit or an expression stops it. */
+  async function startRun(trx: Db, fn: SyncedFunction, event: EventPayload, now: Date): Promise<RunState | null> {
+    const cutoff = new Date(now.getTime() - DAY_MS);
+    const scope = { event };
+    // The event id is the idempotency key of the runs it schedules, per function
+    // (pkg/execution/runner/runner.go, Initialize); an `idempotency` expression adds its own.
+    const claims: Claim[] = [{ scope: `event:${fn.id}`, key: event.id }];
+    const idempotencyKey = fn.idempotency ? evaluate(fn.idempotency, scope) : null;
+    // An event without the key's field is not held back by the others without it.
+    if (idempotencyKey !== null) claims.push({ scope: `idempotency:${fn.id}`, key: keyText(idempotencyKey) });
+    const limited = fn.rateLimit !== null || fn.throttle !== null;
+    // With limits to apply, the claims come first, so a repeated event uses up no admission.
+    if (limited && !(await claimKeys(trx, claims, now, cutoff))) return skipped(fn, event, "already ran for this key");
+    let startAt = now.getTime();
+    if (fn.rateLimit) {
+      const key = limitKey(fn.rateLimit.key, scope);
+      const admission = rateLimitAdmission(await lockLimit(trx, `rate:${fn.id}`, key), startAt, fn.rateLimit.limit);
+      // Inngest drops an event beyond the rate limit: no run (pkg/execution/ratelimit).
+      if (!admission.admitted) return skipped(fn, event, "rate limited", "info");
+      await saveLimit(trx, `rate:${fn.id}`, key, admission.tat);
+    }
+    if (fn.throttle) {
+      const key = limitKey(fn.throttle.key, scope);
+      const slot = throttleSlot(await lockLimit(trx, `throttle:${fn.id}`, key), startAt, fn.throttle.limit);
+      await saveLimit(trx, `throttle:${fn.id}`, key, slot.tat);
+      startAt = slot.startAt;
+    }
+    const run = newRunState({
+      runId: newUlid(now.getTime()),
+      functionId: fn.id,
+      event,
+      createdAt: now,
+      startAt: new Date(startAt),
+      concurrencyKeys: fn.concurrency.map(
+        (limit, index) => `${fn.id}#${index}:${limit.key ? keyText(evaluate(limit.key, scope)) : ""}`,
+      ),
+    });
+    if (!(await insertRun(trx, run, limited ? [] : claims, now, cutoff))) {
+      return skipped(fn, event, "already ran for this key");
+    }
+    log({ level: "debug", msg: "run created", runId: run.runId, functionId: fn.id, eventId: event.id, startAt });
+    return run;
+  }
+
+  function skipped(fn: SyncedFunction, event: EventPayload, reason: string, level: "debug" | "info" = "debug") {
+    log({ level, msg: `no run: ${reason}`, functionId: fn.id, eventId: event.id, event: event.name });
+    return null;
+  }
+
+  const intake: Intake = {
+    ingest,
+    announce: (ingested) => deps.onReady(ingested),
+    async receive(events, seed) {
+      const ingested = await retryOnConflict(() =>
+        db.transaction().execute((trx) => ingest(trx, events, seed, new Date())),
+      );
+      intake.announce(ingested);
+      return ingested.ids;
+    },
+  };
+  return intake;
+}
+
+function triggers(fn: SyncedFunction, event: EventPayload): boolean {
+  return fn.triggers.some(
+    (trigger) =>
+      trigger.event === event.name && (!trigger.expression || evaluate(trigger.expression, { event }) === true),
+  );
+}
+
+function waitMatches(condition: string, runEvent: EventPayload, event: EventPayload): boolean {
+  try {
+    return evaluate(parseExpression(condition), { event: runEvent, async: event }) === true;
+  } catch {
+    return false;
+  }
+}
+
+const keyText = (value: unknown) => (typeof value === "string" ? value : canonicalJson(value));
+const limitKey = (key: Parameters<typeof evaluate>[0] | null, scope: Record<string, unknown>) =>
+  key ? keyText(evaluate(key, scope)) : "";
+
+/** Postgres may abort one of two concurrent transactions (deadlock, serialization): run it again. */
+async function retryOnConflict<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= attempts || (code !== "40P01" && code !== "40001")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+  }
+}

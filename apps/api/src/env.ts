@@ -18,9 +18,13 @@ export const env = createEnv({
     DATA_DIR: z.string().min(1).default(".data"),
     /** Port the embedded database is served on for psql and other processes (local mode). */
     DB_PORT: z.coerce.number().int().min(0).max(65535).default(54322),
+    /** Port the dashboard (apps/web/dist, with /trpc on the same origin) is served on; 0: not served. */
+    WEB_PORT: z.coerce.number().int().min(0).max(65535).default(5173),
     /** The dashboard's origin(s): CORS and the tokens' authorized parties. */
     WEB_ORIGIN: list.default(["http://localhost:5173"]),
     CLERK_SECRET_KEY: z.string().startsWith("sk_").optional(),
+    /** Clerk's publishable key (pk_…), handed to the dashboard by GET /app-config. */
+    CLERK_PUBLISHABLE_KEY: z.string().startsWith("pk_").optional(),
     /** PEM public key of the Clerk instance: networkless verification. */
     CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY").optional(),
     /** Clerk Frontend API URL, e.g. https://example.clerk.accounts.dev: tokens must come from it. */

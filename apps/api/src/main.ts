@@ -11,6 +11,7 @@ import { serve } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { env } from "./env.ts";
 import { createApp } from "./http/app.ts";
+import { createDashboard } from "./http/dashboard.ts";
 import { createLog } from "./log.ts";
 
 const LOCAL_ACCOUNT_SID = `AC${"0".repeat(32)}`;
@@ -94,6 +95,10 @@ const app = createApp({
   clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
   twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
   inngest: { client: inngest, functions },
+  devIssuer: devIssuer
+    ? { issuer: devIssuer, authorizedParty: env.WEB_ORIGIN[0] ?? "http://localhost:5173" }
+    : undefined,
+  clerkPublishableKey: env.CLERK_PUBLISHABLE_KEY,
   readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
 });
 
@@ -133,13 +138,26 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: "0.0.0.0" }, 
   }
 });
 
+// The dashboard and its API on one origin: the built apps/web, with /trpc, /app-config and /dev/* handed to `app`.
+const webDist = resolve(fileURLToPath(new URL("../../web/dist", import.meta.url)));
+const dashboard = env.WEB_PORT
+  ? serve(
+      { fetch: createDashboard({ distDir: webDist, api: app }).fetch, port: env.WEB_PORT, hostname: "0.0.0.0" },
+      (info) => console.log(`CallFlow dashboard  http://localhost:${info.port}  (open it in a browser)\n`),
+    )
+  : null;
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("shutting down", { signal });
   // Stop accepting; requests in flight finish; then the database goes.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await Promise.all(
+    [server, dashboard].map(
+      (listener) => new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve())),
+    ),
+  );
   await executor?.stop();
   await sandbox?.stop();
   await stopDatabase();

@@ -17,6 +17,8 @@ import { createRateLimiter } from "../rate-limit.ts";
 import { appRouter } from "../trpc/root.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
+import { appConfigRoute } from "./app-config.ts";
+import { type DevSignInOptions, devSignIn } from "./dev-sign-in.ts";
 
 export type Emit = Parameters<typeof twilioWebhooks>[0]["emit"];
 
@@ -33,6 +35,10 @@ export interface AppOptions {
   twilio?: { authToken: string; publicUrl: string; emit: Emit };
   /** Inngest's endpoint: the client (its signing key checks requests) and the functions to serve. */
   inngest?: { client: CallflowInngest; functions: InngestFunction.Any[] };
+  /** Local mode: the dashboard signs in through this dev token issuer at /dev/sign-in. */
+  devIssuer?: Omit<DevSignInOptions, "database">;
+  /** Clerk's publishable key, for the dashboard's sign-in in cloud mode (GET /app-config). */
+  clerkPublishableKey?: string;
   /** Why the process cannot take work yet (null: it can); /readyz answers 503 with it. */
   readinessProblem?: () => string | null;
 }
@@ -75,6 +81,7 @@ export function createApp(options: AppOptions) {
   // Not /api/inngest: a run's memoised step state can be larger than any request of ours.
   app.use("/trpc/*", limitBody);
   app.use("/webhooks/*", limitBody);
+  app.use("/dev/*", limitBody);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
@@ -94,6 +101,13 @@ export function createApp(options: AppOptions) {
     }
   });
 
+  app.route(
+    "/app-config",
+    appConfigRoute(
+      options.devIssuer ? { auth: "local" } : { auth: "clerk", clerkPublishableKey: options.clerkPublishableKey },
+    ),
+  );
+  if (options.devIssuer) app.route("/dev", devSignIn({ database, ...options.devIssuer }));
   app.post("/webhooks/clerk", clerkWebhook(database, options.clerkWebhookSecret));
   if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, ...options.twilio }));
   if (options.inngest) {

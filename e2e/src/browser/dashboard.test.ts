@@ -1,0 +1,196 @@
+// The dashboard in a real browser (Debian's Chromium), against the product started as
+// `npm start` starts it: the API's process also serving the built dashboard on WEB_PORT.
+// One browser, one story: an admin watches calls arrive and reach their end live; a member
+// cannot change settings; the other business never sees these calls; Spanish; and every
+// page passes axe with no serious or critical violation, with a screenshot of each.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Product, startProduct } from "../product.ts";
+import { type Browser, openBrowser, screenshot, seriousViolations } from "./chromium.ts";
+
+const NORTHSIDE = "org_demo_northside_plumbing";
+const NORTHSIDE_NAME = "Northside Plumbing";
+const ROSAS_NAME = "Rosa's Bakery";
+const BUSINESS_NUMBER = "+15125550100";
+const LIVE_MS = 20_000;
+
+const caller = (lastDigit: number) =>
+  `+1737555${String(Math.floor(Math.random() * 1000)).padStart(3, "0")}${lastDigit}`;
+
+/** Checks the page with axe and saves its screenshot. */
+async function audit(page: Page, name: string) {
+  await page.waitForSelector(".spinner", { state: "detached", timeout: 15_000 }).catch(() => undefined);
+  await screenshot(page, name);
+  expect(await seriousViolations(page), `axe on ${name}`).toEqual([]);
+}
+
+async function signIn(page: Page, business: string, role: "admin" | "member") {
+  const button = page.getByRole("button", { name: `Sign in to ${business} as ${role}` });
+  await button.waitFor();
+  await button.click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  await expect.poll(() => page.locator(".business").textContent()).toContain(business);
+}
+
+async function switchBusiness(page: Page) {
+  await page.getByRole("button", { name: "Switch business" }).click();
+  await page.getByRole("heading", { name: "Sign in to CallFlow" }).waitFor();
+}
+
+async function goTo(page: Page, link: string, heading: string) {
+  // The side navigation by its place, not its name: the name is translated too.
+  await page.locator("nav.sidenav").getByRole("link", { name: link, exact: false }).click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+}
+
+describe("the dashboard in Chromium", () => {
+  let product: Product;
+  let browser: Browser;
+  let page: Page;
+  const placed: Array<{ callSid: string; from: string }> = [];
+
+  beforeAll(async () => {
+    product = await startProduct({ env: { RATE_LIMIT_PER_MINUTE: "6000" } });
+    // No quiet hours or cooldown, and a short fallback window, so the test passes at any hour.
+    await product.trpc(
+      product.token(NORTHSIDE, "admin"),
+      "settings.update",
+      { fallback_window_seconds: 10, quiet_hours: null, cooldown_seconds: 0 },
+      "POST",
+    );
+    browser = await openBrowser();
+    page = browser.page;
+    // A full page load sets this to undefined: it proves that updates arrived without a reload.
+    await page.addInitScript(() => {
+      (window as unknown as { loadedAt: number }).loadedAt = Date.now();
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await product?.stop();
+  });
+
+  it("lists the demo businesses and signs in as an admin of one", async () => {
+    await page.goto(product.webUrl);
+    await page.getByRole("heading", { name: "Sign in to CallFlow" }).waitFor();
+    expect(await page.getByRole("button", { name: `Sign in to ${ROSAS_NAME} as admin` }).count()).toBe(1);
+    await audit(page, "01-sign-in");
+    await signIn(page, NORTHSIDE_NAME, "admin");
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    await page.locator(".card").first().waitFor();
+    expect(await page.locator(".card h3").allTextContents()).toEqual(
+      expect.arrayContaining(["Calls", "Callers reached", "Delivered on WhatsApp", "Fell back to SMS", "Failed"]),
+    );
+    await page.locator(".chart svg").waitFor();
+    await audit(page, "02-overview");
+  });
+
+  it("shows a new call and its timeline reaching delivered, live, without a reload", async () => {
+    await goTo(page, "Calls", "Calls");
+    await page.locator("table.data tbody tr").first().waitFor();
+    await audit(page, "03-calls");
+    const loadedAt = await page.evaluate(() => (window as unknown as { loadedAt: number }).loadedAt);
+
+    const from = caller(7);
+    const { callSid, status } = await product.placeCall(from, BUSINESS_NUMBER);
+    expect(status).toBe(200);
+    placed.push({ callSid, from });
+    const row = page.locator("table.data tbody tr", { hasText: from });
+    await row.waitFor({ timeout: LIVE_MS });
+    await row.getByRole("link").click();
+    await page.getByRole("heading", { level: 1, name: "Call timeline" }).waitFor();
+    await page.locator('[data-testid="job-outcome"] [data-status="delivered"]').waitFor({ timeout: LIVE_MS });
+    expect(await page.locator(".timeline").textContent()).toContain(`Call from ${from}`);
+    expect(await page.locator('[data-channel="whatsapp"]').count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { loadedAt: number }).loadedAt)).toBe(loadedAt);
+    await audit(page, "04-call-timeline-delivered");
+  });
+
+  it("shows a WhatsApp→SMS fallback with the WhatsApp error in words", async () => {
+    await goTo(page, "Calls", "Calls");
+    const from = caller(0);
+    const { callSid } = await product.placeCall(from, BUSINESS_NUMBER);
+    placed.push({ callSid, from });
+    const row = page.locator("table.data tbody tr", { hasText: from });
+    await row.waitFor({ timeout: LIVE_MS });
+    await row.getByRole("link").click();
+    await page.locator('[data-channel="sms"]').waitFor({ timeout: LIVE_MS });
+    await page.locator('[data-testid="job-outcome"] [data-status="delivered"]').waitFor({ timeout: LIVE_MS });
+    const whatsapp = await page.locator('[data-channel="whatsapp"]').textContent();
+    expect(whatsapp).toContain("63024: The number cannot receive WhatsApp messages");
+    expect(await page.locator('[data-channel="sms"]').textContent()).toMatch(/SMS/);
+    await audit(page, "05-call-timeline-fallback");
+  });
+
+  it("speaks Spanish when switched, dates in the business's timezone", async () => {
+    await page.getByLabel("Language").selectOption("es");
+    await page.getByRole("heading", { level: 1, name: "Historia de la llamada" }).waitFor();
+    expect(await page.locator('[data-channel="whatsapp"]').textContent()).toContain(
+      "63024: Este número no está en WhatsApp",
+    );
+    expect(await page.locator("nav").first().textContent()).toContain("Llamadas");
+    await audit(page, "06-call-timeline-spanish");
+    await goTo(page, "Resumen", "Resumen");
+    await audit(page, "07-overview-spanish");
+    await page.getByLabel("Idioma").selectOption("en");
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+  });
+
+  it("shows replies, messages, contacts and templates", async () => {
+    await goTo(page, "Replies", "Replies");
+    await page.locator(".replies > li, .state.empty").first().waitFor();
+    await audit(page, "08-replies");
+    await goTo(page, "Messages", "Messages");
+    await page.locator("table.data tbody tr").first().waitFor();
+    await audit(page, "09-messages");
+    await goTo(page, "Contacts", "Contacts");
+    await page.locator("table.data tbody tr").first().waitFor();
+    await audit(page, "10-contacts");
+    await page.locator("table.data tbody tr").first().getByRole("link").click();
+    await page.getByRole("heading", { level: 1, name: "Contact" }).waitFor();
+    await page.getByRole("heading", { name: "Consent history" }).waitFor();
+    await audit(page, "11-contact");
+    await goTo(page, "Templates", "Templates");
+    await page.locator('[data-testid="segments"]').first().waitFor();
+    expect(await page.locator('[data-testid="segments"]').first().textContent()).toMatch(/\d+ SMS segment/);
+    await audit(page, "12-templates");
+    await goTo(page, "Settings", "Settings");
+    await page.getByRole("button", { name: "Save changes" }).waitFor();
+    await audit(page, "13-settings-admin");
+  });
+
+  it("lets a member read settings but not change them", async () => {
+    await switchBusiness(page);
+    await signIn(page, NORTHSIDE_NAME, "member");
+    await goTo(page, "Settings", "Settings");
+    await page.getByTestId("read-only-note").waitFor();
+    expect(await page.getByRole("button", { name: "Save changes" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Add number" }).count()).toBe(0);
+    expect(await page.getByLabel("Timezone").isDisabled()).toBe(true);
+    expect(await page.getByLabel("Monday").isDisabled()).toBe(true);
+    await audit(page, "14-settings-member");
+  });
+
+  it("never shows these calls to the other business", async () => {
+    await switchBusiness(page);
+    await signIn(page, ROSAS_NAME, "admin");
+    await goTo(page, "Calls", "Calls");
+    await page.locator("table.data tbody tr").first().waitFor();
+    const table = await page.locator("table.data").textContent();
+    for (const call of placed) expect(table).not.toContain(call.from);
+    // Not even by address: the timeline of Northside's call is not found for Rosa's Bakery.
+    const northsideCalls = await product.trpc<{ items: Array<{ id: string; call_sid: string }> }>(
+      product.token(NORTHSIDE, "admin"),
+      "calls.list",
+      { limit: 20 },
+    );
+    const theirs = northsideCalls.items.find((call) => call.call_sid === placed[0]?.callSid);
+    expect(theirs).toBeDefined();
+    await page.goto(`${product.webUrl}/calls/${theirs?.id}`);
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("call not found");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await goTo(page, "Overview", "Overview");
+    await audit(page, "15-overview-phone-width");
+  });
+});

@@ -125,11 +125,14 @@ switch (command) {
     ensureDashboard();
     testLanes();
     break;
+  case "build-dashboard":
+    ensureDashboard();
+    break;
   case "bench":
     ensureDependencies();
     process.exit(pnpm(["--filter", "@callflow/bench", "run", "bench", ...process.argv.slice(3)]));
     break;
   default:
-    console.error("usage: node scripts/callflow.mjs start|test|bench");
+    console.error("usage: node scripts/callflow.mjs start|test|bench|build-dashboard");
     process.exit(2);
 }

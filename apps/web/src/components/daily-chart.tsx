@@ -17,13 +17,15 @@ export function DailyChart({ days }: { days: Day[] }) {
   const y = (value: number) => HEIGHT - (value / max) * HEIGHT;
   const labelEvery = Math.ceil(days.length / 8);
   return (
-    <figure className="chart">
-      <div className="legend" aria-hidden="true">
-        <span className="key calls" /> {t("overview.chart.calls")}
-        <span className="key whatsapp" /> {t("overview.chart.whatsapp")}
-        <span className="key sms" /> {t("overview.chart.sms")}
-        <span className="key failed" /> {t("overview.chart.failed")}
-      </div>
+    // Focusable: at phone width the chart scrolls sideways, and the keyboard must reach it.
+    <figure className="chart" tabIndex={0} aria-labelledby="daily-chart-caption">
+      <ul className="legend" aria-hidden="true">
+        {(["calls", "whatsapp", "sms", "failed"] as const).map((key) => (
+          <li key={key}>
+            <span className={`key ${key}`} /> {t(`overview.chart.${key}`)}
+          </li>
+        ))}
+      </ul>
       <svg viewBox={`0 0 ${width} ${HEIGHT + 22}`} aria-hidden="true">
         <line x1="0" x2={width} y1={HEIGHT} y2={HEIGHT} className="axis" />
         {days.map((day, index) => {
@@ -60,7 +62,9 @@ export function DailyChart({ days }: { days: Day[] }) {
           );
         })}
       </svg>
-      <figcaption className="visually-hidden">{t("overview.chart.caption")}</figcaption>
+      <figcaption id="daily-chart-caption" className="visually-hidden">
+        {t("overview.chart.caption")}
+      </figcaption>
       <table className="visually-hidden">
         <thead>
           <tr>

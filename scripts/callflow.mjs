@@ -42,7 +42,9 @@ function ensureDashboard() {
   const newestSource = Math.max(...sources.filter(existsSync).map(newestChange));
   if (existsSync(built) && statSync(built).mtimeMs >= newestSource) return;
   console.log("callflow: building the dashboard…");
-  if (pnpm(["exec", "turbo", "run", "build", "--filter=@callflow/web", "--output-logs=errors-only"]) !== 0) {
+  // A production build whatever the caller's NODE_ENV (test runners set it to "test").
+  const env = { ...process.env, NODE_ENV: "production" };
+  if (pnpm(["exec", "turbo", "run", "build", "--filter=@callflow/web", "--output-logs=errors-only"], { env }) !== 0) {
     process.exit(1);
   }
 }

@@ -23,6 +23,6 @@ export function buildDashboardInto(outDir: string, env: Record<string, string>) 
   const args = ["node_modules/vite/bin/vite.js", "build", "--outDir", outDir, "--emptyOutDir", "--bypass-lock"];
   run(process.execPath, args, {
     cwd: WEB_DIR,
-    env: { ...process.env, ...env },
+    env: { ...process.env, NODE_ENV: "production", ...env },
   });
 }

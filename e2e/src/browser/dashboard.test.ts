@@ -4,8 +4,9 @@
 // cannot change settings; the other business never sees these calls; Spanish; and every
 // page passes axe with no serious or critical violation, with a screenshot of each.
 import type { Page } from "playwright-core";
+import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Product, startProduct } from "../product.ts";
+import { type Product, SANDBOX_TOKEN, startProduct } from "../product.ts";
 import { type Browser, openBrowser, screenshot, seriousViolations } from "./chromium.ts";
 
 const NORTHSIDE = "org_demo_northside_plumbing";
@@ -16,6 +17,33 @@ const LIVE_MS = 20_000;
 
 const caller = (lastDigit: number) =>
   `+1737555${String(Math.floor(Math.random() * 1000)).padStart(3, "0")}${lastDigit}`;
+
+/** A caller's reply, posted as Twilio posts an inbound SMS (signed). */
+async function sendReply(product: Product, from: string, to: string, body: string) {
+  const webhook = `${product.url}/webhooks/twilio/messages/inbound`;
+  const params = {
+    MessageSid: `SM${crypto.randomUUID().replaceAll("-", "")}`,
+    AccountSid: `AC${"0".repeat(32)}`,
+    From: from,
+    To: to,
+    Body: body,
+  };
+  const response = await fetch(webhook, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(SANDBOX_TOKEN, webhook, params),
+    },
+    body: new URLSearchParams(params),
+  });
+  expect(response.status).toBe(200);
+}
+
+/** The unread count in the navigation; 0 when no badge shows. */
+const unreadCount = (page: Page) =>
+  page.evaluate(() =>
+    Number(document.querySelector('[data-testid="unread-replies"]')?.textContent?.match(/\d+/)?.[0] ?? 0),
+  );
 
 /** Checks the page with axe and saves its screenshot. */
 async function audit(page: Page, name: string) {
@@ -119,6 +147,11 @@ describe("the dashboard in Chromium", () => {
     const whatsapp = await page.locator('[data-channel="whatsapp"]').textContent();
     expect(whatsapp).toContain("63024: The number cannot receive WhatsApp messages");
     expect(await page.locator('[data-channel="sms"]').textContent()).toMatch(/SMS/);
+    // The caller answers: the reply joins the timeline and the unread count, live.
+    const unreadBefore = await unreadCount(page);
+    await sendReply(product, from, BUSINESS_NUMBER, "Can you come on Tuesday morning?");
+    await page.locator(".step.reply", { hasText: "Can you come on Tuesday morning?" }).waitFor({ timeout: LIVE_MS });
+    await expect.poll(() => unreadCount(page), { timeout: LIVE_MS }).toBe(unreadBefore + 1);
     await audit(page, "05-call-timeline-fallback");
   });
 
@@ -138,8 +171,14 @@ describe("the dashboard in Chromium", () => {
 
   it("shows replies, messages, contacts and templates", async () => {
     await goTo(page, "Replies", "Replies");
-    await page.locator(".replies > li, .state.empty").first().waitFor();
+    const reply = page.locator(".replies > li", { hasText: "Can you come on Tuesday morning?" });
+    await reply.waitFor();
+    expect(await reply.getByRole("link", { name: "Open the call" }).count()).toBe(1);
     await audit(page, "08-replies");
+    const unread = await unreadCount(page);
+    await reply.getByRole("button", { name: "Mark as read" }).click();
+    await reply.getByRole("button", { name: "Mark as unread" }).waitFor();
+    await expect.poll(() => unreadCount(page)).toBe(unread - 1);
     await goTo(page, "Messages", "Messages");
     await page.locator("table.data tbody tr").first().waitFor();
     await audit(page, "09-messages");
@@ -168,6 +207,22 @@ describe("the dashboard in Chromium", () => {
     expect(await page.getByRole("button", { name: "Add number" }).count()).toBe(0);
     expect(await page.getByLabel("Timezone").isDisabled()).toBe(true);
     expect(await page.getByLabel("Monday").isDisabled()).toBe(true);
+    // And the API says no to a member who tries anyway, from this very page.
+    const status = await page.evaluate(async (orgId) => {
+      const signIn = await fetch("/dev/sign-in", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ orgId, role: "member" }),
+      });
+      const { token } = (await signIn.json()) as { token: string };
+      const update = await fetch("/trpc/settings.update", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ cooldown_seconds: 60 }),
+      });
+      return update.status;
+    }, NORTHSIDE);
+    expect(status).toBe(403);
     await audit(page, "14-settings-member");
   });
 

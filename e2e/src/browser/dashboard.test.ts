@@ -248,4 +248,27 @@ describe("the dashboard in Chromium", () => {
     await goTo(page, "Overview", "Overview");
     await audit(page, "15-overview-phone-width");
   });
+
+  it("renews its minute-long session token before it expires", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // The page's clock runs ahead on demand; the server's does not, so only an early renewal keeps it working.
+    await page.clock.install();
+    await page.goto(`${product.webUrl}/calls`);
+    await page.locator("table.data tbody tr").first().waitFor();
+    const renewals: number[] = [];
+    const refused: string[] = [];
+    page.on("response", (response) => {
+      if (response.request().method() === "POST" && response.url().endsWith("/dev/sign-in")) {
+        renewals.push(response.status());
+      }
+      if (response.url().includes("/trpc/") && response.status() === 401) refused.push(response.url());
+    });
+    await page.clock.fastForward("00:50");
+    await expect.poll(() => renewals.length, { timeout: 10_000 }).toBe(1);
+    await page.clock.fastForward("00:50");
+    await expect.poll(() => renewals.length, { timeout: 10_000 }).toBe(2);
+    expect(renewals).toEqual([200, 200]);
+    expect(refused).toEqual([]);
+    expect(await page.getByRole("alert").count()).toBe(0);
+  });
 });

@@ -44,9 +44,7 @@ export function SettingsPage({ session }: { session: DashboardSession }) {
       ) : null}
       <PhoneNumbers canEdit={session.role === "admin"} />
       <QueryState query={settings}>
-        {(data) => (
-          <SettingsForm key={data.updated_at as unknown as string} settings={data} canEdit={session.role === "admin"} />
-        )}
+        {(data) => <SettingsForm key={data.id} settings={data} canEdit={session.role === "admin"} />}
       </QueryState>
     </>
   );

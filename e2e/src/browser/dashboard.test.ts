@@ -188,7 +188,15 @@ describe("the dashboard in Chromium", () => {
     await page.locator("table.data tbody tr").first().getByRole("link").click();
     await page.getByRole("heading", { level: 1, name: "Contact" }).waitFor();
     await page.getByRole("heading", { name: "Consent history" }).waitFor();
+    // Staff stop messaging a caller, with a reason the ledger keeps; then back in.
+    await page.getByLabel("Why stop messaging this caller?").fill("Asked us on the phone to stop");
+    await page.getByRole("button", { name: "Stop messaging" }).click();
+    await expect.poll(() => page.getByTestId("consent-state").textContent()).toMatch(/^Opted out since/);
+    await page.locator(".history li", { hasText: "Asked us on the phone to stop" }).waitFor();
     await audit(page, "11-contact");
+    await page.getByLabel("Why message this caller again?").fill("Asked again in the shop");
+    await page.getByRole("button", { name: "Message again" }).click();
+    await expect.poll(() => page.getByTestId("consent-state").textContent()).toBe("Receives messages");
     await goTo(page, "Templates", "Templates");
     await page.locator('[data-testid="segments"]').first().waitFor();
     expect(await page.locator('[data-testid="segments"]').first().textContent()).toMatch(/\d+ SMS segment/);
@@ -270,5 +278,58 @@ describe("the dashboard in Chromium", () => {
     expect(renewals).toEqual([200, 200]);
     expect(refused).toEqual([]);
     expect(await page.getByRole("alert").count()).toBe(0);
+  });
+
+  it("guides a new business through its first steps, with empty states and the API's errors as they come", async () => {
+    // A business's first request creates it (as with Clerk); it is named after its slug.
+    await product.trpc(product.token("org_e2e_new_shop", "admin"), "settings.get");
+    const fresh = await browser.context.newPage();
+    await fresh.goto(product.webUrl);
+    await switchBusiness(fresh);
+    await signIn(fresh, "e2e-new-shop", "admin");
+    const checklist = fresh.locator(".checklist");
+    await checklist.waitFor();
+    expect(await checklist.getByRole("link").allTextContents()).toEqual([
+      "Connect a phone number",
+      "Set your timezone and business hours",
+      "Check your message templates",
+      "Make a test call",
+    ]);
+    expect(await checklist.locator("li.done").count()).toBe(0);
+    await audit(fresh, "16-first-run");
+    await goTo(fresh, "Calls", "Calls");
+    await fresh.getByText("No calls match").waitFor();
+    await audit(fresh, "17-calls-empty");
+
+    await goTo(fresh, "Overview", "Overview");
+    await checklist.getByRole("link", { name: "Connect a phone number" }).click();
+    await fresh.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
+    await fresh.getByText("No phone number connected").waitFor();
+    // A number another business has: the dashboard shows the API's own message.
+    const expected = await product
+      .trpc(product.token("org_e2e_new_shop", "admin"), "phoneNumbers.add", { e164: "+34911230100" }, "POST")
+      .then(
+        () => "added",
+        (error: Error) => error.message.replace(/^phoneNumbers\.add: /, ""),
+      );
+    expect(expected).not.toBe("added");
+    await fresh.getByLabel("Number (international format)").fill("+34911230100");
+    await fresh.getByRole("button", { name: "Add number" }).click();
+    await fresh.locator(".field-error", { hasText: expected }).waitFor();
+
+    await fresh.getByLabel("Timezone").selectOption("Europe/London");
+    await fresh.getByLabel("Saturday").fill("10:00-14:00");
+    await fresh.getByRole("button", { name: "Save changes" }).click();
+    await fresh.getByText("Saved.").waitFor();
+    await audit(fresh, "18-settings-saved");
+    const saved = await product.trpc<{ timezone: string; business_hours: Record<string, string[][]> }>(
+      product.token("org_e2e_new_shop", "admin"),
+      "settings.get",
+    );
+    expect(saved.timezone).toBe("Europe/London");
+    expect(saved.business_hours.sat).toEqual([["10:00", "14:00"]]);
+    await goTo(fresh, "Overview", "Overview");
+    await expect.poll(() => checklist.locator("li.done").count()).toBe(1);
+    await fresh.close();
   });
 });

@@ -1,6 +1,6 @@
 // Debian's Chromium driven by playwright-core: no browser download. Each session gets a
 // fresh profile directory, so nothing (storage, cache) carries over between runs.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,9 @@ export interface Browser {
 
 /** A browser with a fresh --user-data-dir (Playwright passes the directory as that flag). */
 export async function openBrowser(options: { locale?: string; width?: number } = {}): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  }
   const profile = mkdtempSync(join(tmpdir(), "callflow-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

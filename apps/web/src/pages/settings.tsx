@@ -226,56 +226,15 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
           </div>
         ) : null}
       </fieldset>
-      <fieldset disabled={!canEdit} className="panel">
-        <legend>{t("settings.messaging")}</legend>
-        <label>
-          {t("settings.fallback")}
-          <input
-            type="number"
-            min={10}
-            max={86400}
-            step={1}
-            value={fallback}
-            onChange={(event) => setFallback(event.target.value)}
-            aria-describedby="fallback-hint"
-          />
-          <span className="hint" id="fallback-hint">
-            {t("settings.fallbackHint")}
-          </span>
-        </label>
-        <label>
-          {t("settings.cooldown")}
-          <input
-            type="number"
-            min={0}
-            max={720}
-            step="any"
-            value={cooldownHours}
-            onChange={(event) => setCooldownHours(event.target.value)}
-            aria-describedby="cooldown-hint"
-          />
-          <span className="hint" id="cooldown-hint">
-            {t("settings.cooldownHint")}
-          </span>
-        </label>
-        <fieldset className="plain">
-          <legend>{t("settings.triggers")}</legend>
-          {OUTCOMES.map((outcome) => (
-            <label key={outcome} className="checkbox">
-              <input
-                type="checkbox"
-                checked={outcomes.includes(outcome)}
-                onChange={(event) =>
-                  setOutcomes(
-                    event.target.checked ? [...outcomes, outcome] : outcomes.filter((value) => value !== outcome),
-                  )
-                }
-              />
-              {t(`settings.trigger.${outcome}`)}
-            </label>
-          ))}
-        </fieldset>
-      </fieldset>
+      <MessagingFieldset
+        canEdit={canEdit}
+        fallback={fallback}
+        setFallback={setFallback}
+        cooldownHours={cooldownHours}
+        setCooldownHours={setCooldownHours}
+        outcomes={outcomes}
+        setOutcomes={setOutcomes}
+      />
       {canEdit ? (
         <div className="form-actions">
           <button type="submit" disabled={update.isPending}>
@@ -288,5 +247,71 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
       ) : null}
       {update.error ? <ErrorState error={update.error} /> : null}
     </form>
+  );
+}
+
+/** How long to wait for WhatsApp, how soon to message a caller again, and after which calls. */
+function MessagingFieldset(props: {
+  canEdit: boolean;
+  fallback: string;
+  setFallback: (value: string) => void;
+  cooldownHours: string;
+  setCooldownHours: (value: string) => void;
+  outcomes: string[];
+  setOutcomes: (value: string[]) => void;
+}) {
+  const { t } = useI18n();
+  const { canEdit, fallback, setFallback, cooldownHours, setCooldownHours, outcomes, setOutcomes } = props;
+  return (
+    <fieldset disabled={!canEdit} className="panel">
+      <legend>{t("settings.messaging")}</legend>
+      <label>
+        {t("settings.fallback")}
+        <input
+          type="number"
+          min={10}
+          max={86400}
+          step={1}
+          value={fallback}
+          onChange={(event) => setFallback(event.target.value)}
+          aria-describedby="fallback-hint"
+        />
+        <span className="hint" id="fallback-hint">
+          {t("settings.fallbackHint")}
+        </span>
+      </label>
+      <label>
+        {t("settings.cooldown")}
+        <input
+          type="number"
+          min={0}
+          max={720}
+          step="any"
+          value={cooldownHours}
+          onChange={(event) => setCooldownHours(event.target.value)}
+          aria-describedby="cooldown-hint"
+        />
+        <span className="hint" id="cooldown-hint">
+          {t("settings.cooldownHint")}
+        </span>
+      </label>
+      <fieldset className="plain">
+        <legend>{t("settings.triggers")}</legend>
+        {OUTCOMES.map((outcome) => (
+          <label key={outcome} className="checkbox">
+            <input
+              type="checkbox"
+              checked={outcomes.includes(outcome)}
+              onChange={(event) =>
+                setOutcomes(
+                  event.target.checked ? [...outcomes, outcome] : outcomes.filter((value) => value !== outcome),
+                )
+              }
+            />
+            {t(`settings.trigger.${outcome}`)}
+          </label>
+        ))}
+      </fieldset>
+    </fieldset>
   );
 }

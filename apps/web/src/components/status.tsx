@@ -1,5 +1,5 @@
 import { useI18n } from "../i18n.tsx";
-import type { MessageKey } from "../messages.ts";
+import { en, type MessageKey } from "../messages.ts";
 
 const tone: Record<string, string> = {
   delivered: "good",
@@ -19,10 +19,10 @@ const tone: Record<string, string> = {
 /** A message or job status as a word with a colour; the word carries the meaning, not the colour. */
 export function StatusBadge({ status }: { status: string }) {
   const { t } = useI18n();
-  const key = `status.${status}` as MessageKey;
+  const key = `status.${status}`;
   return (
     <span className={`status ${tone[status] ?? "neutral"}`} data-status={status}>
-      {t(key) === undefined ? status : t(key)}
+      {key in en ? t(key as MessageKey) : status}
     </span>
   );
 }

@@ -68,6 +68,8 @@ export default [
       name: "e2e",
       root: at("./e2e"),
       include: ["src/**/*.test.ts"],
+      // The browser tests load apps/web/dist: built once, before any file runs, as `npm start` builds it.
+      globalSetup: [at("./e2e/src/browser/global-setup.ts")],
       // Each file starts the product in its own process; its runs wait for real windows.
       testTimeout: 180_000,
       hookTimeout: 180_000,

@@ -12,6 +12,7 @@ const benches: Array<{ file: string; args: string[] }> = [
   { file: "token-verify.ts", args: [] },
   { file: "voice-webhook.ts", args: [] },
   { file: "after-call.ts", args: [] },
+  { file: "dashboard.ts", args: [] },
 ];
 
 for (const bench of benches) {

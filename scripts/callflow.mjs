@@ -5,7 +5,7 @@
 //   npm run bench
 // pnpm is run through npx (corepack's signature check fails on some machines).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,6 +26,27 @@ function ensureDependencies() {
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
   console.log("callflow: installing dependencies (first run)…");
   if (pnpm(["install", "--frozen-lockfile"]) !== 0) process.exit(1);
+}
+
+// The dashboard the API serves on WEB_PORT: built when missing or older than its sources.
+function newestChange(path) {
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  return readdirSync(path).reduce((newest, name) => Math.max(newest, newestChange(join(path, name))), stats.mtimeMs);
+}
+
+function ensureDashboard() {
+  const web = join(root, "apps", "web");
+  const built = join(web, "dist", "index.html");
+  const sources = ["src", "public", "index.html", "vite.config.ts", "package.json"].map((name) => join(web, name));
+  const newestSource = Math.max(...sources.filter(existsSync).map(newestChange));
+  if (existsSync(built) && statSync(built).mtimeMs >= newestSource) return;
+  console.log("callflow: building the dashboard…");
+  // A production build whatever the caller's NODE_ENV (test runners set it to "test").
+  const env = { ...process.env, NODE_ENV: "production" };
+  if (pnpm(["exec", "turbo", "run", "build", "--filter=@callflow/web", "--output-logs=errors-only"], { env }) !== 0) {
+    process.exit(1);
+  }
 }
 
 function testLanes() {
@@ -98,17 +119,22 @@ function testLanes() {
 switch (command) {
   case "start":
     ensureDependencies();
+    ensureDashboard();
     process.exit(pnpm(["--silent", "run", "dev"]));
     break;
   case "test":
     ensureDependencies();
+    ensureDashboard();
     testLanes();
+    break;
+  case "build-dashboard":
+    ensureDashboard();
     break;
   case "bench":
     ensureDependencies();
     process.exit(pnpm(["--filter", "@callflow/bench", "run", "bench", ...process.argv.slice(3)]));
     break;
   default:
-    console.error("usage: node scripts/callflow.mjs start|test|bench");
+    console.error("usage: node scripts/callflow.mjs start|test|bench|build-dashboard");
     process.exit(2);
 }

@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 
 export interface Product {
   url: string;
+  /** The dashboard's origin (WEB_PORT), same process as the API. */
+  webUrl: string;
   dataDir: string;
   output: string[];
   token(orgId: string, role?: "admin" | "member"): string;
@@ -40,11 +42,13 @@ export interface Product {
 }
 
 export async function startProduct(
-  options: { dataDir?: string; port?: number; env?: Record<string, string> } = {},
+  options: { dataDir?: string; port?: number; webPort?: number; env?: Record<string, string> } = {},
 ): Promise<Product> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "callflow-e2e-"));
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
+  const webPort = options.webPort ?? (await freePort());
+  const webUrl = `http://127.0.0.1:${webPort}`;
   const output: string[] = [];
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
     cwd: ROOT,
@@ -54,6 +58,8 @@ export async function startProduct(
       DATA_DIR: dataDir,
       DB_PORT: "",
       PUBLIC_URL: url,
+      WEB_PORT: String(webPort),
+      WEB_ORIGIN: webUrl,
       LOG_LEVEL: "warn",
       ...options.env,
     },
@@ -80,7 +86,9 @@ export async function startProduct(
     url,
     dataDir,
     output,
-    token: (orgId, role = "admin") => issuer.issue({ orgId, role, userId: `user_e2e_${role}` }),
+    webUrl,
+    token: (orgId, role = "admin") =>
+      issuer.issue({ orgId, role, userId: `user_e2e_${role}`, authorizedParty: webUrl }),
     async trpc<T>(token: string, path: string, input?: unknown, method: "GET" | "POST" = "GET") {
       const response =
         method === "GET"

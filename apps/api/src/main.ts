@@ -19,6 +19,7 @@ if (callflow.devIssuer) {
   console.log("Sign in locally with a dev token, for example:");
   console.log(`  ${portPrefix}npm run -s token -- --org org_demo_rosas_bakery --role admin\n`);
 }
+if (callflow.webUrl) console.log(`CallFlow dashboard  ${callflow.webUrl}  (open it in a browser)\n`);
 if (callflow.databaseSocketUrl) console.log(`Embedded database  ${callflow.databaseSocketUrl}`);
 if (callflow.twilioSandboxUrl) {
   console.log(`Twilio sandbox  ${callflow.twilioSandboxUrl}  (callbacks signed for ${callflow.publicUrl})`);

@@ -4,6 +4,7 @@
 // main.ts, the end-to-end tests and the benchmarks all start CallFlow through here.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import { type DevTokenIssuer, startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
 import { createFunctions, createInngestClient } from "@callflow/inngest";
@@ -12,11 +13,17 @@ import { getRequestListener } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { createDashboard } from "./http/dashboard.ts";
 import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+
+/** The dashboard's build (npm start builds it when its sources changed). */
+const WEB_DIST = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
 export interface RunningCallflow {
   /** The API's base URL on this machine, e.g. http://localhost:3000. */
   apiUrl: string;
+  /** The dashboard on this machine, e.g. http://localhost:5173; null when not served. */
+  webUrl: string | null;
   /** Where providers reach the API (PUBLIC_URL). */
   publicUrl: string;
   /** The embedded database's socket, when served. */
@@ -43,12 +50,15 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     if (applied.length) log.info("migrations applied", { versions: applied });
     if (!config.database.url && (await seedOnce(database))) log.info("demo data seeded");
 
-    // Listening first: with port 0 the public URL is only known once bound.
+    // Listening first: with port 0 the public URL and the dashboard's origin are only known once bound.
     const server = await listen(config.port, "0.0.0.0");
     stops.unshift(() => closeServer(server));
+    const webServer = config.webPort === null ? null : await listen(config.webPort, "0.0.0.0");
+    if (webServer) stops.unshift(() => closeServer(webServer));
     const apiPort = (server.address() as AddressInfo).port;
+    const webPort = webServer ? (webServer.address() as AddressInfo).port : null;
     const publicUrl = publicUrlOf(config, apiPort);
-    const webOrigins = webOriginsOf(config, null);
+    const webOrigins = webOriginsOf(config, webPort);
 
     const { verifySession, devIssuer } = chooseAuth({
       dataDir: config.dataDir,
@@ -134,11 +144,18 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         signed: Boolean(signingKey),
       },
       phoneNumberDirectory: createTwilioNumbers(twilioAccount),
+      ...(devIssuer ? { devIssuer: { issuer: devIssuer, authorizedParty: webOrigins[0] as string } } : {}),
+      ...(config.auth.kind === "clerk" && config.auth.publishableKey
+        ? { clerkPublishableKey: config.auth.publishableKey }
+        : {}),
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
     });
     server.on("request", getRequestListener(app.fetch));
+    // The dashboard and its API on one origin: the built apps/web, with /trpc, /app-config and /dev/* handed to `app`.
+    webServer?.on("request", getRequestListener(createDashboard({ distDir: WEB_DIST, api: app }).fetch));
 
     const apiUrl = `http://localhost:${apiPort}`;
+    const webUrl = webPort === null ? null : `http://localhost:${webPort}`;
     // The functions register with the executor the way they do with Inngest: PUT /api/inngest.
     const ready = executor
       ? syncFunctions(`http://127.0.0.1:${apiPort}/api/inngest`).then(() => {
@@ -153,6 +170,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     });
     return {
       apiUrl,
+      webUrl,
       publicUrl,
       databaseSocketUrl: socketUrl,
       executorUrl: executor?.url ?? null,

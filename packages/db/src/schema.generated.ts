@@ -60,6 +60,7 @@ export interface InboundMessages {
   body: string;
   provider_sid: string;
   received_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  read_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface MessageEvents {

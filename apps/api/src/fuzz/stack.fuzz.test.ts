@@ -125,16 +125,17 @@ describe(`the whole HTTP surface under ${REQUESTS} fuzzed requests (seed ${SEED}
       Array.from({ length: CONCURRENCY }, async () => {
         for (let request = requests[next++]; request; request = requests[next++]) {
           let status: number;
+          let debugBody = "";
           try {
             const response = await fetch(request.url, { ...request.init, signal: AbortSignal.timeout(30_000) });
-            await response.arrayBuffer();
+            debugBody = (await response.text()).slice(0, 300);
             status = response.status;
           } catch (error) {
             status = 0;
             failures.push(`#${request.index} no answer (${(error as Error).message}): ${request.describe}`);
           }
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          if (status >= 500) failures.push(`#${request.index} ${status}: ${request.describe}`);
+          if (status >= 500) failures.push(`#${request.index} ${status}: ${request.describe} → ${debugBody}`);
         }
       }),
     );

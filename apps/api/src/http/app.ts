@@ -13,6 +13,8 @@ import { createOrganizationProvisioner } from "../organizations.ts";
 import { createRateLimiter } from "../rate-limit.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
+import { appConfigRoute } from "./app-config.ts";
+import { type DevSignInOptions, devSignIn } from "./dev-sign-in.ts";
 import { type InngestEndpointOptions, inngestEndpoint } from "./inngest-endpoint.ts";
 import { trpcEndpoint } from "./trpc-endpoint.ts";
 import { webhookAllowlist } from "./webhook-allowlist.ts";
@@ -38,6 +40,10 @@ export interface AppOptions {
   inngest?: InngestEndpointOptions;
   /** CallFlow's Twilio numbers: phoneNumbers.add connects only these. */
   phoneNumberDirectory?: PhoneNumberDirectory;
+  /** Local mode: the dashboard signs in through this dev token issuer at /dev/sign-in. */
+  devIssuer?: Omit<DevSignInOptions, "database">;
+  /** Clerk's publishable key, for the dashboard's sign-in in cloud mode (GET /app-config). */
+  clerkPublishableKey?: string;
   /** Why the process cannot take work yet (null: it can); /readyz answers 503 with it. */
   readinessProblem?: () => string | null;
 }
@@ -80,6 +86,7 @@ export function createApp(options: AppOptions) {
   app.use("/trpc/*", limitBody);
   if (options.webhookAllowedCidrs?.length) app.use("/webhooks/*", webhookAllowlist(options.webhookAllowedCidrs));
   app.use("/webhooks/*", limitBody);
+  app.use("/dev/*", limitBody);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
@@ -99,6 +106,13 @@ export function createApp(options: AppOptions) {
     }
   });
 
+  app.route(
+    "/app-config",
+    appConfigRoute(
+      options.devIssuer ? { auth: "local" } : { auth: "clerk", clerkPublishableKey: options.clerkPublishableKey },
+    ),
+  );
+  if (options.devIssuer) app.route("/dev", devSignIn({ database, ...options.devIssuer }));
   app.post("/webhooks/clerk", clerkWebhook(database, options.clerkWebhookSecret));
   if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, ...options.twilio }));
   if (options.inngest) app.route("/api/inngest", inngestEndpoint(options.inngest));

@@ -51,17 +51,25 @@ export function inngestEndpoint(options: InngestEndpointOptions) {
       .get("/", (c) => handler(c))
       // A sync is the SDK telling Inngest where the functions are: anyone may ask for one (as
       // Inngest allows), a few a minute per address; Inngest refusing it is a 502, not ours.
-      .put("/", async (c) => {
-        const retryAfter = syncLimit.take(clientAddress(c) ?? "unknown");
-        if (retryAfter > 0) {
-          c.header("retry-after", String(retryAfter));
-          return c.json({ error: `too many syncs from this address: retry in ${retryAfter} s` }, 429);
-        }
-        const response = await handler(c);
-        if (response.status < 500) return response;
-        const reason = await response.text();
-        return c.json({ error: `Inngest did not take the sync: ${reason.slice(0, 300)}` }, 502);
-      })
+      .put(
+        "/",
+        bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: "a sync body is small" }, 413) }),
+        async (c) => {
+          const retryAfter = syncLimit.take(clientAddress(c) ?? "unknown");
+          if (retryAfter > 0) {
+            c.header("retry-after", String(retryAfter));
+            return c.json({ error: `too many syncs from this address: retry in ${retryAfter} s` }, 429);
+          }
+          // An in-band sync (Inngest Cloud's) carries a JSON body; anything else is not one.
+          const body = await c.req.text();
+          if (body.trim() !== "" && !isJson(body))
+            return c.json({ error: "a sync's body, when there is one, is JSON" }, 400);
+          const response = await handler(c);
+          if (response.status < 500) return response;
+          const reason = await response.text();
+          return c.json({ error: `Inngest did not take the sync: ${reason.slice(0, 300)}` }, 502);
+        },
+      )
       .post(
         "/",
         async (c, next) => {
@@ -104,6 +112,15 @@ const runRequestSchema = z.looseObject({
   steps: z.record(z.string(), z.unknown()),
   ctx: z.looseObject({ run_id: z.string(), attempt: z.number().optional() }),
 });
+
+const isJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Why a signature header cannot be Inngest's, judged without the body; null when it may be. */
 export function signatureProblem(header: string | undefined, now: number): string | null {

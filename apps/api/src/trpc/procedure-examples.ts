@@ -33,6 +33,13 @@ export const EXAMPLES: Record<string, Example> = {
   "settings.get": () => undefined,
   "settings.update": () => ({ cooldown_seconds: 3600 }),
   "stats.overview": () => ({}),
+  "stats.outcomes": () => ({}),
+  "stats.daily": () => ({}),
+  "replies.list": () => ({}),
+  "replies.forCall": (ids) => ({ id: ids.call }),
+  "replies.unreadCount": () => undefined,
+  "replies.markRead": () => ({ all: true }),
+  "live.changes": () => undefined,
 };
 
 export const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, unknown>).map(

@@ -1,10 +1,13 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { callsRouter } from "./router/calls.ts";
 import { contactsRouter } from "./router/contacts.ts";
+import { liveRouter } from "./router/live.ts";
 import { messagesRouter } from "./router/messages.ts";
 import { phoneNumbersRouter } from "./router/phone-numbers.ts";
+import { repliesRouter } from "./router/replies.ts";
 import { settingsRouter } from "./router/settings.ts";
 import { statsRouter } from "./router/stats.ts";
+import { statsTrendsRouter } from "./router/stats-trends.ts";
 import { templatesRouter } from "./router/templates.ts";
 import { router } from "./trpc.ts";
 
@@ -15,7 +18,9 @@ export const appRouter = router({
   contacts: contactsRouter,
   phoneNumbers: phoneNumbersRouter,
   settings: settingsRouter,
-  stats: statsRouter,
+  stats: { ...statsRouter, ...statsTrendsRouter },
+  replies: repliesRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

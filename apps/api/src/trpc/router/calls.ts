@@ -1,3 +1,4 @@
+import { describeTwilioError } from "@callflow/providers";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { instantInput } from "../instant-input.ts";
@@ -46,7 +47,10 @@ export const callsRouter = {
     }),
   ),
 
-  /** The call, what CallFlow decided for it, and every message with its status history. */
+  /**
+   * The call, what CallFlow decided for it, and every message with its status history;
+   * each error code comes with what it means, in words.
+   */
   get: orgProcedure.input(uuidInput).query(({ ctx, input }) =>
     ctx.db(async (tx) => {
       const call = await tx.selectFrom("call_logs").selectAll().where("id", "=", input.id).executeTakeFirst();
@@ -73,9 +77,14 @@ export const callsRouter = {
         job,
         messages: messages.map((message) => ({
           ...message,
-          events: events.filter((event) => event.message_id === message.id),
+          error_description: explainError(message.error_code),
+          events: events
+            .filter((event) => event.message_id === message.id)
+            .map((event) => ({ ...event, error_description: explainError(event.error_code) })),
         })),
       };
     }),
   ),
 } satisfies TRPCRouterRecord;
+
+const explainError = (code: number | null) => (code == null ? null : describeTwilioError(code));

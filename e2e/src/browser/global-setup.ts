@@ -1,0 +1,5 @@
+import { ensureDashboardBuilt } from "./dashboard-build.ts";
+
+export default function setup() {
+  ensureDashboardBuilt();
+}

@@ -3,7 +3,8 @@
 // the benchmarks give every setting the same meaning. What runs locally instead of a cloud
 // service is decided here, from the environment alone.
 import { randomBytes } from "node:crypto";
-import type { EnvSource } from "@callflow/db";
+import { resolve } from "node:path";
+import { type EnvSource, REPOSITORY_ROOT } from "@callflow/db";
 import {
   STRIPE_SANDBOX_LOCAL_SECRET_KEY,
   TWILIO_SANDBOX_ACCOUNT_SID,
@@ -123,6 +124,22 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
     },
     webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS ?? [],
   };
+}
+
+/**
+ * The settings to put before a printed command (npm run -s token, simulate:call) so that it
+ * reaches this running product: those of the API's port, dashboard port and data directory
+ * that are not the defaults. Secrets are never printed; a command run where they are set
+ * reads them as this process did.
+ */
+export function commandPrefix(running: { apiUrl: string; webUrl: string | null; dataDir: string }): string {
+  const settings: string[] = [];
+  const apiPort = new URL(running.apiUrl).port;
+  if (apiPort !== "3000") settings.push(`PORT=${apiPort}`);
+  const webPort = running.webUrl ? new URL(running.webUrl).port : null;
+  if (webPort && webPort !== "5173") settings.push(`WEB_PORT=${webPort}`);
+  if (running.dataDir !== resolve(REPOSITORY_ROOT, ".data")) settings.push(`DATA_DIR=${running.dataDir}`);
+  return settings.map((setting) => `${setting} `).join("");
 }
 
 /** The dashboard's origins: as configured, else the dashboard's own local URL. */

@@ -27,3 +27,20 @@ it("reads the environment only in env.ts files (and the quickstart launcher, whi
     .filter((file) => !file.endsWith("/env.ts") && file !== "scripts/callflow.mjs");
   expect(readers).toEqual([]);
 });
+
+// Benchmarks run outside Turborepo (npm run bench); everything else runs through its tasks.
+it("lets every setting through to Turborepo's tasks (strict env mode)", () => {
+  const turbo = JSON.parse(readFileSync(join(REPOSITORY_ROOT, "turbo.json"), "utf8")) as {
+    tasks: Record<string, { env?: string[]; passThroughEnv?: string[] }>;
+  };
+  const patterns = Object.values(turbo.tasks)
+    .flatMap((task) => [...(task.env ?? []), ...(task.passThroughEnv ?? [])])
+    .map((pattern) => new RegExp(`^${pattern.replace("*", ".*")}$`));
+  const declared = SOURCE_ROOTS.flatMap((root) => [...sourceFiles(join(REPOSITORY_ROOT, root))])
+    .filter((file) => file.endsWith("/env.ts") && !relative(REPOSITORY_ROOT, file).startsWith("bench/"))
+    .flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/^\s+([A-Z][A-Z0-9_]{2,}): /gm)].map((m) => m[1] as string),
+    );
+  expect(declared.length).toBeGreaterThan(20);
+  expect([...new Set(declared)].filter((name) => !patterns.some((pattern) => pattern.test(name)))).toEqual([]);
+});

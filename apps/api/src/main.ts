@@ -1,5 +1,5 @@
 // `npm start`: CallFlow from the environment, until SIGINT or SIGTERM.
-import { loadConfig } from "./config.ts";
+import { commandPrefix, loadConfig } from "./config.ts";
 import { startCallflow } from "./start-callflow.ts";
 
 let callflow: Awaited<ReturnType<typeof startCallflow>>;
@@ -11,9 +11,8 @@ try {
 }
 const { log } = callflow;
 
-// The printed commands reach this API only if they are told its port too.
-const port = new URL(callflow.apiUrl).port;
-const portPrefix = port === "3000" ? "" : `PORT=${port} `;
+// The printed commands read the same configuration: they carry whatever was not the default.
+const portPrefix = commandPrefix(callflow);
 if (callflow.devIssuer) {
   console.log(`\nCallFlow API  ${callflow.apiUrl}  (tRPC at /trpc, health at /healthz)`);
   console.log("Sign in locally with a dev token, for example:");

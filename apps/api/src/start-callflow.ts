@@ -24,6 +24,8 @@ export interface RunningCallflow {
   apiUrl: string;
   /** The dashboard on this machine, e.g. http://localhost:5173; null when not served. */
   webUrl: string | null;
+  /** The data directory (embedded database, dev issuer key). */
+  dataDir: string;
   /** Where providers reach the API (PUBLIC_URL). */
   publicUrl: string;
   /** The embedded database's socket, when served. */
@@ -171,6 +173,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     return {
       apiUrl,
       webUrl,
+      dataDir: config.dataDir,
       publicUrl,
       databaseSocketUrl: socketUrl,
       executorUrl: executor?.url ?? null,

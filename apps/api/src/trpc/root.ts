@@ -1,14 +1,13 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { callsRouter } from "./router/calls.ts";
-import { contactsRouter } from "./router/contacts.ts";
+import { contactsRouter } from "./router/contacts/_router.ts";
 import { liveRouter } from "./router/live.ts";
 import { messagesRouter } from "./router/messages.ts";
 import { phoneNumbersRouter } from "./router/phone-numbers.ts";
-import { repliesRouter } from "./router/replies.ts";
+import { repliesRouter } from "./router/replies/_router.ts";
 import { settingsRouter } from "./router/settings.ts";
-import { statsRouter } from "./router/stats.ts";
-import { statsTrendsRouter } from "./router/stats-trends.ts";
-import { templatesRouter } from "./router/templates.ts";
+import { statsRouter } from "./router/stats/_router.ts";
+import { templatesRouter } from "./router/templates/_router.ts";
 import { router } from "./trpc.ts";
 
 export const appRouter = router({
@@ -18,7 +17,7 @@ export const appRouter = router({
   contacts: contactsRouter,
   phoneNumbers: phoneNumbersRouter,
   settings: settingsRouter,
-  stats: { ...statsRouter, ...statsTrendsRouter },
+  stats: statsRouter,
   replies: repliesRouter,
   live: liveRouter,
 });

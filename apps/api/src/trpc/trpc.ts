@@ -23,6 +23,15 @@ export interface ApiContext {
   phoneNumberDirectory: PhoneNumberDirectory | null;
 }
 
+/** What an org (or admin) procedure's handler gets: the verified session and its tenant transactions. */
+export type OrgContext = ApiContext & {
+  session: Session;
+  orgId: string;
+  userId: string;
+  /** A transaction as the caller (withTenant): RLS decides what it sees. */
+  db: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+};
+
 /** Who may call a procedure; tests read it to cover every procedure without a list. */
 export interface ProcedureMeta {
   access: "public" | "user" | "org" | "admin";

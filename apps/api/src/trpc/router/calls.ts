@@ -2,6 +2,7 @@ import { describeTwilioError } from "@callflow/providers";
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { instantInput } from "../instant-input.ts";
+import { numberSearchInput } from "../number-search.ts";
 import { cursorAt, olderThan, page, pageInput, uuidInput } from "../pagination.ts";
 import { notFound, orgProcedure } from "../trpc.ts";
 
@@ -10,12 +11,7 @@ export const callsListInput = pageInput.extend({
   from: instantInput.optional(),
   to: instantInput.optional(),
   /** Digits anywhere in the caller's number. */
-  number: z
-    .string()
-    .trim()
-    .regex(/^\+?[0-9]{3,15}$/, "number search takes 3 to 15 digits")
-    .transform((value) => value.replace(/^\+/, ""))
-    .optional(),
+  number: numberSearchInput.optional(),
 });
 
 export const callsRouter = {

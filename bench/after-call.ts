@@ -623,7 +623,7 @@ async function main(options: Options): Promise<void> {
   const [
     { migrate, seedOnce, startEmbeddedDatabase },
     { startDevExecutor, startTwilioSandbox },
-    { createFunctions, createInngestClient },
+    { createFunctions, createInngestClient, sendWith, startOutboxRelay },
     { createTwilioMessaging, statusCallbackUrls },
     { serve },
     { sql },
@@ -738,7 +738,11 @@ async function main(options: Options): Promise<void> {
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxBatchSize: env.TRPC_MAX_BATCH,
-      twilio: { authToken: twilioAuthToken, publicUrl, emit: async (event) => void (await inngest.send(event)) },
+      twilio: {
+        authToken: twilioAuthToken,
+        publicUrl,
+        outbox: startOutboxRelay({ database, send: sendWith(inngest) }),
+      },
       inngest: { client: inngest, functions, serveOrigin: publicUrl, signed: true },
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
     });

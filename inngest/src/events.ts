@@ -1,25 +1,38 @@
-// Every event CallFlow sends or waits for, declared once with its schema.
+// Every event CallFlow sends or waits for, declared once with its schema. Producers write
+// events through `.outbox(data, id)`, checked against the same schema, so both sides of
+// each event share one contract.
+import { messageStatusSchema } from "@callflow/domain";
 import { eventType } from "inngest";
 import { z } from "zod";
+import type { OutboxEvent } from "./outbox.ts";
 
-/** A call ended with a final status; sent by the voice webhook with the CallSid as event id. */
-export const callCompleted = eventType("call/completed", {
-  schema: z.object({ callSid: z.string(), organizationId: z.string(), callLogId: z.uuid() }),
+/** The event for the outbox: data checked against the schema, and the id that makes it count once. */
+const outboxOf =
+  <S extends z.ZodType<Record<string, unknown>>>(name: string, schema: S) =>
+  (data: z.input<S>, id: string): OutboxEvent => ({ name, id, data: schema.parse(data) });
+
+const callCompletedData = z.object({ callSid: z.string(), organizationId: z.string(), callLogId: z.uuid() });
+/** A call ended with a final status; written by the voice webhook with the CallSid as event id. */
+export const callCompleted = Object.assign(eventType("call/completed", { schema: callCompletedData }), {
+  outbox: outboxOf("call/completed", callCompletedData),
 });
 
+const messageJobCreatedData = z.object({ jobId: z.uuid(), organizationId: z.string() });
 /** A call's message job is ready to deliver; its id is the job id. */
-export const messageJobCreated = eventType("message/job.created", {
-  schema: z.object({ jobId: z.uuid(), organizationId: z.string() }),
+export const messageJobCreated = Object.assign(eventType("message/job.created", { schema: messageJobCreatedData }), {
+  outbox: outboxOf("message/job.created", messageJobCreatedData),
 });
 
-/** A provider status callback was stored; `status` is the message's status after it. */
-export const messageStatusUpdated = eventType("message/status.updated", {
-  schema: z.object({
-    sid: z.string(),
-    messageId: z.uuid(),
-    jobId: z.uuid(),
-    organizationId: z.string(),
-    status: z.string(),
-    errorCode: z.number().nullable(),
-  }),
+const messageStatusUpdatedData = z.object({
+  sid: z.string(),
+  messageId: z.uuid(),
+  jobId: z.uuid(),
+  organizationId: z.string(),
+  status: messageStatusSchema,
+  errorCode: z.number().nullable(),
 });
+/** A provider status callback was stored; `status` is the message's status after it. */
+export const messageStatusUpdated = Object.assign(
+  eventType("message/status.updated", { schema: messageStatusUpdatedData }),
+  { outbox: outboxOf("message/status.updated", messageStatusUpdatedData) },
+);

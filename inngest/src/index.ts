@@ -12,3 +12,4 @@ export function createFunctions(inngest: CallflowInngest, deps: CallCompletedDep
   return [createCallCompleted(inngest, deps), createDeliverMessage(inngest, deps)];
 }
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
+export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";

@@ -2,12 +2,12 @@
 // knows whether a part is a cloud service or its local stand-in (embedded database, token
 // issuer, Twilio sandbox, local Inngest executor); the configuration decided which.
 // main.ts, the end-to-end tests and the benchmarks all start CallFlow through here.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import { type DevTokenIssuer, startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
-import { createFunctions, createInngestClient } from "@callflow/inngest";
+import { createFunctions, createInngestClient, type OutboxRelay, sendWith, startOutboxRelay } from "@callflow/inngest";
 import { createTwilioMessaging, createTwilioNumbers, statusCallbackUrls } from "@callflow/providers";
 import { getRequestListener } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
@@ -116,6 +116,18 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
           }),
       logger: inngestLoggerOf(log.child({ service: "inngest" })),
     });
+    // Events written by webhooks (in their own transactions) go to Inngest from here, once
+    // the functions are synced: the local executor starts runs only for functions it knows.
+    let relay: OutboxRelay | null = null;
+    const outbox = { wake: () => relay?.wake() };
+    const startRelay = () => {
+      relay = startOutboxRelay({
+        database,
+        send: sendWith(inngest),
+        onError: (error) => log.warn("events not sent yet; the outbox keeps them", { error: error.message }),
+      });
+    };
+    stops.unshift(async () => relay?.stop());
     const functions = createFunctions(inngest, {
       database,
       messaging: createTwilioMessaging(twilioAccount),
@@ -134,11 +146,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       maxBatchSize: config.limits.maxBatchSize,
       webhookAllowedCidrs: config.webhookAllowedCidrs,
       ...(config.clerkWebhookSecret ? { clerkWebhookSecret: config.clerkWebhookSecret } : {}),
-      twilio: {
-        authToken: config.twilio.authToken,
-        publicUrl,
-        emit: async (event) => void (await inngest.send(event)),
-      },
+      twilio: { authToken: config.twilio.authToken, publicUrl, outbox },
       inngest: {
         client: inngest,
         functions,
@@ -152,9 +160,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         : {}),
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
     });
-    server.on("request", getRequestListener(app.fetch));
+    handle(server, getRequestListener(app.fetch));
     // The dashboard and its API on one origin: the built apps/web, with /trpc, /app-config and /dev/* handed to `app`.
-    webServer?.on("request", getRequestListener(createDashboard({ distDir: WEB_DIST, api: app }).fetch));
+    if (webServer) handle(webServer, getRequestListener(createDashboard({ distDir: WEB_DIST, api: app }).fetch));
 
     const apiUrl = `http://localhost:${apiPort}`;
     const webUrl = webPort === null ? null : `http://localhost:${webPort}`;
@@ -163,8 +171,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       ? syncFunctions(`http://127.0.0.1:${apiPort}/api/inngest`).then(() => {
           functionsSynced = true;
           log.info("functions synced with the local executor");
+          startRelay();
         })
-      : Promise.resolve();
+      : Promise.resolve().then(startRelay);
     log.info("listening", {
       url: apiUrl,
       mode: config.database.url ? "cloud" : "local",
@@ -206,8 +215,19 @@ async function syncFunctions(url: string): Promise<void> {
   if (!response.ok) throw new Error(`syncing the functions: ${response.status} ${await response.text()}`);
 }
 
+type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+const handlers = new WeakMap<Server, RequestListener>();
+
+/** Until its handler is set, a bound server answers 503 "starting" rather than leave a request hanging. */
+function starting(_request: IncomingMessage, response: ServerResponse) {
+  response.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
+  response.end('{"error":"CallFlow is starting: retry in a second"}');
+}
+
+const handle = (server: Server, listener: RequestListener) => handlers.set(server, listener);
+
 function listen(port: number, host: string): Promise<Server> {
-  const server = createServer();
+  const server = createServer((request, response) => (handlers.get(server) ?? starting)(request, response));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -14,6 +14,14 @@ export const callStatuses = [
 
 export type CallStatus = (typeof callStatuses)[number];
 
+/** After these nothing changes: the call is over. */
+export const finalCallStatuses: readonly CallStatus[] = ["completed", "busy", "no-answer", "canceled", "failed"];
+
+/** How far a call has got: callbacks arrive out of order, and a status only moves forward. */
+export const callStatusOrder: readonly CallStatus[] = ["queued", "ringing", "in-progress", ...finalCallStatuses];
+
+export const isFinalCallStatus = (status: CallStatus) => finalCallStatuses.includes(status);
+
 export const callStatusSchema = z.enum(callStatuses, {
   error: (issue) => `Unknown call status ${JSON.stringify(issue.input)}. Expected one of ${callStatuses.join(", ")}.`,
 });

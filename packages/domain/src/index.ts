@@ -20,8 +20,17 @@ export {
   callOutcome,
   callOutcomes,
   callStatuses,
+  callStatusOrder,
   callStatusSchema,
+  finalCallStatuses,
+  isFinalCallStatus,
 } from "./call-outcome.ts";
+export {
+  type ConsentKeywordAction,
+  consentConfirmation,
+  consentKeywordOf,
+  type KeywordLanguage,
+} from "./consent-keywords.ts";
 export { type Channel, type Decision, type DecisionInput, decideMessage } from "./message-decision.ts";
 export {
   isDeliveredLike,

@@ -19,8 +19,6 @@ import { type InngestEndpointOptions, inngestEndpoint } from "./inngest-endpoint
 import { trpcEndpoint } from "./trpc-endpoint.ts";
 import { webhookAllowlist } from "./webhook-allowlist.ts";
 
-export type Emit = Parameters<typeof twilioWebhooks>[0]["emit"];
-
 export interface AppOptions {
   database: Database;
   verifySession: VerifySession;
@@ -35,7 +33,7 @@ export interface AppOptions {
   maxBatchSize: number;
   clerkWebhookSecret?: string;
   /** Twilio's webhooks: signatures are checked against publicUrl + path with the auth token. */
-  twilio?: { authToken: string; publicUrl: string; emit: Emit };
+  twilio?: { authToken: string; publicUrl: string; outbox: { wake(): void } };
   /** Inngest's endpoint: the client (its signing key checks requests), the functions, where it is served. */
   inngest?: InngestEndpointOptions;
   /** CallFlow's Twilio numbers: phoneNumbers.add connects only these. */

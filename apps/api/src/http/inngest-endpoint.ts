@@ -64,9 +64,10 @@ export function inngestEndpoint(options: InngestEndpointOptions) {
           const body = await c.req.text();
           if (body.trim() !== "" && !isJson(body))
             return c.json({ error: "a sync's body, when there is one, is JSON" }, 400);
-          const response = await handler(c);
-          if (response.status < 500) return response;
-          const reason = await response.text();
+          // The sync is a request to Inngest: its failing (an answer or none) is upstream's.
+          const response = await handler(c).catch((error: Error) => error);
+          if (response instanceof Response && response.status < 500) return response;
+          const reason = response instanceof Response ? await response.text() : response.message;
           return c.json({ error: `Inngest did not take the sync: ${reason.slice(0, 300)}` }, 502);
         },
       )

@@ -87,6 +87,29 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/inbound on %s", (lane
     ]);
   });
 
+  it.each([
+    ["PARAR", "sms", "opt_out", "No recibirás más mensajes de Fixture org_fixture_a. Responde COMENZAR"],
+    ["Baja.", "sms", "opt_out", "No recibirás más mensajes de Fixture org_fixture_a."],
+    ["STOP", "whatsapp", "opt_out", "You will get no more messages from Fixture org_fixture_a. Reply START"],
+    ["opt-out", "whatsapp", "opt_out", "You will get no more messages from Fixture org_fixture_a."],
+  ])("records %j on %s as %s and confirms it in the caller's language", async (body, channel, action, reply) => {
+    const caller = newCaller();
+    const response = await inbound(channel === "whatsapp" ? `whatsapp:${caller}` : caller, body);
+    expect(await response.text()).toContain(`<Message>${reply}`);
+    const row = await contact(ORG_A, caller);
+    expect((await consentEvents(row?.id as string)).map((event) => [event.channel, event.action])).toEqual([
+      [channel, action],
+    ]);
+  });
+
+  it("leaves English keywords on SMS for Twilio to confirm, and confirms COMENZAR in Spanish", async () => {
+    const caller = newCaller();
+    expect(await (await inbound(caller, "STOP")).text()).toContain("<Response/>");
+    const restarted = await (await inbound(caller, "Comenzar")).text();
+    expect(restarted).toContain("<Message>Volverás a recibir mensajes de Fixture org_fixture_a.");
+    expect(await contact(ORG_A, caller)).toMatchObject({ opted_out_at: null });
+  });
+
   it("opts back in with UNSTOP", async () => {
     const caller = newCaller();
     await inbound(caller, "QUIT");

@@ -1,13 +1,16 @@
 // POST /webhooks/twilio/messages/inbound: a caller texts or WhatsApps the business back.
-// The carrier keywords change consent (an opt-out covers every channel: the consent
-// ledger's trigger sets contacts.opted_out_at), HELP is answered with the business's help
-// text, and anything else is kept for the dashboard.
+// The carrier keywords (packages/domain consent-keywords.ts, English and Spanish) change
+// consent (an opt-out covers every channel: the consent ledger's trigger sets
+// contacts.opted_out_at) and are confirmed in the caller's language where Twilio does not
+// confirm them; HELP is answered with the business's help text; anything else is kept for
+// the dashboard.
+import { consentConfirmation, consentKeywordOf, type KeywordLanguage } from "@callflow/domain";
 import type { Context } from "hono";
 import { z } from "zod";
 import { describeIssues, messageSid, text, twiml } from "./twilio-form.ts";
 import { findNumberOwner, recordReceipt, upsertContact } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
-import type { TwilioWebhookOptions } from "./twilio-webhooks.ts";
+import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
 /** inbound_messages.body holds up to this; a longer WhatsApp message is kept truncated. */
 const STORED_BODY_LIMIT = 1600;
@@ -20,21 +23,12 @@ export const inboundMessageSchema = z.object({
   Body: text(4096).default(""),
 });
 
-const KEYWORDS: Record<string, "opt_out" | "opt_in" | "help"> = {
-  STOP: "opt_out",
-  STOPALL: "opt_out",
-  UNSUBSCRIBE: "opt_out",
-  CANCEL: "opt_out",
-  END: "opt_out",
-  QUIT: "opt_out",
-  START: "opt_in",
-  UNSTOP: "opt_in",
-  HELP: "help",
-  INFO: "help",
-};
-
-/** A keyword is the whole message, trimmed, in any case; "stop calling me" is a reply. */
-export const keywordOf = (body: string) => KEYWORDS[body.trim().toUpperCase()];
+/**
+ * Twilio answers the English keywords on SMS itself (its standard opt-out handling, which
+ * also blocks sending after STOP); WhatsApp and Spanish keywords get CallFlow's answer.
+ */
+const twilioAnswers = (channel: "sms" | "whatsapp", language: KeywordLanguage) =>
+  channel === "sms" && language === "en";
 
 export function inboundMessage({ database, log }: TwilioWebhookOptions) {
   return async (c: Context<TwilioFormEnv>) => {
@@ -43,7 +37,7 @@ export function inboundMessage({ database, log }: TwilioWebhookOptions) {
     if (!parsed.success) return c.json({ error: `not an inbound message: ${describeIssues(parsed.error, form)}` }, 400);
     const message = parsed.data;
     const channel = /^whatsapp:/i.test(message.From) ? "whatsapp" : "sms";
-    const keyword = keywordOf(message.Body);
+    const keyword = consentKeywordOf(message.Body);
 
     const reply = await database.withService(async (tx) => {
       const owner = await findNumberOwner(tx, message.To);
@@ -62,27 +56,32 @@ export function inboundMessage({ database, log }: TwilioWebhookOptions) {
         kind: "message.inbound",
         organizationId: owner.organizationId,
       });
-      // A repeated HELP is answered again: Twilio repeats a webhook whose answer it did not get.
-      const helpReply = keyword === "help" ? owner.helpText : undefined;
-      if (!first) return helpReply;
+      // A repeated delivery is answered again: Twilio repeats a webhook whose answer it did not get.
+      const answer =
+        keyword?.action === "help"
+          ? owner.helpText
+          : keyword && !twilioAnswers(channel, keyword.language)
+            ? consentConfirmation(keyword.action, keyword.language, owner.businessName)
+            : undefined;
+      if (!first) return answer;
 
       const contactId = await upsertContact(tx, owner.organizationId, message.From);
-      if ((keyword === "opt_out" || keyword === "opt_in") && contactId) {
+      if (keyword && keyword.action !== "help" && contactId) {
         await tx
           .insertInto("consent_events")
           .values({
             organization_id: owner.organizationId,
             contact_id: contactId,
             channel,
-            action: keyword,
+            action: keyword.action,
             source: "inbound_keyword",
             actor: message.MessageSid,
             evidence: JSON.stringify({ body: message.Body }),
           })
           .execute();
-        return undefined;
+        return answer;
       }
-      if (keyword === "help") return helpReply;
+      if (keyword?.action === "help") return answer;
       // Also a keyword from a sender with no number to opt out (a short code): staff see it.
       await tx
         .insertInto("inbound_messages")

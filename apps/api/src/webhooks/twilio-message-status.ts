@@ -4,13 +4,14 @@
 // a waiting delivery what the stored status now is.
 import type { Tx } from "@callflow/db";
 import { isFailure, type MessageStatus, mergeStatus, parseMessageStatus } from "@callflow/domain";
+import { enqueueEvents, messageStatusUpdated } from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
 import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
 import { recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
-import type { TwilioWebhookOptions } from "./twilio-webhooks.ts";
+import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
 export const messageStatusCallbackSchema = z.object({
   MessageSid: messageSid,
@@ -42,7 +43,7 @@ type StoredMessage = {
   status: MessageStatus;
 };
 
-export function messageStatusCallback({ database, emit, log, publicUrl, authToken }: TwilioWebhookOptions) {
+export function messageStatusCallback({ database, outbox, log, publicUrl, authToken }: TwilioWebhookOptions) {
   const statusCallbacks = statusCallbackUrls({ publicUrl, authToken });
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
@@ -75,7 +76,7 @@ export function messageStatusCallback({ database, emit, log, publicUrl, authToke
         kind: "message.status",
         organizationId: message.organization_id,
       });
-      if (!first) return { message, status: message.status };
+      if (!first) return false;
 
       await tx
         .insertInto("message_events")
@@ -106,33 +107,24 @@ export function messageStatusCallback({ database, emit, log, publicUrl, authToke
           .set({ ...linked, ...moved })
           .where("id", "=", message.id)
           .execute();
-      return { message, status };
-    });
-
-    // Also for a repeated callback: waiters re-read the database anyway, and the event id
-    // lets Inngest drop a copy of one already sent.
-    if (stored) {
-      try {
-        await emit({
-          name: "message/status.updated",
-          id: `${callback.MessageSid}:${callback.MessageStatus}`,
-          data: {
+      // In the same transaction as the status it reports: a waiting delivery learns it even
+      // when Inngest is down right now. Waiters re-read the database after their wait anyway.
+      await enqueueEvents(tx, [
+        messageStatusUpdated.outbox(
+          {
             sid: callback.MessageSid,
-            messageId: stored.message.id,
-            jobId: stored.message.job_id,
-            organizationId: stored.message.organization_id,
-            status: stored.status,
+            messageId: message.id,
+            jobId: message.job_id,
+            organizationId: message.organization_id,
+            status,
             errorCode,
           },
-        });
-      } catch (error) {
-        log.error("message/status.updated could not be sent", {
-          sid: callback.MessageSid,
-          error: (error as Error).message,
-        });
-        return c.json({ error: "the status was recorded but its event could not be sent; retry" }, 500);
-      }
-    }
+          externalId,
+        ),
+      ]);
+      return true;
+    });
+    if (stored) outbox.wake();
     return c.body(twiml(), 200, { "content-type": "text/xml; charset=utf-8" });
   };
 }

@@ -8,6 +8,7 @@ export interface NumberOwner {
   phoneNumberId: string;
   answeredMinSeconds: number;
   helpText: string;
+  businessName: string;
 }
 
 /** The org whose number this is ("+1...", "whatsapp:+1..."), if any. */
@@ -22,6 +23,7 @@ export async function findNumberOwner(tx: Tx, number: string): Promise<NumberOwn
       "phone_numbers.id as phoneNumberId",
       "organizations.answered_min_seconds as answeredMinSeconds",
       "organizations.help_text as helpText",
+      "organizations.name as businessName",
     ])
     .where("phone_numbers.e164", "=", e164)
     .executeTakeFirst();

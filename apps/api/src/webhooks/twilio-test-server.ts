@@ -13,13 +13,14 @@ import {
   type ORG_B,
   type ScratchDatabase,
 } from "@callflow/db/testing";
+import type { OutboxEvent } from "@callflow/inngest";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { sql } from "kysely";
 import twilio from "twilio";
 import { createLog } from "../log.ts";
 import type { TwilioForm } from "./twilio-signature.ts";
-import { type TwilioWebhookEvent, twilioWebhooks } from "./twilio-webhooks.ts";
+import { twilioWebhooks } from "./twilio-webhooks.ts";
 
 export const AUTH_TOKEN = "test-twilio-auth-token-0123456789";
 export const PUBLIC_URL = "https://hooks.callflow.test";
@@ -50,9 +51,9 @@ export interface TwilioTestServer {
   url: string;
   scratch: ScratchDatabase;
   ids: Record<typeof ORG_A | typeof ORG_B, FixtureIds>;
-  events: TwilioWebhookEvent[];
-  /** While set, emit throws this. */
-  failEmit: Error | null;
+  /** The events the webhooks wrote to the outbox, in order. */
+  events(): Promise<OutboxEvent[]>;
+  clearEvents(): Promise<void>;
   post(path: string, params: TwilioForm, options?: PostOptions): Promise<Response>;
   /** Rows in every table a Twilio webhook writes. */
   rowCounts(): Promise<Record<WrittenTable, number>>;
@@ -74,8 +75,6 @@ type WrittenTable = (typeof WRITTEN_TABLES)[number];
 export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestServer> {
   const scratch = await migratedDatabase(lane);
   const ids = (await insertTwoOrgFixture(scratch.database)) as TwilioTestServer["ids"];
-  // emit reads the server's state at call time: tests set failEmit on the returned object.
-  let server: TwilioTestServer | undefined;
   const app = new Hono().route(
     "/webhooks/twilio",
     twilioWebhooks({
@@ -83,22 +82,28 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
       authToken: AUTH_TOKEN,
       publicUrl: PUBLIC_URL,
       log: createLog("silent"),
-      emit: async (event) => {
-        if (server?.failEmit) throw server.failEmit;
-        server?.events.push(event);
-      },
+      // No relay: tests read what the webhooks wrote to the outbox.
+      outbox: { wake() {} },
     }),
   );
   const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => http.once("listening", () => resolve()));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-  server = {
+  const server: TwilioTestServer = {
     url,
     scratch,
     ids,
-    events: [],
-    failEmit: null,
+    async events() {
+      const { rows } =
+        await sql<OutboxEvent>`select name, event_id as id, data from app.event_outbox order by event_outbox.id`.execute(
+          scratch.database.owner,
+        );
+      return rows;
+    },
+    async clearEvents() {
+      await sql`delete from app.event_outbox`.execute(scratch.database.owner);
+    },
     post(path: string, params: TwilioForm, options: PostOptions = {}) {
       const target = options.query ? `${path}?${options.query}` : path;
       const signedUrl = `${PUBLIC_URL}/webhooks/twilio${options.signedTarget ?? target}`;

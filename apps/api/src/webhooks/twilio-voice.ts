@@ -3,14 +3,15 @@
 // call/completed with the CallSid as event id, so downstream runs once per call however
 // often Twilio repeats itself.
 import type { Tx } from "@callflow/db";
-import { type CallStatus, callOutcome, callStatusSchema } from "@callflow/domain";
+import { callOutcome, callStatusOrder, callStatusSchema, finalCallStatuses, isFinalCallStatus } from "@callflow/domain";
+import { callCompleted, enqueueEvents } from "@callflow/inngest";
 import type { Context } from "hono";
 import { sql } from "kysely";
 import { z } from "zod";
 import { callSid, describeIssues, optional, text, twiml } from "./twilio-form.ts";
 import { findNumberOwner, type NumberOwner, recordReceipt, upsertContact } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
-import type { TwilioWebhookOptions } from "./twilio-webhooks.ts";
+import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
 export const voiceStatusCallbackSchema = z.object({
   CallSid: callSid,
@@ -38,13 +39,9 @@ export const voiceStatusCallbackSchema = z.object({
 
 export type VoiceStatusCallback = z.infer<typeof voiceStatusCallbackSchema>;
 
-/** After these nothing changes: the call is over. */
-const FINAL_STATUSES: readonly CallStatus[] = ["completed", "busy", "no-answer", "canceled", "failed"];
-/** How far a call has got; every final status is past every other. */
-const STATUS_ORDER: readonly CallStatus[] = ["queued", "ringing", "in-progress", ...FINAL_STATUSES];
 const sqlList = (values: readonly string[]) => sql.raw(`array[${values.map((value) => `'${value}'`).join(", ")}]`);
 
-export function voiceStatusCallback({ database, emit, log }: TwilioWebhookOptions) {
+export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOptions) {
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = voiceStatusCallbackSchema.safeParse(form);
@@ -67,26 +64,28 @@ export function voiceStatusCallback({ database, emit, log }: TwilioWebhookOption
         return null;
       }
       const first = await recordReceipt(tx, { externalId, kind: "voice.status", organizationId: owner.organizationId });
-      const callLogId = first ? await upsertCallLog(tx, owner, call) : await findCallLog(tx, owner, call.CallSid);
-      return callLogId ? { organizationId: owner.organizationId, callLogId } : null;
-    });
-
-    // Also for a repeated final callback: the event id makes it count once downstream,
-    // and a crash between the commit above and this send is repaired by Twilio's retry.
-    if (logged && FINAL_STATUSES.includes(call.CallStatus)) {
-      try {
-        await emit({ name: "call/completed", id: call.CallSid, data: { callSid: call.CallSid, ...logged } });
-      } catch (error) {
-        log.error("call/completed could not be sent", { callSid: call.CallSid, error: (error as Error).message });
-        return c.json({ error: "the call was recorded but its event could not be sent; retry" }, 500);
+      if (!first) return false;
+      const callLogId = await upsertCallLog(tx, owner, call);
+      // In the same transaction: the event is as durable as the call it is about. The
+      // CallSid is its id, so the call is handled once however often Twilio repeats itself.
+      if (callLogId && isFinalCallStatus(call.CallStatus)) {
+        await enqueueEvents(tx, [
+          callCompleted.outbox(
+            { callSid: call.CallSid, organizationId: owner.organizationId, callLogId },
+            call.CallSid,
+          ),
+        ]);
+        return true;
       }
-    }
+      return false;
+    });
+    if (logged) outbox.wake();
     return c.body(twiml(), 200, { "content-type": "text/xml; charset=utf-8" });
   };
 }
 
 async function upsertCallLog(tx: Tx, owner: NumberOwner, call: VoiceStatusCallback): Promise<string | null> {
-  const final = FINAL_STATUSES.includes(call.CallStatus);
+  const final = isFinalCallStatus(call.CallStatus);
   const at = call.Timestamp ?? new Date();
   const endedAt = final ? at : null;
   // A first sight of the call at its end still gets a start: its end less its duration.
@@ -129,8 +128,8 @@ async function upsertCallLog(tx: Tx, owner: NumberOwner, call: VoiceStatusCallba
         // A CallSid is Twilio-wide; a row of another org is never touched.
         .where(
           sql<boolean>`call_logs.organization_id = excluded.organization_id
-            and call_logs.status <> all(${sqlList(FINAL_STATUSES)})
-            and array_position(${sqlList(STATUS_ORDER)}, excluded.status) >= array_position(${sqlList(STATUS_ORDER)}, call_logs.status)`,
+            and call_logs.status <> all(${sqlList(finalCallStatuses)})
+            and array_position(${sqlList(callStatusOrder)}, excluded.status) >= array_position(${sqlList(callStatusOrder)}, call_logs.status)`,
         ),
     )
     .returning("id")

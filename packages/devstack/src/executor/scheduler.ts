@@ -140,8 +140,14 @@ export function createScheduler(deps: {
       tryStart(row, null);
     }
     // Runs behind a saturated key were left out, and a full page may hide more due runs:
-    // look again when a drive ends and frees capacity.
+    // look again when a drive ends and frees capacity. A drive that ended while the query
+    // ran has already freed its key, and no drive may be left to look again: look now.
     if (saturated.length || rows.length === limit) leftWork = true;
+    const freedMeanwhile = saturated.some((key) => {
+      const entry = held.get(key);
+      return !entry || entry.count < entry.limit;
+    });
+    if (freedMeanwhile) scanAgain = true;
   }
 
   return {

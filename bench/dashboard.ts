@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
+import { statusCallbackUrls } from "@callflow/providers";
 import twilio from "twilio";
 import { openBrowser } from "../e2e/src/browser/chromium.ts";
 import { type Product, startProduct } from "../e2e/src/product.ts";
@@ -131,7 +132,10 @@ try {
     await page.goto(`${product.webUrl}/calls/${callId}`);
     const message = await sentWhatsApp(product, admin, callId);
     await page.locator('[data-channel="whatsapp"] [data-status="sent"]').first().waitFor({ timeout: 30_000 });
-    const webhook = `${product.url}/webhooks/twilio/messages/status?messageId=${message.id}`;
+    // The URL the product gave Twilio for this message: signed, with an expiry.
+    const webhook = statusCallbackUrls({ publicUrl: product.url, authToken: TWILIO_SANDBOX_AUTH_TOKEN }).urlFor(
+      message.id,
+    );
     const params = { MessageSid: message.sid, MessageStatus: "delivered", To: `whatsapp:${from}` };
     const signature = twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params);
     const postedAt = Date.now();

@@ -12,31 +12,22 @@
 //      ending in 1), its timeline open; the bench posts a signed "delivered" status
 //      callback, as Twilio does, and the page records when "Delivered" appears. Date.now()
 //      on both sides: one machine, one clock.
-// It prints figures; it does not pass or fail.
-//
-//   npx tsx dashboard.ts [--loads 20] [--callbacks 10]
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
+import { statusCallbackUrls } from "@callflow/providers";
 import twilio from "twilio";
 import { openBrowser } from "../e2e/src/browser/chromium.ts";
 import { type Product, startProduct } from "../e2e/src/product.ts";
-import { figure, summarize } from "./figures.ts";
+import { figure, flags, Latencies, latencyFigures, printMachine, sleep } from "./measure.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const ORG = "org_demo_northside_plumbing";
 const BUSINESS_NUMBER = "+15125550100";
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number above 0`);
-  return value;
-}
-const options = { loads: option("loads", 20), callbacks: option("callbacks", 10) };
+const options = flags("dashboard: the dashboard in Chromium", { loads: 20, callbacks: 10 }, { loads: 8, callbacks: 4 });
 
 async function callIdOf(product: Product, token: string, callSid: string): Promise<string> {
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -45,7 +36,7 @@ async function callIdOf(product: Product, token: string, callSid: string): Promi
     });
     const call = calls.items.find((item) => item.call_sid === callSid);
     if (call) return call.id;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`call ${callSid} never appeared`);
 }
@@ -57,12 +48,12 @@ async function sentWhatsApp(product: Product, token: string, callId: string) {
     }>(token, "calls.get", { id: callId });
     const whatsapp = detail.messages.find((message) => message.channel === "whatsapp");
     if (whatsapp?.provider_sid && whatsapp.status === "sent") return { id: whatsapp.id, sid: whatsapp.provider_sid };
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`the WhatsApp message of call ${callId} never reached "sent"`);
 }
 
-console.log(`dashboard bench: ${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(2)}`);
+printMachine("dashboard");
 const build = spawnSync(process.execPath, ["scripts/callflow.mjs", "build-dashboard"], { cwd: ROOT, stdio: "inherit" });
 if (build.status !== 0) process.exit(1);
 
@@ -118,23 +109,22 @@ try {
   figure("dashboard_initial_js_gzip", gzipBytes / 1024, "kB");
 
   // 2. Navigation → 50 rows in the calls table.
-  const loads: number[] = [];
+  const loads = new Latencies();
+  let firstLoad = Number.NaN;
   for (let index = 0; index <= options.loads; index++) {
     await page.goto(`${product.webUrl}/calls`);
     await page.waitForFunction(() => (window as unknown as { rowsAt?: number }).rowsAt !== undefined, null, {
       timeout: 30_000,
     });
-    loads.push(await page.evaluate(() => (window as unknown as { rowsAt: number }).rowsAt));
+    const rowsAt = await page.evaluate(() => (window as unknown as { rowsAt: number }).rowsAt);
+    if (index === 0) firstLoad = rowsAt;
+    else loads.record(rowsAt);
   }
-  const [coldish, ...warm] = loads;
-  const loadSummary = summarize(warm);
-  console.log(`calls table, first load after sign-in: ${coldish?.toFixed(0)} ms; then ${warm.length} loads`);
-  figure("dashboard_calls_table_50_rows_first_load", coldish ?? Number.NaN, "ms", 0);
-  figure("dashboard_calls_table_50_rows_p50", loadSummary.p50, "ms", 0);
-  figure("dashboard_calls_table_50_rows_p95", loadSummary.p95, "ms", 0);
+  figure("dashboard_calls_table_50_rows_first_load", firstLoad, "ms");
+  latencyFigures("dashboard_calls_table_50_rows", loads.summary(), ["p50", "p95"]);
 
   // 3. Status callback → the timeline shows it.
-  const latencies: number[] = [];
+  const latencies = new Latencies();
   for (let index = 0; index < options.callbacks; index++) {
     const from = `+1737556${String(index).padStart(3, "0")}1`;
     const { callSid } = await product.placeCall(from, BUSINESS_NUMBER);
@@ -142,7 +132,10 @@ try {
     await page.goto(`${product.webUrl}/calls/${callId}`);
     const message = await sentWhatsApp(product, admin, callId);
     await page.locator('[data-channel="whatsapp"] [data-status="sent"]').first().waitFor({ timeout: 30_000 });
-    const webhook = `${product.url}/webhooks/twilio/messages/status?messageId=${message.id}`;
+    // The URL the product gave Twilio for this message: signed, with an expiry.
+    const webhook = statusCallbackUrls({ publicUrl: product.url, authToken: TWILIO_SANDBOX_AUTH_TOKEN }).urlFor(
+      message.id,
+    );
     const params = { MessageSid: message.sid, MessageStatus: "delivered", To: `whatsapp:${from}` };
     const signature = twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params);
     const postedAt = Date.now();
@@ -155,14 +148,11 @@ try {
     await page.waitForFunction(() => (window as unknown as { deliveredAt?: number }).deliveredAt !== undefined, null, {
       timeout: 30_000,
     });
-    latencies.push((await page.evaluate(() => (window as unknown as { deliveredAt: number }).deliveredAt)) - postedAt);
+    latencies.record(
+      (await page.evaluate(() => (window as unknown as { deliveredAt: number }).deliveredAt)) - postedAt,
+    );
   }
-  const callbackSummary = summarize(latencies);
-  console.log(
-    `status callback → timeline, ${latencies.length} callbacks: ${latencies.map((ms) => ms.toFixed(0)).join(", ")} ms`,
-  );
-  figure("dashboard_status_callback_to_timeline_p50", callbackSummary.p50, "ms", 0);
-  figure("dashboard_status_callback_to_timeline_max", callbackSummary.max, "ms", 0);
+  latencyFigures("dashboard_status_callback_to_timeline", latencies.summary(), ["p50", "max"]);
 } finally {
   await browser.close();
   await product.stop();

@@ -11,6 +11,3 @@ export const benchEnv = createEnv({
   runtimeEnv: process.env,
   emptyStringAsUndefined: true,
 });
-
-/** This process's environment, for the processes a benchmark starts. */
-export const inheritedEnvironment = () => ({ ...process.env });

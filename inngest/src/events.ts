@@ -36,3 +36,18 @@ export const messageStatusUpdated = Object.assign(
   eventType("message/status.updated", { schema: messageStatusUpdatedData }),
   { outbox: outboxOf("message/status.updated", messageStatusUpdatedData) },
 );
+
+const stripeSubscriptionChangedData = z.object({
+  organizationId: z.string(),
+  customerId: z.string(),
+  stripeEventType: z.string(),
+});
+/**
+ * A Stripe webhook said something about a customer's subscription (Checkout completed, a
+ * subscription created, updated or deleted, an invoice paid or failed); its id is Stripe's
+ * event id. The sync re-reads the subscription from Stripe, so order and repeats do not matter.
+ */
+export const stripeSubscriptionChanged = Object.assign(
+  eventType("stripe/subscription.changed", { schema: stripeSubscriptionChangedData }),
+  { outbox: outboxOf("stripe/subscription.changed", stripeSubscriptionChangedData) },
+);

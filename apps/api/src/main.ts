@@ -23,6 +23,11 @@ if (callflow.databaseSocketUrl) console.log(`Embedded database  ${callflow.datab
 if (callflow.twilioSandboxUrl) {
   console.log(`Twilio sandbox  ${callflow.twilioSandboxUrl}  (callbacks signed for ${callflow.publicUrl})`);
 }
+if (callflow.stripeSandboxUrl) {
+  console.log(
+    `Stripe sandbox  ${callflow.stripeSandboxUrl}  (Checkout and portal pages; events signed for ${callflow.publicUrl})`,
+  );
+}
 if (callflow.executorUrl)
   console.log(`Inngest executor  ${callflow.executorUrl}  (runs the functions at /api/inngest)`);
 if (callflow.devIssuer) {

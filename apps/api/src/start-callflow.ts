@@ -6,9 +6,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
-import { type DevTokenIssuer, startDevExecutor, startTwilioSandbox } from "@callflow/devstack";
+import {
+  type DevTokenIssuer,
+  type StripeSandbox,
+  startDevExecutor,
+  startStripeSandbox,
+  startTwilioSandbox,
+} from "@callflow/devstack";
+import { paidPlans } from "@callflow/domain";
 import { createFunctions, createInngestClient, type OutboxRelay, sendWith, startOutboxRelay } from "@callflow/inngest";
-import { createTwilioMessaging, createTwilioNumbers, statusCallbackUrls } from "@callflow/providers";
+import {
+  createStripeBilling,
+  createTwilioMessaging,
+  createTwilioNumbers,
+  statusCallbackUrls,
+} from "@callflow/providers";
 import { getRequestListener } from "@hono/node-server";
 import { chooseAuth } from "./auth/auth-mode.ts";
 import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
@@ -33,6 +45,9 @@ export interface RunningCallflow {
   /** Local stand-ins' URLs, null when the cloud service is configured. */
   executorUrl: string | null;
   twilioSandboxUrl: string | null;
+  stripeSandboxUrl: string | null;
+  /** Local mode's Stripe stand-in, for tests and tools that act as Stripe would (complete a Checkout…). */
+  stripeSandbox: StripeSandbox | null;
   /** Local mode's token issuer (null with Clerk). */
   devIssuer: DevTokenIssuer | null;
   database: Database;
@@ -84,6 +99,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       ...(sandbox ? { baseUrl: sandbox.url } : {}),
     };
 
+    const billing = await startBilling(config, publicUrl, stops);
+
     const inngestConfig = config.inngest;
     const executor =
       inngestConfig.kind === "local-executor"
@@ -130,6 +147,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     stops.unshift(async () => relay?.stop());
     const functions = createFunctions(inngest, {
       database,
+      billing: billing.provider,
       messaging: createTwilioMessaging(twilioAccount),
       statusCallbacks: statusCallbackUrls({ publicUrl, authToken: config.twilio.authToken }),
     });
@@ -146,7 +164,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       maxBatchSize: config.limits.maxBatchSize,
       webhookAllowedCidrs: config.webhookAllowedCidrs,
       ...(config.clerkWebhookSecret ? { clerkWebhookSecret: config.clerkWebhookSecret } : {}),
-      twilio: { authToken: config.twilio.authToken, publicUrl, outbox },
+      twilio: { authToken: config.twilio.authToken, publicUrl },
+      outbox,
       inngest: {
         client: inngest,
         functions,
@@ -154,6 +173,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         signed: Boolean(signingKey),
       },
       phoneNumberDirectory: createTwilioNumbers(twilioAccount),
+      billing: billing.provider,
+      dashboardUrl: webOrigins[0] as string,
       ...(devIssuer ? { devIssuer: { issuer: devIssuer, authorizedParty: webOrigins[0] as string } } : {}),
       ...(config.auth.kind === "clerk" && config.auth.publishableKey
         ? { clerkPublishableKey: config.auth.publishableKey }
@@ -187,6 +208,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       databaseSocketUrl: socketUrl,
       executorUrl: executor?.url ?? null,
       twilioSandboxUrl: sandbox?.url ?? null,
+      stripeSandboxUrl: billing.sandbox?.url ?? null,
+      stripeSandbox: billing.sandbox,
       devIssuer,
       database,
       log,
@@ -197,6 +220,33 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     await stopAll(stops);
     throw error;
   }
+}
+
+/** Stripe, or in local mode its stand-in selling CallFlow's plans, its events signed for this API. */
+async function startBilling(config: CallflowConfig, publicUrl: string, stops: Array<() => Promise<void>>) {
+  const stripe = config.stripe;
+  const sandbox = stripe.sandbox
+    ? await startStripeSandbox({
+        port: stripe.sandbox.port,
+        secretKey: stripe.secretKey,
+        webhookUrl: `${publicUrl}/webhooks/stripe`,
+        webhookSecret: stripe.webhookSecrets[0] as string,
+        catalog: paidPlans.map((plan) => ({
+          lookupKey: plan.stripeLookupKey as string,
+          productName: `CallFlow ${plan.name}`,
+          unitAmount: plan.monthlyPriceUsd * 100,
+          currency: "usd",
+          interval: "month" as const,
+        })),
+      })
+    : null;
+  if (sandbox) stops.unshift(() => sandbox.stop());
+  const provider = createStripeBilling({
+    secretKey: stripe.secretKey,
+    webhookSecrets: stripe.webhookSecrets,
+    ...(sandbox ? { sandbox: { host: sandbox.host, port: sandbox.port } } : {}),
+  });
+  return { provider, sandbox };
 }
 
 async function openTheDatabase(config: CallflowConfig, stops: Array<() => Promise<void>>) {

@@ -85,7 +85,7 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
       maxBodyBytes: 64 * 1024,
       maxBatchSize: 10,
       // No relay: the test reads the events the webhooks wrote to the outbox.
-      twilio: { authToken: AUTH_TOKEN, publicUrl, outbox: { wake() {} } },
+      twilio: { authToken: AUTH_TOKEN, publicUrl },
     });
     close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   });

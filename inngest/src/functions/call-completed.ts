@@ -1,7 +1,7 @@
 // call-completed: the tenant-aware half. A finished call becomes a message job (one per
 // call, with the decision and its reason, skips included), then `message/job.created`.
-import type { Database } from "@callflow/db";
-import { decideMessage } from "@callflow/domain";
+import type { Database, Tx } from "@callflow/db";
+import { decideMessage, entitlementOf, quotaReachedReason, usagePeriodOf } from "@callflow/domain";
 import { NonRetriableError } from "inngest";
 import { sql } from "kysely";
 import type { CallflowInngest } from "../client.ts";
@@ -77,15 +77,25 @@ export async function decideAndWriteJob(
       .executeTakeFirstOrThrow();
     const subscription = await tx
       .selectFrom("subscriptions")
-      .select("plan")
+      .select(["plan", "status", "past_due_since", "current_period_start", "current_period_end"])
       .where("organization_id", "=", organizationId)
       .executeTakeFirst();
+    const billing = subscription
+      ? {
+          plan: subscription.plan,
+          status: subscription.status,
+          pastDueSince: subscription.past_due_since,
+          currentPeriodStart: subscription.current_period_start,
+          currentPeriodEnd: subscription.current_period_end,
+        }
+      : null;
+    const entitlement = entitlementOf(billing, now);
+    const period = usagePeriodOf(billing, now);
     const usage = await tx
       .selectFrom("usage_periods")
       .select("messages_sent")
       .where("organization_id", "=", organizationId)
-      .where("period_start", "<=", now)
-      .where("period_end", ">", now)
+      .where("period_start", "=", period.start)
       .executeTakeFirst();
     const contact = call.contact_id
       ? await tx
@@ -119,7 +129,7 @@ export async function decideAndWriteJob(
         consentPolicy: org.consent_policy,
         triggerOutcomes: org.trigger_outcomes,
         cooldownSeconds: org.cooldown_seconds,
-        plan: subscription?.plan ?? "free",
+        entitlement,
         messagesUsedThisPeriod: usage?.messages_sent ?? 0,
       },
       contact: contact
@@ -161,6 +171,7 @@ export async function decideAndWriteJob(
         fallback_window_seconds: org.fallback_window_seconds,
         send_after: sending?.sendAfter ?? null,
         completed_at: decision.decision === "skip" ? now : null,
+        usage_period_start: sending ? period.start : null,
       })
       .onConflict((conflict) => conflict.column("call_log_id").doNothing())
       .returning(["id", "decision", "reason", "send_after"])
@@ -172,6 +183,17 @@ export async function decideAndWriteJob(
         .where("call_log_id", "=", call.id)
         .executeTakeFirstOrThrow();
       return asJobDecision(raced);
+    }
+    if (sending && !(await countMessage(tx, organizationId, period, entitlement.plan.monthlyMessageQuota))) {
+      // Calls decided at the same moment took the last of the quota: this one is skipped.
+      const reason = quotaReachedReason(entitlement.plan, entitlement.plan.monthlyMessageQuota);
+      const skipped = await tx
+        .updateTable("message_jobs")
+        .set({ decision: "skip", status: "skipped", reason, channels: [], usage_period_start: null, completed_at: now })
+        .where("id", "=", inserted.id)
+        .returning(["id", "decision", "reason", "send_after"])
+        .executeTakeFirstOrThrow();
+      return asJobDecision({ ...skipped, send_after: null });
     }
     if (sending && call.contact_id) {
       // The cooldown runs from the decision, so two quick calls get one message.
@@ -194,3 +216,23 @@ const asJobDecision = (row: {
   reason: row.reason,
   sendAfter: row.send_after ? row.send_after.toISOString() : null,
 });
+
+/**
+ * Counts one message against the period's quota, in one statement: the check and the
+ * count cannot be split by a concurrent decision, so calls at the edge never overshoot.
+ * False when the quota was already used up.
+ */
+async function countMessage(
+  tx: Tx,
+  organizationId: string,
+  period: { start: Date; end: Date },
+  quota: number,
+): Promise<boolean> {
+  const { rows } = await sql<{ messages_sent: number }>`
+    insert into public.usage_periods as u (organization_id, period_start, period_end, messages_sent)
+    values (${organizationId}, ${period.start}, ${period.end}, 1)
+    on conflict (organization_id, period_start) do update set messages_sent = u.messages_sent + 1
+    where u.messages_sent < ${quota}
+    returning messages_sent`.execute(tx);
+  return rows.length > 0;
+}

@@ -31,6 +31,8 @@ interface PreparedJob {
   whatsappVariables: Record<string, string>;
   smsBody: string | null;
   fallbackWindowSeconds: number;
+  /** The usage period the message was counted in when it was decided (ISO); its sends are added there. */
+  usagePeriodStart: string | null;
 }
 
 type Attempt = { messageId: string; accepted: true } | { messageId: string; accepted: false; reason: string };
@@ -120,6 +122,7 @@ async function loadJob(deps: DeliverMessageDeps, jobId: string): Promise<Prepare
         "j.whatsapp_variables",
         "j.sms_body",
         "j.fallback_window_seconds",
+        "j.usage_period_start",
       ])
       .where("j.id", "=", jobId)
       .executeTakeFirst();
@@ -140,6 +143,7 @@ async function loadJob(deps: DeliverMessageDeps, jobId: string): Promise<Prepare
       whatsappVariables: row.whatsapp_variables as Record<string, string>,
       smsBody: row.sms_body,
       fallbackWindowSeconds: row.fallback_window_seconds,
+      usagePeriodStart: row.usage_period_start?.toISOString() ?? null,
     };
   });
 }
@@ -238,16 +242,19 @@ async function sendOnce(deps: DeliverMessageDeps, job: PreparedJob, channel: Cha
       })
       .where("id", "=", claimed.messageId)
       .execute();
-    const segments = channel === "sms" ? countSmsSegments(job.smsBody ?? "").segments : 0;
-    await sql`
-      insert into public.usage_periods (organization_id, period_start, period_end, messages_sent, whatsapp_sent, sms_sent, sms_segments)
-      values (${job.organizationId}, date_trunc('month', ${now}::timestamptz, 'UTC'), date_trunc('month', ${now}::timestamptz, 'UTC') + interval '1 month',
-              1, ${channel === "whatsapp" ? 1 : 0}, ${channel === "sms" ? 1 : 0}, ${segments})
-      on conflict (organization_id, period_start) do update set
-        messages_sent = usage_periods.messages_sent + 1,
-        whatsapp_sent = usage_periods.whatsapp_sent + excluded.whatsapp_sent,
-        sms_sent = usage_periods.sms_sent + excluded.sms_sent,
-        sms_segments = usage_periods.sms_segments + excluded.sms_segments`.execute(tx);
+    // The message counted against the quota when it was decided; each accepted send adds
+    // its channel (and SMS segments) to that same period.
+    if (job.usagePeriodStart) {
+      const segments = channel === "sms" ? countSmsSegments(job.smsBody ?? "").segments : 0;
+      await sql`
+        update public.usage_periods
+           set whatsapp_sent = whatsapp_sent + ${channel === "whatsapp" ? 1 : 0},
+               sms_sent = sms_sent + ${channel === "sms" ? 1 : 0},
+               sms_segments = sms_segments + ${segments}
+         where organization_id = ${job.organizationId} and period_start = ${job.usagePeriodStart}::timestamptz`.execute(
+        tx,
+      );
+    }
     return { messageId: claimed.messageId, accepted: true };
   });
 }

@@ -95,6 +95,7 @@ export interface MessageJobs {
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   completed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  usage_period_start: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface Messages {
@@ -149,6 +150,7 @@ export interface Subscriptions {
   cancel_at_period_end: Generated<boolean>;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  past_due_since: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface Templates {

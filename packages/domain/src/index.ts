@@ -1,4 +1,15 @@
 export {
+  atLimitDescription,
+  type Entitlement,
+  entitlementOf,
+  PAST_DUE_GRACE_DAYS,
+  quotaReachedReason,
+  type SubscriptionState,
+  type SubscriptionStatus,
+  subscriptionStatuses,
+  usagePeriodOf,
+} from "./billing.ts";
+export {
   type BusinessHours,
   businessHoursSchema,
   isQuietTime,
@@ -43,7 +54,18 @@ export {
   parseMessageStatus,
 } from "./message-status.ts";
 export { type CountryCode, e164Schema, isE164, type PhoneNumberResult, parsePhoneNumber } from "./phone-number.ts";
-export { hasQuotaLeft, isPlanId, type Plan, type PlanId, planIdSchema, planIds, plans, quotaFor } from "./plans.ts";
+export {
+  hasQuotaLeft,
+  isPlanId,
+  type Plan,
+  type PlanId,
+  paidPlans,
+  planIdSchema,
+  planIds,
+  planOfLookupKey,
+  plans,
+  quotaFor,
+} from "./plans.ts";
 export {
   type ConsentPolicy,
   consentPolicies,

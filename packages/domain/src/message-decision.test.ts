@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type DecisionInput, decideMessage } from "./message-decision.ts";
+import { plans } from "./plans.ts";
 
 // Wednesday 2026-11-25, 15:00 in Chicago (21:00 UTC): open, not quiet.
 const NOW = new Date("2026-11-25T21:00:00Z");
@@ -19,7 +20,7 @@ const base: DecisionInput = {
     consentPolicy: "implied",
     triggerOutcomes: ["missed", "voicemail"],
     cooldownSeconds: 86_400,
-    plan: "starter",
+    entitlement: { sending: true, plan: plans.starter, graceUntil: null },
     messagesUsedThisPeriod: 10,
   },
   contact: null,
@@ -91,8 +92,16 @@ describe("decideMessage", () => {
       { ...base, contact: contact({ lastMessagedAt: new Date(NOW.getTime() - 3_600_000) }) },
       /less than 24 h ago/,
     ],
-    ["a used-up quota", withOrg({ plan: "free", messagesUsedThisPeriod: 50 }), /quota/],
-    ["an unknown plan", withOrg({ plan: "platinum" }), /quota/],
+    [
+      "a used-up quota",
+      withOrg({ entitlement: { sending: true, plan: plans.free, graceUntil: null }, messagesUsedThisPeriod: 50 }),
+      /^monthly message quota reached: 50 of 50 on Free$/,
+    ],
+    [
+      "a subscription that does not allow sending",
+      withOrg({ entitlement: { sending: false, plan: plans.starter, reason: "the Starter plan is unpaid: pay it" } }),
+      /^the Starter plan is unpaid: pay it$/,
+    ],
     [
       "no template for the outcome",
       { ...base, call: { ...base.call, outcome: "voicemail" as const } },

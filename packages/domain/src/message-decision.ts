@@ -1,6 +1,8 @@
 // What CallFlow does after a call, decided from the call, the business's settings, the
 // caller's contact record and templates. Pure: the workflow loads the inputs and writes
 // the outcome (with its reason) whatever it is, skips included.
+
+import { type Entitlement, quotaReachedReason } from "./billing.ts";
 import {
   type BusinessHours,
   isQuietTime,
@@ -10,7 +12,7 @@ import {
 } from "./business-hours.ts";
 import type { CallOutcome } from "./call-outcome.ts";
 import { parsePhoneNumber } from "./phone-number.ts";
-import { hasQuotaLeft, isPlanId } from "./plans.ts";
+import { hasQuotaLeft } from "./plans.ts";
 import { formatCallTime, renderTemplate, renderWhatsAppVariables } from "./template-render.ts";
 
 export type Channel = "whatsapp" | "sms";
@@ -25,7 +27,8 @@ export interface DecisionInput {
     consentPolicy: "implied" | "explicit";
     triggerOutcomes: readonly CallOutcome[];
     cooldownSeconds: number;
-    plan: string;
+    /** What the subscription allows now (billing.ts entitlementOf). */
+    entitlement: Entitlement;
     messagesUsedThisPeriod: number;
   };
   /** Null when the caller has no contact record yet. */
@@ -106,8 +109,9 @@ export function decideMessage(input: DecisionInput): Decision {
   if (contact?.lastMessagedAt && now.getTime() - contact.lastMessagedAt.getTime() < org.cooldownSeconds * 1000) {
     return skip(`the caller was messaged less than ${Math.round(org.cooldownSeconds / 3600)} h ago`);
   }
-  if (!isPlanId(org.plan) || !hasQuotaLeft(org.plan, org.messagesUsedThisPeriod)) {
-    return skip("the monthly message quota of the plan is used up");
+  if (!org.entitlement.sending) return skip(org.entitlement.reason);
+  if (!hasQuotaLeft(org.entitlement.plan.id, org.messagesUsedThisPeriod)) {
+    return skip(quotaReachedReason(org.entitlement.plan, org.messagesUsedThisPeriod));
   }
 
   const afterHours = !isWithinBusinessHours(org.businessHours, org.timezone, call.endedAt);

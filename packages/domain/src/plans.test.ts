@@ -1,15 +1,38 @@
 import { describe, expect, it } from "vitest";
-import { hasQuotaLeft, isPlanId, type PlanId, planIdSchema, planIds, plans, quotaFor } from "./plans.ts";
+import {
+  hasQuotaLeft,
+  isPlanId,
+  type PlanId,
+  paidPlans,
+  planIdSchema,
+  planIds,
+  planOfLookupKey,
+  plans,
+  quotaFor,
+} from "./plans.ts";
 
 describe("plans and quotaFor", () => {
-  it.each<[PlanId, string, number]>([
-    ["free", "Free", 50],
-    ["starter", "Starter", 500],
-    ["growth", "Growth", 2_500],
-    ["pro", "Pro", 10_000],
-  ])("%s is %s with %i messages a month", (id, name, quota) => {
-    expect(plans[id]).toEqual({ id, name, monthlyMessageQuota: quota });
+  it.each<[PlanId, string, number, number, string | null]>([
+    ["free", "Free", 50, 0, null],
+    ["starter", "Starter", 500, 29, "callflow_starter_monthly"],
+    ["growth", "Growth", 2_500, 79, "callflow_growth_monthly"],
+    ["pro", "Pro", 10_000, 199, "callflow_pro_monthly"],
+  ])("%s is %s with %i messages a month for $%i (Stripe lookup key %s)", (id, name, quota, price, lookupKey) => {
+    expect(plans[id]).toEqual({
+      id,
+      name,
+      monthlyMessageQuota: quota,
+      monthlyPriceUsd: price,
+      stripeLookupKey: lookupKey,
+    });
     expect(quotaFor(id)).toBe(quota);
+    expect(planOfLookupKey(lookupKey)?.id ?? null).toBe(lookupKey ? id : null);
+  });
+
+  it("sells the paid plans only, and knows no other lookup key", () => {
+    expect(paidPlans.map((plan) => plan.id)).toEqual(["starter", "growth", "pro"]);
+    expect(planOfLookupKey("callflow_enterprise_monthly")).toBeNull();
+    expect(planOfLookupKey(undefined)).toBeNull();
   });
 
   it("lists every plan once, cheapest first", () => {

@@ -15,6 +15,14 @@ export {
   type StatusCallbackUrls,
   statusCallbackUrls,
 } from "./status-callback-url.ts";
+export {
+  type BillingProvider,
+  type BillingSubscription,
+  createStripeBilling,
+  type PlanPrice,
+  type StripeBillingOptions,
+  type WebhookVerification,
+} from "./stripe-billing.ts";
 export type { TwilioMessagingOptions } from "./twilio-client.ts";
 export {
   classifyTwilioError,

@@ -84,7 +84,7 @@ describe(`the whole HTTP surface under ${REQUESTS} fuzzed requests (seed ${SEED}
       maxBodyBytes: 64 * 1024,
       maxBatchSize: 10,
       clerkWebhookSecret: CLERK_SECRET,
-      twilio: { authToken: TWILIO_TOKEN, publicUrl: PUBLIC_URL, outbox: { wake() {} } },
+      twilio: { authToken: TWILIO_TOKEN, publicUrl: PUBLIC_URL },
       inngest: { client: inngest, functions, serveOrigin: PUBLIC_URL, signed: true },
       phoneNumberDirectory: createTwilioNumbers(twilioAccount),
     });

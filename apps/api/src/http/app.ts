@@ -2,7 +2,8 @@
 // by the composition root (main.ts), so tests build the same app over their own parts.
 import { randomUUID } from "node:crypto";
 import { type Database, readMigrations, type Tx } from "@callflow/db";
-import type { PhoneNumberDirectory } from "@callflow/providers";
+import { paidPlans } from "@callflow/domain";
+import type { BillingProvider, PhoneNumberDirectory, PlanPrice } from "@callflow/providers";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -12,6 +13,7 @@ import type { Log } from "../log.ts";
 import { createOrganizationProvisioner } from "../organizations.ts";
 import { createRateLimiter } from "../rate-limit.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
+import { stripeWebhook } from "../webhooks/stripe.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
 import { appConfigRoute } from "./app-config.ts";
 import { type DevSignInOptions, devSignIn } from "./dev-sign-in.ts";
@@ -33,11 +35,20 @@ export interface AppOptions {
   maxBatchSize: number;
   clerkWebhookSecret?: string;
   /** Twilio's webhooks: signatures are checked against publicUrl + path with the auth token. */
-  twilio?: { authToken: string; publicUrl: string; outbox: { wake(): void } };
+  twilio?: { authToken: string; publicUrl: string };
+  /**
+   * Woken after a webhook committed the events it caused to the outbox (@callflow/inngest):
+   * the relay that sends them. Without one, events wait in the outbox.
+   */
+  outbox?: { wake(): void };
   /** Inngest's endpoint: the client (its signing key checks requests), the functions, where it is served. */
   inngest?: InngestEndpointOptions;
   /** CallFlow's Twilio numbers: phoneNumbers.add connects only these. */
   phoneNumberDirectory?: PhoneNumberDirectory;
+  /** Stripe: Checkout, the portal and the signature of /webhooks/stripe. */
+  billing?: BillingProvider;
+  /** Where the dashboard is (Checkout and the portal return there); default the first web origin. */
+  dashboardUrl?: string;
   /** Local mode: the dashboard signs in through this dev token issuer at /dev/sign-in. */
   devIssuer?: Omit<DevSignInOptions, "database">;
   /** Clerk's publishable key, for the dashboard's sign-in in cloud mode (GET /app-config). */
@@ -112,7 +123,9 @@ export function createApp(options: AppOptions) {
   );
   if (options.devIssuer) app.route("/dev", devSignIn({ database, ...options.devIssuer }));
   app.post("/webhooks/clerk", clerkWebhook(database, options.clerkWebhookSecret));
-  if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, ...options.twilio }));
+  const outbox = options.outbox ?? { wake() {} };
+  if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, outbox, ...options.twilio }));
+  if (options.billing) app.post("/webhooks/stripe", stripeWebhook({ database, billing: options.billing, outbox, log }));
   if (options.inngest) app.route("/api/inngest", inngestEndpoint(options.inngest));
 
   app.all(
@@ -120,11 +133,16 @@ export function createApp(options: AppOptions) {
     trpcEndpoint({
       verifySession: options.verifySession,
       maxBatchSize: options.maxBatchSize,
-      rateLimit: createRateLimiter(options.rateLimitPerMinute),
       anonymousRateLimit: createRateLimiter(options.anonymousRateLimitPerMinute ?? 120),
-      tenantDb,
-      ensureOrganization,
-      phoneNumberDirectory: options.phoneNumberDirectory ?? null,
+      services: {
+        tenantDb,
+        ensureOrganization,
+        rateLimit: createRateLimiter(options.rateLimitPerMinute),
+        phoneNumberDirectory: options.phoneNumberDirectory ?? null,
+        billing: options.billing ?? null,
+        planPrices: cachedPlanPrices(options.billing ?? null, log),
+        dashboardUrl: options.dashboardUrl ?? options.webOrigins[0] ?? "http://localhost:5173",
+      },
     }),
   );
 
@@ -134,4 +152,21 @@ export function createApp(options: AppOptions) {
     return c.json({ error: "internal error", requestId: c.get("requestId") }, 500);
   });
   return app;
+}
+
+/** Stripe's prices for the paid plans, asked at most every five minutes; null while it cannot be asked. */
+function cachedPlanPrices(billing: BillingProvider | null, log: Log) {
+  let cached: { at: number; prices: Map<string, PlanPrice> } | null = null;
+  return async (): Promise<Map<string, PlanPrice> | null> => {
+    if (!billing) return null;
+    if (cached && Date.now() - cached.at < 5 * 60_000) return cached.prices;
+    try {
+      const lookupKeys = paidPlans.flatMap((plan) => (plan.stripeLookupKey ? [plan.stripeLookupKey] : []));
+      cached = { at: Date.now(), prices: await billing.pricesByLookupKey(lookupKeys) };
+      return cached.prices;
+    } catch (error) {
+      log.warn("Stripe's prices could not be read", { error: (error as Error).message });
+      return null;
+    }
+  };
 }

@@ -18,7 +18,7 @@ describe.each(testLanes())("bad input on %s", (lane) => {
   beforeAll(async () => {
     api = await startTestApi(lane, {
       clerkWebhookSecret: CLERK_SECRET,
-      twilio: { authToken: TWILIO_TOKEN, publicUrl: TWILIO_PUBLIC_URL, outbox: { wake() {} } },
+      twilio: { authToken: TWILIO_TOKEN, publicUrl: TWILIO_PUBLIC_URL },
     });
     admin = api.client(api.token({ orgId: ORG_A, role: "admin" }));
   });

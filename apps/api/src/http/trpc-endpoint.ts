@@ -3,26 +3,22 @@
 // address; once an address is over its limit, a token never verified before is refused
 // without the cost of verifying it (a signed-in user's token is cached, so they carry on).
 // Every TOO_MANY_REQUESTS answer says when to retry (Retry-After).
-import type { Tx } from "@callflow/db";
-import type { PhoneNumberDirectory } from "@callflow/providers";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { Context } from "hono";
 import { type Session, SessionError, type VerifySession } from "../auth/session.ts";
 import type { Log } from "../log.ts";
 import { RateLimited, type RateLimiter } from "../rate-limit.ts";
 import { appRouter } from "../trpc/root.ts";
+import type { ApiContext } from "../trpc/trpc.ts";
 import { clientAddress } from "./client-address.ts";
 
 export interface TrpcEndpointOptions {
   verifySession: VerifySession;
   maxBatchSize: number;
-  /** Per user and org, for requests with a session. */
-  rateLimit: RateLimiter;
   /** Per client address, for requests without a verified session. */
   anonymousRateLimit: RateLimiter;
-  tenantDb: (session: Session) => <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
-  ensureOrganization: (session: Session) => Promise<void>;
-  phoneNumberDirectory: PhoneNumberDirectory | null;
+  /** What every procedure's context holds beside the request's own session and log. */
+  services: Omit<ApiContext, "requestId" | "log" | "session" | "sessionProblem">;
 }
 
 type Variables = { requestId: string; log: Log };
@@ -44,15 +40,12 @@ export function trpcEndpoint(options: TrpcEndpointOptions) {
       req: c.req.raw,
       router: appRouter,
       maxBatchSize: options.maxBatchSize,
-      createContext: () => ({
+      createContext: (): ApiContext => ({
+        ...options.services,
         requestId: c.get("requestId"),
         log: c.get("log"),
         session,
         sessionProblem,
-        tenantDb: options.tenantDb,
-        ensureOrganization: options.ensureOrganization,
-        rateLimit: options.rateLimit,
-        phoneNumberDirectory: options.phoneNumberDirectory,
       }),
       responseMeta: ({ errors }) => {
         const limited = errors.map((error) => error.cause).find((cause) => cause instanceof RateLimited);

@@ -1,6 +1,8 @@
-// Postgres refusals as errors a person can act on. The transaction has rolled back, so
-// nothing was half-written; what the client hears says what to change, never Postgres's
-// own text or a constraint's name.
+// Refusals from below as errors a person can act on. Postgres's: the transaction has rolled
+// back, so nothing was half-written; what the client hears says what to change, never
+// Postgres's own text or a constraint's name. A provider's (Stripe, Twilio) that could not
+// do what was asked: a 502 with our words for what failed.
+import { ProviderRequestError } from "@callflow/providers";
 import { TRPCError } from "@trpc/server";
 
 /** What a unique constraint means to the person who ran into it. */
@@ -11,6 +13,9 @@ const CONFLICTS: Record<string, string> = {
 
 /** SQLSTATE → the client's error; classes 22 (data) and 23 (integrity) are the caller's input. */
 export function clientErrorOf(cause: unknown): TRPCError | null {
+  if (cause instanceof ProviderRequestError) {
+    return new TRPCError({ code: "BAD_GATEWAY", message: `${cause.message} Try again in a moment.` });
+  }
   const pg = cause as { code?: unknown; constraint?: unknown } | null;
   const code = typeof pg?.code === "string" ? pg.code : null;
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return null;

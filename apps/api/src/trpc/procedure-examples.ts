@@ -40,6 +40,9 @@ export const EXAMPLES: Record<string, Example> = {
   "replies.unreadCount": () => undefined,
   "replies.markRead": () => ({ all: true }),
   "live.changes": () => undefined,
+  "billing.status": () => undefined,
+  "billing.createCheckoutSession": () => ({ plan: "starter" }),
+  "billing.createPortalSession": () => undefined,
 };
 
 export const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, unknown>).map(

@@ -1,4 +1,5 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { billingRouter } from "./router/billing/_router.ts";
 import { callsRouter } from "./router/calls.ts";
 import { contactsRouter } from "./router/contacts/_router.ts";
 import { liveRouter } from "./router/live.ts";
@@ -20,6 +21,7 @@ export const appRouter = router({
   stats: statsRouter,
   replies: repliesRouter,
   live: liveRouter,
+  billing: billingRouter,
 });
 
 export type AppRouter = typeof appRouter;

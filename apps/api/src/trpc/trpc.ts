@@ -2,7 +2,7 @@
 // narrows ctx, so a handler cannot forget it: org procedures get `ctx.db`, which runs
 // work inside withTenant with the caller's claims, and nothing that bypasses RLS.
 import type { Tx } from "@callflow/db";
-import type { PhoneNumberDirectory } from "@callflow/providers";
+import type { BillingProvider, PhoneNumberDirectory, PlanPrice } from "@callflow/providers";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { Session } from "../auth/session.ts";
@@ -21,6 +21,12 @@ export interface ApiContext {
   rateLimit: RateLimiter;
   /** CallFlow's Twilio numbers, for connecting one; null when Twilio is not configured. */
   phoneNumberDirectory: PhoneNumberDirectory | null;
+  /** Stripe, for Checkout and the portal; null when billing is not configured. */
+  billing: BillingProvider | null;
+  /** Stripe's prices of the paid plans by lookup key (cached); null when Stripe cannot be asked. */
+  planPrices: () => Promise<Map<string, PlanPrice> | null>;
+  /** Where the dashboard is: Checkout and the portal send the business back there. */
+  dashboardUrl: string;
 }
 
 /** What an org (or admin) procedure's handler gets: the verified session and its tenant transactions. */

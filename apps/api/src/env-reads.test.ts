@@ -28,6 +28,16 @@ it("reads the environment only in env.ts files (and the quickstart launcher, whi
   expect(readers).toEqual([]);
 });
 
+/** The product's settings, as its env.ts files declare them (the benchmarks' own aside). */
+function productSettings(): string[] {
+  const declared = SOURCE_ROOTS.flatMap((root) => [...sourceFiles(join(REPOSITORY_ROOT, root))])
+    .filter((file) => file.endsWith("/env.ts") && !relative(REPOSITORY_ROOT, file).startsWith("bench/"))
+    .flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/^\s+([A-Z][A-Z0-9_]{2,}): /gm)].map((m) => m[1] as string),
+    );
+  return [...new Set(declared)];
+}
+
 // Benchmarks run outside Turborepo (npm run bench); everything else runs through its tasks.
 it("lets every setting through to Turborepo's tasks (strict env mode)", () => {
   const turbo = JSON.parse(readFileSync(join(REPOSITORY_ROOT, "turbo.json"), "utf8")) as {
@@ -36,11 +46,19 @@ it("lets every setting through to Turborepo's tasks (strict env mode)", () => {
   const patterns = Object.values(turbo.tasks)
     .flatMap((task) => [...(task.env ?? []), ...(task.passThroughEnv ?? [])])
     .map((pattern) => new RegExp(`^${pattern.replace("*", ".*")}$`));
-  const declared = SOURCE_ROOTS.flatMap((root) => [...sourceFiles(join(REPOSITORY_ROOT, root))])
-    .filter((file) => file.endsWith("/env.ts") && !relative(REPOSITORY_ROOT, file).startsWith("bench/"))
-    .flatMap((file) =>
-      [...readFileSync(file, "utf8").matchAll(/^\s+([A-Z][A-Z0-9_]{2,}): /gm)].map((m) => m[1] as string),
-    );
+  const declared = productSettings();
   expect(declared.length).toBeGreaterThan(20);
-  expect([...new Set(declared)].filter((name) => !patterns.some((pattern) => pattern.test(name)))).toEqual([]);
+  expect(declared.filter((name) => !patterns.some((pattern) => pattern.test(name)))).toEqual([]);
+});
+
+it("documents every setting in the README's Configuration table", () => {
+  const readme = readFileSync(join(REPOSITORY_ROOT, "README.md"), "utf8");
+  const section = readme.slice(
+    readme.indexOf("## Configuration"),
+    readme.indexOf("\n## ", readme.indexOf("## Configuration") + 1),
+  );
+  const documented = new Set(
+    [...section.matchAll(/^\|([^|]+)\|/gm)].flatMap((row) => row[1]?.match(/[A-Z][A-Z0-9_]{2,}/g) ?? []),
+  );
+  expect(productSettings().filter((name) => !documented.has(name))).toEqual([]);
 });

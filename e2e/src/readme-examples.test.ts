@@ -1,0 +1,82 @@
+// The README's examples, run as written: each shell block marked `<!-- readme-example: name -->`
+// is run by bash from the repository root against the product started as `npm start` starts
+// it, with only the settings a reader would have exported (PORT, WEB_PORT, DATA_DIR).
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { inheritedEnvironment } from "@callflow/db";
+import { openDevTokenIssuer } from "@callflow/devstack";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, type Product, startProduct } from "./product.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The marked shell blocks of a Markdown text, by name. */
+export function readmeExamples(markdown: string): Map<string, string> {
+  const examples = new Map<string, string>();
+  for (const match of markdown.matchAll(/<!-- readme-example: ([\w-]+) -->\n```sh\n([\s\S]*?)\n```/g)) {
+    examples.set(match[1] as string, match[2] as string);
+  }
+  return examples;
+}
+
+const examples = readmeExamples(readFileSync(`${ROOT}README.md`, "utf8"));
+
+function runShell(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-euo", "pipefail", "-c", script], {
+      cwd: ROOT,
+      env: { ...inheritedEnvironment(), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on("exit", (code) => resolve({ code, output }));
+  });
+}
+
+describe("the README's examples, as written", () => {
+  let product: Product;
+  let readerEnv: Record<string, string>;
+  beforeAll(async () => {
+    const port = await freePort();
+    const webPort = await freePort();
+    // PUBLIC_URL and WEB_ORIGIN unset, as on a reader's machine: both default from the ports.
+    product = await startProduct({ port, webPort, env: { PUBLIC_URL: "", WEB_ORIGIN: "" } });
+    readerEnv = { PORT: String(port), WEB_PORT: String(webPort), DATA_DIR: product.dataDir };
+    // No quiet hours, so the calls are sent at whatever hour the test runs.
+    const admin = openDevTokenIssuer(product.dataDir).issue({
+      orgId: "org_demo_northside_plumbing",
+      role: "admin",
+      userId: "user_readme_admin",
+      authorizedParty: `http://localhost:${webPort}`,
+    });
+    await product.trpc(admin, "settings.update", { quiet_hours: null }, "POST");
+  });
+  afterAll(() => product?.stop());
+
+  it("marks the examples it runs", () => {
+    expect([...examples.keys()].sort()).toEqual(["checkout", "try-it"]);
+  });
+
+  it("try-it: a call delivered on WhatsApp, one on SMS, then the calls through tRPC with a token", async () => {
+    const { code, output } = await runShell(examples.get("try-it") as string, readerEnv);
+    expect(code, output).toBe(0);
+    expect(output).toContain("delivered by whatsapp");
+    expect(output).toContain("delivered by sms");
+    const json = output.slice(output.lastIndexOf('{"result"'));
+    const body = JSON.parse(json.trim()) as { result: { data: { items: Array<{ from_number: string }> } } };
+    expect(body.result.data.items.map((call) => call.from_number)).toEqual(["+15125550140", "+15125550147"]);
+  }, 240_000);
+
+  it("checkout: the business is on the plan it paid for", async () => {
+    const { code, output } = await runShell(examples.get("checkout") as string, readerEnv);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/plan: Growth \(2500 messages a month\), subscription active, renews /);
+  }, 120_000);
+});

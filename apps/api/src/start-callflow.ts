@@ -85,54 +85,10 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         : {}),
     });
 
-    const sandbox = config.twilio.sandbox
-      ? await startTwilioSandbox({
-          accountSid: config.twilio.accountSid,
-          authToken: config.twilio.authToken,
-          port: config.twilio.sandbox.port,
-        })
-      : null;
-    if (sandbox) stops.unshift(() => sandbox.stop());
-    const twilioAccount = {
-      accountSid: config.twilio.accountSid,
-      authToken: config.twilio.authToken,
-      ...(sandbox ? { baseUrl: sandbox.url } : {}),
-    };
-
+    const { sandbox, twilioAccount } = await startTwilio(config, stops);
     const billing = await startBilling(config, publicUrl, stops);
 
-    const inngestConfig = config.inngest;
-    const executor =
-      inngestConfig.kind === "local-executor"
-        ? await startDevExecutor({
-            database,
-            signingKey: inngestConfig.signingKey,
-            eventKey: inngestConfig.eventKey,
-            port: config.executor.port,
-            host: config.executor.host,
-            log: ({ level, ...line }) => {
-              const at = level === "debug" || level === "warn" || level === "error" ? level : "info";
-              log[at](String(line.msg ?? "executor"), { ...line, service: "dev-executor" });
-            },
-          })
-        : null;
-    if (executor) stops.unshift(() => executor.stop());
-    const signingKey = inngestConfig.kind === "dev-server" ? undefined : inngestConfig.signingKey;
-    const inngest = createInngestClient({
-      ...(inngestConfig.kind === "dev-server"
-        ? { baseUrl: inngestConfig.baseUrl, isDev: true }
-        : {
-            eventKey: inngestConfig.eventKey,
-            signingKey: inngestConfig.signingKey,
-            isDev: false,
-            ...(inngestConfig.kind === "cloud" && inngestConfig.signingKeyFallback
-              ? { signingKeyFallback: inngestConfig.signingKeyFallback }
-              : {}),
-            ...(executor ? { baseUrl: executor.url } : {}),
-            ...(inngestConfig.kind === "cloud" && inngestConfig.baseUrl ? { baseUrl: inngestConfig.baseUrl } : {}),
-          }),
-      logger: inngestLoggerOf(log.child({ service: "inngest" })),
-    });
+    const { executor, inngest, signed } = await startInngest(config, database, log, stops);
     // Events written by webhooks (in their own transactions) go to Inngest from here, once
     // the functions are synced: the local executor starts runs only for functions it knows.
     let relay: OutboxRelay | null = null;
@@ -170,7 +126,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         client: inngest,
         functions,
         serveOrigin: config.inngestServeOrigin ?? publicUrl,
-        signed: Boolean(signingKey),
+        signed,
       },
       phoneNumberDirectory: createTwilioNumbers(twilioAccount),
       billing: billing.provider,
@@ -220,6 +176,60 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     await stopAll(stops);
     throw error;
   }
+}
+
+/** Twilio's account, or in local mode the sandbox answering for it. */
+async function startTwilio(config: CallflowConfig, stops: Array<() => Promise<void>>) {
+  const sandbox = config.twilio.sandbox
+    ? await startTwilioSandbox({
+        accountSid: config.twilio.accountSid,
+        authToken: config.twilio.authToken,
+        port: config.twilio.sandbox.port,
+      })
+    : null;
+  if (sandbox) stops.unshift(() => sandbox.stop());
+  const twilioAccount = {
+    accountSid: config.twilio.accountSid,
+    authToken: config.twilio.authToken,
+    ...(sandbox ? { baseUrl: sandbox.url } : {}),
+  };
+  return { sandbox, twilioAccount };
+}
+
+/** The Inngest client for the configured Inngest: Cloud, the dev server, or the local executor started here. */
+async function startInngest(config: CallflowConfig, database: Database, log: Log, stops: Array<() => Promise<void>>) {
+  const inngestConfig = config.inngest;
+  const executor =
+    inngestConfig.kind === "local-executor"
+      ? await startDevExecutor({
+          database,
+          signingKey: inngestConfig.signingKey,
+          eventKey: inngestConfig.eventKey,
+          port: config.executor.port,
+          host: config.executor.host,
+          log: ({ level, ...line }) => {
+            const at = level === "debug" || level === "warn" || level === "error" ? level : "info";
+            log[at](String(line.msg ?? "executor"), { ...line, service: "dev-executor" });
+          },
+        })
+      : null;
+  if (executor) stops.unshift(() => executor.stop());
+  const inngest = createInngestClient({
+    ...(inngestConfig.kind === "dev-server"
+      ? { baseUrl: inngestConfig.baseUrl, isDev: true }
+      : {
+          eventKey: inngestConfig.eventKey,
+          signingKey: inngestConfig.signingKey,
+          isDev: false,
+          ...(inngestConfig.kind === "cloud" && inngestConfig.signingKeyFallback
+            ? { signingKeyFallback: inngestConfig.signingKeyFallback }
+            : {}),
+          ...(executor ? { baseUrl: executor.url } : {}),
+          ...(inngestConfig.kind === "cloud" && inngestConfig.baseUrl ? { baseUrl: inngestConfig.baseUrl } : {}),
+        }),
+    logger: inngestLoggerOf(log.child({ service: "inngest" })),
+  });
+  return { executor, inngest, signed: inngestConfig.kind !== "dev-server" };
 }
 
 /** Stripe, or in local mode its stand-in selling CallFlow's plans, its events signed for this API. */

@@ -275,6 +275,9 @@ export const en = {
 
 export type MessageKey = keyof typeof en;
 
+/** For keys made from what the API sends (a status): whether the catalog has it. */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(en, key);
+
 export const es: Record<MessageKey, string> = {
   "action.remove": "Quitar",
   "action.retry": "Reintentar",

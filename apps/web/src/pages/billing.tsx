@@ -8,7 +8,7 @@ import { PageTitle } from "../components/layout.tsx";
 import { QueryState } from "../components/states.tsx";
 import { explainReason } from "../explain.ts";
 import { useI18n } from "../i18n.tsx";
-import type { MessageKey } from "../messages.ts";
+import { isMessageKey, type MessageKey } from "../messages.ts";
 import { type Outputs, trpc } from "../trpc.ts";
 import { forgetStripeVisit, rememberStripeVisit, type StripeReturn, useStripeReturn } from "./stripe-return.ts";
 
@@ -16,20 +16,8 @@ type BillingStatus = Outputs["billing"]["status"];
 type PlanChoice = BillingStatus["plans"][number];
 
 const FOLLOW_POLL_MS = 1000;
-const STATUSES = [
-  "trialing",
-  "active",
-  "past_due",
-  "canceled",
-  "unpaid",
-  "incomplete",
-  "incomplete_expired",
-  "paused",
-] as const;
 /** The API's phrases start in lower case, to be joined into sentences; shown alone, they start one. */
 const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
-const isKnownStatus = (status: string): status is (typeof STATUSES)[number] =>
-  (STATUSES as readonly string[]).includes(status);
 
 /** Whether billing.status already shows what the admin came back for. */
 const arrived = (stripeReturn: StripeReturn | null, status: BillingStatus | undefined) =>
@@ -83,7 +71,16 @@ export function BillingPage({ session }: { session: DashboardSession }) {
       <PageTitle
         actions={
           canManage && status.data?.hasBillingAccount ? (
-            <button type="button" onClick={() => portal.mutate()} disabled={leaving} aria-describedby="manage-hint">
+            <button
+              type="button"
+              onClick={() => {
+                setBadUrl(null);
+                checkout.reset();
+                portal.mutate();
+              }}
+              disabled={leaving}
+              aria-describedby="manage-hint"
+            >
               {portal.isPending || portal.isSuccess ? t("billing.loadingPortal") : t("billing.manage")}
             </button>
           ) : null
@@ -186,11 +183,9 @@ function SendingNotice({ sending, canManage }: { sending: BillingStatus["sending
 function PlanSummary({ status }: { status: BillingStatus }) {
   const { t, format } = useI18n();
   const subscription = status.subscription;
-  const statusLabel = !subscription
-    ? t("billing.status.none")
-    : isKnownStatus(subscription.status)
-      ? t(`billing.status.${subscription.status}`)
-      : subscription.status;
+  const statusKey = `billing.status.${subscription?.status ?? "none"}`;
+  // A status Stripe adds one day reads as Stripe names it until it is translated.
+  const statusLabel = isMessageKey(statusKey) ? t(statusKey) : (subscription?.status ?? "");
   // Instants, with their time: a period starting at midnight UTC is the evening before in Chicago.
   const end = subscription?.currentPeriodEnd ? format.dateTime(subscription.currentPeriodEnd) : null;
   // What comes next for the subscription (a payment past due is told by the notice above).

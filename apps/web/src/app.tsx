@@ -2,10 +2,10 @@
 // starts afresh), live updates, the business's timezone for every date, and the routes.
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { httpBatchLink, TRPCClientError } from "@trpc/client";
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import type { DashboardSession } from "./auth/session.ts";
 import { Layout } from "./components/layout.tsx";
-import { Empty } from "./components/states.tsx";
+import { Empty, Loading } from "./components/states.tsx";
 import { useI18n } from "./i18n.tsx";
 import { CallTimelinePage } from "./pages/call-timeline.tsx";
 import { CallsPage } from "./pages/calls.tsx";
@@ -17,6 +17,9 @@ import { SettingsPage } from "./pages/settings.tsx";
 import { TemplatesPage } from "./pages/templates.tsx";
 import { Link, useLocation } from "./router.tsx";
 import { apiBase, trpc } from "./trpc.ts";
+
+// Billing is opened rarely: its page is a chunk of its own, fetched on first visit.
+const BillingPage = lazy(() => import("./pages/billing.tsx").then((module) => ({ default: module.BillingPage })));
 
 // The API refuses batches of more than TRPC_MAX_BATCH calls (10 by default).
 const MAX_BATCH = 10;
@@ -79,6 +82,8 @@ function useLiveUpdates() {
         utils.stats.invalidate(),
         utils.replies.invalidate(),
         utils.contacts.invalidate(),
+        // Usage this period moves with every message sent.
+        utils.billing.invalidate(),
       ]);
     }
     seen.current = version;
@@ -119,6 +124,13 @@ function Routes({ session }: { session: DashboardSession }) {
   if (contact?.[1]) return <ContactPage key={contact[1]} id={contact[1]} />;
   if (path === "/templates") return <TemplatesPage />;
   if (path === "/settings") return <SettingsPage session={session} />;
+  if (path === "/billing") {
+    return (
+      <Suspense fallback={<Loading />}>
+        <BillingPage session={session} />
+      </Suspense>
+    );
+  }
   return (
     <>
       <h1>{t("notFound.title")}</h1>

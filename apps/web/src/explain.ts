@@ -59,6 +59,38 @@ const spanishReasons: Array<[RegExp, (match: RegExpMatchArray) => string]> = [
   [/^delivered by WhatsApp$/, () => "entregado por WhatsApp"],
   [/^delivered by SMS$/, () => "entregado por SMS"],
   [/^SMS (\w+); the carrier sent no delivery receipt$/, () => "SMS enviado; el operador no confirmó la entrega"],
+  [
+    /^monthly message quota reached: (\d+) of (\d+) on (\w+)$/,
+    (m) => `se alcanzó la cuota mensual de mensajes: ${m[1]} de ${m[2]} en ${m[3]}`,
+  ],
+  // Billing (billing.status and its procedures' errors).
+  [
+    /^the (\w+) plan's payment has been past due since ([\d-]+) and the (\d+)-day grace period is over: pay the open invoice in Billing to send messages again$/,
+    (m) =>
+      `el pago del plan ${m[1]} está pendiente desde el ${m[2]} y terminó el periodo de gracia de ${m[3]} días: pague la factura pendiente en Facturación para volver a enviar mensajes`,
+  ],
+  [
+    /^the (\w+) plan is unpaid: pay the open invoice in Billing to send messages again$/,
+    (m) => `el plan ${m[1]} está impagado: pague la factura pendiente en Facturación para volver a enviar mensajes`,
+  ],
+  [
+    /^the (\w+) plan is paused: resume it in Billing to send messages$/,
+    (m) => `el plan ${m[1]} está en pausa: reactívelo en Facturación para enviar mensajes`,
+  ],
+  [
+    /^after (\d+) messages in a billing period, calls are still logged but no message is sent until the next period or an upgrade$/,
+    (m) =>
+      `tras ${m[1]} mensajes en un periodo de facturación, las llamadas se siguen registrando pero no se envía ningún mensaje hasta el siguiente periodo o hasta mejorar el plan`,
+  ],
+  [
+    /^this business already has the (\w+) plan: change plan in Manage billing$/,
+    (m) => `este negocio ya tiene el plan ${m[1]}: cambie de plan en Gestionar facturación`,
+  ],
+  [
+    /^this business has no billing account yet: choose a plan first$/,
+    () => "este negocio aún no tiene cuenta de facturación: elija antes un plan",
+  ],
+  [/^billing is not configured$/, () => "la facturación no está configurada"],
 ];
 
 /** A reason from the API in the interface's language; unknown phrases stay as they are. */

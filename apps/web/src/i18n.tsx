@@ -44,6 +44,13 @@ function formatters(lang: Lang, timeZone: string) {
     day: (isoDay: string) => day.format(new Date(`${isoDay}T00:00:00Z`)),
     number: (value: number) => number.format(value),
     percent: (value: number) => percent.format(value),
+    /** A price in its currency's major unit (29 usd → $29); cents only when there are some. */
+    money: (amount: number, currency: string) =>
+      new Intl.NumberFormat(locale, {
+        style: "currency",
+        currency: currency.toUpperCase(),
+        minimumFractionDigits: Number.isInteger(amount) ? 0 : 2,
+      }).format(amount),
     /** The business's calendar day of an instant, YYYY-MM-DD (for date inputs). */
     isoDay: (value: Date) => new Intl.DateTimeFormat("en-CA", { timeZone, dateStyle: "short" }).format(value),
   };

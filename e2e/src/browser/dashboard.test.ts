@@ -9,7 +9,8 @@ import type { Page } from "playwright-core";
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Product, startProduct } from "../product.ts";
-import { type Browser, openBrowser, screenshot, seriousViolations } from "./chromium.ts";
+import { type Browser, openBrowser } from "./chromium.ts";
+import { audit, goTo, signIn, switchBusiness } from "./dashboard-steps.ts";
 
 const NORTHSIDE = "org_demo_northside_plumbing";
 const NORTHSIDE_NAME = "Northside Plumbing";
@@ -46,32 +47,6 @@ const unreadCount = (page: Page) =>
   page.evaluate(() =>
     Number(document.querySelector('[data-testid="unread-replies"]')?.textContent?.match(/\d+/)?.[0] ?? 0),
   );
-
-/** Checks the page with axe and saves its screenshot. */
-async function audit(page: Page, name: string) {
-  await page.waitForSelector(".spinner", { state: "detached", timeout: 15_000 }).catch(() => undefined);
-  await screenshot(page, name);
-  expect(await seriousViolations(page), `axe on ${name}`).toEqual([]);
-}
-
-async function signIn(page: Page, business: string, role: "admin" | "member") {
-  const button = page.getByRole("button", { name: `Sign in to ${business} as ${role}` });
-  await button.waitFor();
-  await button.click();
-  await page.getByRole("navigation", { name: "Main" }).waitFor();
-  await expect.poll(() => page.locator(".business").textContent()).toContain(business);
-}
-
-async function switchBusiness(page: Page) {
-  await page.getByRole("button", { name: "Switch business" }).click();
-  await page.getByRole("heading", { name: "Sign in to CallFlow" }).waitFor();
-}
-
-async function goTo(page: Page, link: string, heading: string) {
-  // The side navigation by its place, not its name: the name is translated too.
-  await page.locator("nav.sidenav").getByRole("link", { name: link, exact: false }).click();
-  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-}
 
 describe("the dashboard in Chromium", () => {
   let product: Product;

@@ -4,7 +4,7 @@ import { LanguageSwitch, useI18n } from "../i18n.tsx";
 import type { MessageKey } from "../messages.ts";
 import { Link, useLocation } from "../router.tsx";
 
-// The navigation, in order. Billing joins this list when its procedures exist.
+// The navigation, in order.
 const NAV: Array<{ href: string; label: MessageKey }> = [
   { href: "/", label: "nav.overview" },
   { href: "/calls", label: "nav.calls" },
@@ -13,6 +13,7 @@ const NAV: Array<{ href: string; label: MessageKey }> = [
   { href: "/contacts", label: "nav.contacts" },
   { href: "/templates", label: "nav.templates" },
   { href: "/settings", label: "nav.settings" },
+  { href: "/billing", label: "nav.billing" },
 ];
 
 const isCurrent = (href: string, path: string) => (href === "/" ? path === "/" : path.startsWith(href));

@@ -84,7 +84,11 @@ describe("billing, end to end in the local product", () => {
       (value) => value.plan.id === "starter",
       "the starter plan",
     );
-    expect(status).toMatchObject({ plan: { quota: 500 }, subscription: { status: "active" }, hasBillingAccount: true });
+    expect(status).toMatchObject({
+      plan: { quota: 500 },
+      subscription: { status: "active", managedBy: "stripe" },
+      hasBillingAccount: true,
+    });
     const row = await callflow.database.withService((tx) =>
       tx
         .selectFrom("subscriptions")

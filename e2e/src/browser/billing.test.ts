@@ -21,7 +21,7 @@ const LIVE_MS = 20_000;
 
 interface BillingStatus {
   plan: { id: string; name: string; quota: number };
-  subscription: { status: string } | null;
+  subscription: { status: string; managedBy: "stripe" | "callflow" } | null;
   hasBillingAccount: boolean;
 }
 
@@ -111,18 +111,19 @@ describe("billing in Chromium", () => {
     await audit(page, "20-billing-upgraded");
   });
 
-  it("sends a business with a Stripe subscription to the portal, and shows the API's refusal in words", async () => {
-    // Another plan through Checkout would be a second subscription: the API says where to go.
+  it("sends a business with a Stripe subscription to the portal to change plan, and the API refuses a second Checkout in words", async () => {
+    // Another plan through Checkout would be a second subscription: the page goes to the portal.
+    const status = await product.trpc<BillingStatus>(product.token(ROSAS, "admin"), "billing.status");
+    expect(status.subscription?.managedBy).toBe("stripe");
     await page.getByRole("button", { name: "Upgrade to Pro" }).click();
-    await expect
-      .poll(() => page.getByTestId("billing-error").textContent())
-      .toBe("this business already has the Growth plan: change plan in Manage billing");
-    await page.getByRole("button", { name: "Manage billing" }).click();
     await page.waitForURL((url) => url.origin === stripeOrigin, { timeout: LIVE_MS });
     await page.getByRole("heading", { name: "Current plan: CallFlow Growth" }).waitFor();
     await page.getByRole("link", { name: "Return to the app" }).click();
     await page.getByRole("heading", { level: 1, name: "Billing" }).waitFor();
     expect(await page.getByTestId("stripe-return").textContent()).toContain("Back from the billing portal");
+    await expect(
+      product.trpc(product.token(ROSAS, "admin"), "billing.createCheckoutSession", { plan: "pro" }, "POST"),
+    ).rejects.toThrow("this business already has the Growth plan: change plan in Manage billing");
   });
 
   it("changes nothing when Checkout is canceled, and speaks Spanish", async () => {
@@ -132,7 +133,12 @@ describe("billing in Chromium", () => {
     await expect.poll(() => page.getByTestId("current-plan").textContent()).toBe("Growth · 2,500 messages a month");
     expect(await page.getByTestId("subscription-status").textContent()).toBe("Trial");
     expect(await page.getByTestId("billing-period").textContent()).toMatch(/The trial ends on .+\.$/);
-    // A trial CallFlow granted becomes the same plan, paid.
+    // A trial CallFlow granted becomes the same plan, paid, through Checkout.
+    const granted = await product.trpc<BillingStatus>(
+      product.token("org_demo_northside_plumbing", "admin"),
+      "billing.status",
+    );
+    expect(granted.subscription?.managedBy).toBe("callflow");
     expect(await page.getByRole("button", { name: "Subscribe to Growth" }).count()).toBe(1);
     expect(await page.getByRole("button", { name: "Choose Starter" }).count()).toBe(1);
     await page.getByRole("button", { name: "Upgrade to Pro" }).click();

@@ -119,6 +119,12 @@ export function BillingPage({ session }: { session: DashboardSession }) {
               choosing={checkout.isPending || checkout.isSuccess ? checkout.variables?.plan : undefined}
               onChoose={(plan) => {
                 setBadUrl(null);
+                // A Stripe subscription changes plan in Stripe's portal; Checkout would start a second one.
+                if (data.subscription?.managedBy === "stripe") {
+                  checkout.reset();
+                  portal.mutate();
+                  return;
+                }
                 portal.reset();
                 checkout.mutate({ plan });
               }}
@@ -352,7 +358,7 @@ function Plans({
           );
         })}
       </ul>
-      {canManage && status.hasBillingAccount && status.plan.id !== "free" ? (
+      {canManage && status.subscription?.managedBy === "stripe" ? (
         <p className="hint">{t("billing.freeHint")}</p>
       ) : null}
     </section>

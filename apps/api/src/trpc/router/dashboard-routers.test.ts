@@ -84,7 +84,7 @@ describe.each(testLanes())("dashboard procedures on %s", (lane) => {
   });
 
   describe("live.changes", () => {
-    it("moves when a call, a message status or a reply changes, and only for that org", async () => {
+    it("moves when a call, a message status, a reply or the subscription changes, and only for that org", async () => {
       const before = await member.live.changes.query();
       const otherBefore = await otherOrg.live.changes.query();
       expect(await member.live.changes.query()).toEqual(before);
@@ -103,6 +103,12 @@ describe.each(testLanes())("dashboard procedures on %s", (lane) => {
       const afterReply = await member.live.changes.query();
       expect(afterReply.version).not.toBe(afterStatus.version);
       expect(afterReply.unreadReplies).toBe(afterStatus.unreadReplies + 1);
+      // Stripe changed the plan (the billing sync wrote it): the billing page refetches too.
+      await asService((tx) =>
+        sql`insert into public.subscriptions (organization_id, plan, status) values (${ORG_A}, 'growth', 'active')
+            on conflict (organization_id) do update set plan = 'growth'`.execute(tx),
+      );
+      expect((await member.live.changes.query()).version).not.toBe(afterReply.version);
     });
   });
 

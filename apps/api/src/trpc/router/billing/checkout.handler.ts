@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { sql } from "kysely";
 import type { OrgContext } from "../../trpc.ts";
 import type { BillingCheckoutInput } from "./checkout.schema.ts";
+import { LIVE_STRIPE_STATUSES } from "./status.handler.ts";
 
 /**
  * Stripe Checkout for a paid plan, for a business without a live Stripe subscription (one
@@ -22,8 +23,7 @@ export async function createCheckoutSession({ ctx, input }: { ctx: OrgContext; i
       .select(["status", "plan", "stripe_customer_id", "stripe_subscription_id"])
       .executeTakeFirst(),
   );
-  const live = ["active", "trialing", "past_due", "unpaid", "paused"];
-  if (current?.stripe_subscription_id && live.includes(current.status)) {
+  if (current?.stripe_subscription_id && LIVE_STRIPE_STATUSES.includes(current.status)) {
     throw new TRPCError({
       code: "CONFLICT",
       message: `this business already has the ${plans[current.plan as keyof typeof plans]?.name ?? current.plan} plan: change plan in Manage billing`,

@@ -6,6 +6,11 @@ import type { OrgContext } from "../../trpc.ts";
  * the quota, what happens at the limit, and the plans it can move to with Stripe's prices
  * (null when Stripe could not be asked; the plan's own list price is shown then).
  */
+/** The subscription statuses Stripe still bills or may bill again: a plan change goes through the portal. */
+export const LIVE_STRIPE_STATUSES: readonly string[] = ["active", "trialing", "past_due", "unpaid", "paused"];
+const liveStripeSubscription = (row: { stripe_subscription_id: string | null; status: string }) =>
+  row.stripe_subscription_id !== null && LIVE_STRIPE_STATUSES.includes(row.status);
+
 export const billingStatus = ({ ctx }: { ctx: OrgContext }) =>
   ctx.db(async (tx) => {
     const now = new Date();
@@ -19,6 +24,7 @@ export const billingStatus = ({ ctx }: { ctx: OrgContext }) =>
         "current_period_end",
         "cancel_at_period_end",
         "stripe_customer_id",
+        "stripe_subscription_id",
       ])
       .executeTakeFirst();
     const subscription = row
@@ -46,6 +52,9 @@ export const billingStatus = ({ ctx }: { ctx: OrgContext }) =>
             status: row.status,
             currentPeriodEnd: row.current_period_end,
             cancelAtPeriodEnd: row.cancel_at_period_end,
+            // Stripe's subscription changes plan in the Customer Portal; one CallFlow granted (a
+            // trial, a demo plan) becomes a Stripe one through Checkout.
+            managedBy: liveStripeSubscription(row) ? ("stripe" as const) : ("callflow" as const),
           }
         : null,
       sending: entitlement.sending

@@ -118,6 +118,35 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     ]);
   });
 
+  it("keeps a later status when an earlier one, never seen before, arrives after it", async () => {
+    const sid = newCallSid();
+    await callback(sid, "in-progress");
+    // First sightings of these statuses: the receipt dedupe lets them through, the ordering must not.
+    expect((await callback(sid, "ringing")).status).toBe(200);
+    expect((await callback(sid, "queued")).status).toBe(200);
+    expect(await receipts(sid)).toHaveLength(3);
+    expect(await callLog(sid)).toMatchObject({ status: "in-progress", outcome: null, ended_at: null });
+    await callback(sid, "no-answer");
+    expect((await callLog(sid))?.status).toBe("no-answer");
+  });
+
+  it("leaves another org's call log alone when a callback to this org's number names its CallSid", async () => {
+    const sid = newCallSid();
+    await callback(sid, "ringing");
+    const before = await callLog(sid);
+    expect(before).toMatchObject({ organization_id: ORG_A, status: "ringing" });
+
+    const response = await callback(sid, "completed", { To: NUMBER_B, CallDuration: "30" });
+    expect(response.status).toBe(200);
+    expect(await callLog(sid)).toEqual(before);
+    // Nothing downstream for org B names org A's call log.
+    expect(server.events).toEqual([]);
+    const logs = await server.service((tx) =>
+      tx.selectFrom("call_logs").select("organization_id").where("call_sid", "=", sid).execute(),
+    );
+    expect(logs).toEqual([{ organization_id: ORG_A }]);
+  });
+
   it("stores one call log and one receipt for the same callback sent 10 times at once", async () => {
     const sid = newCallSid();
     const before = await server.rowCounts();

@@ -112,6 +112,25 @@ describe("decideMessage", () => {
     expect(decision.decision).toBe("send");
   });
 
+  it.each([
+    ["1 ms before the cooldown ends", 86_400_000 - 1, "skip"],
+    ["exactly when the cooldown ends", 86_400_000, "send"],
+    ["1 ms after the cooldown ends", 86_400_000 + 1, "send"],
+  ])("%s: %s", (_, sinceLastMessage, expected) => {
+    const lastMessagedAt = new Date(NOW.getTime() - sinceLastMessage);
+    expect(decideMessage({ ...base, contact: contact({ lastMessagedAt }) }).decision).toBe(expected);
+  });
+
+  it("counts the cooldown in the business's own seconds", () => {
+    const lastMessagedAt = new Date(NOW.getTime() - 600_000); // 10 minutes ago
+    const decide = (cooldownSeconds: number) =>
+      decideMessage({ ...withOrg({ cooldownSeconds }), contact: contact({ lastMessagedAt }) });
+    expect(decide(600).decision).toBe("send");
+    expect(decide(601).decision).toBe("skip");
+    expect(decide(7_200)).toMatchObject({ decision: "skip", reason: "the caller was messaged less than 2 h ago" });
+    expect(decide(0).decision).toBe("send");
+  });
+
   it("sends an opted-in caller under an explicit policy", () => {
     expect(
       decideMessage({ ...withOrg({ consentPolicy: "explicit" }), contact: contact({ optedIn: true }) }).decision,

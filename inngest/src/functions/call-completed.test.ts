@@ -10,17 +10,17 @@ const ORG = "org_workflow_test";
 // Wednesday 15:00 in Chicago: open, outside quiet hours.
 const DAYTIME = new Date("2026-11-25T21:00:00Z");
 
-async function seedBusiness(database: Database) {
+async function seedBusiness(database: Database, org = ORG, number = "+15125550100") {
   await database.withService(async (tx) => {
     await tx
       .insertInto("organizations")
-      .values({ id: ORG, name: "Northside Plumbing", timezone: "America/Chicago" })
+      .values({ id: org, name: "Northside Plumbing", timezone: "America/Chicago" })
       .execute();
-    await tx.insertInto("phone_numbers").values({ organization_id: ORG, e164: "+15125550100" }).execute();
+    await tx.insertInto("phone_numbers").values({ organization_id: org, e164: number }).execute();
     await tx
       .insertInto("templates")
       .values({
-        organization_id: ORG,
+        organization_id: org,
         name: "Missed",
         trigger: "missed",
         whatsapp_content_sid: `HX${"b".repeat(32)}`,
@@ -31,11 +31,11 @@ async function seedBusiness(database: Database) {
   });
 }
 
-async function insertCall(database: Database, from: string, endedAt = DAYTIME, optedOut = false) {
+async function insertCall(database: Database, from: string, endedAt = DAYTIME, optedOut = false, org = ORG) {
   return database.withService(async (tx) => {
     const contact = await tx
       .insertInto("contacts")
-      .values({ organization_id: ORG, e164: from })
+      .values({ organization_id: org, e164: from })
       .onConflict((conflict) => conflict.columns(["organization_id", "e164"]).doUpdateSet({ e164: from }))
       .returning("id")
       .executeTakeFirstOrThrow();
@@ -43,7 +43,7 @@ async function insertCall(database: Database, from: string, endedAt = DAYTIME, o
       await tx
         .insertInto("consent_events")
         .values({
-          organization_id: ORG,
+          organization_id: org,
           contact_id: contact.id,
           channel: "sms",
           action: "opt_out",
@@ -56,7 +56,7 @@ async function insertCall(database: Database, from: string, endedAt = DAYTIME, o
     const call = await tx
       .insertInto("call_logs")
       .values({
-        organization_id: ORG,
+        organization_id: org,
         call_sid: callSid,
         contact_id: contact.id,
         from_number: from,
@@ -84,9 +84,9 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
   });
   afterAll(() => scratch?.dispose());
 
-  const run = (call: { callSid: string; callLogId: string }, now = DAYTIME) =>
+  const run = (call: { callSid: string; callLogId: string }, now = DAYTIME, org = ORG) =>
     new InngestTestEngine({ function: createCallCompleted(inngest, { database, now: () => now }) }).execute({
-      events: [{ name: "call/completed", id: call.callSid, data: { organizationId: ORG, ...call } }],
+      events: [{ name: "call/completed", id: call.callSid, data: { organizationId: org, ...call } }],
       // Sending the event and sleeping are the executor's part: recorded, not performed.
       steps: [
         { id: "job-created", handler: () => ({ ids: ["event-id"] }) },
@@ -97,12 +97,34 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
   it("writes a job with its decision and asks for delivery", async () => {
     const call = await insertCall(database, "+15125550147");
     const { result, ctx } = await run(call);
-    expect(result).toMatchObject({ decision: "send" });
-    expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
     const job = await database.withService((tx) =>
       tx.selectFrom("message_jobs").selectAll().where("call_log_id", "=", call.callLogId).executeTakeFirstOrThrow(),
     );
+    expect(result).toEqual({
+      jobId: job.id,
+      decision: "send",
+      reason: "missed call; WhatsApp first, SMS as fallback",
+      sendAfter: DAYTIME.toISOString(),
+    });
+    // Delivery is asked for with the job's id as event id: one delivery run per job.
+    expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    expect(ctx.step.sendEvent).toHaveBeenCalledWith(
+      "job-created",
+      expect.objectContaining({
+        name: "message/job.created",
+        id: job.id,
+        data: { jobId: job.id, organizationId: ORG },
+      }),
+    );
     expect(job).toMatchObject({
+      organization_id: ORG,
+      contact_id: expect.any(String),
+      template_id: expect.any(String),
+      to_number: "+15125550147",
+      reason: "missed call; WhatsApp first, SMS as fallback",
+      whatsapp_content_sid: `HX${"b".repeat(32)}`,
+      send_after: DAYTIME,
+      completed_at: null,
       decision: "send",
       status: "pending",
       channels: ["whatsapp", "sms"],
@@ -148,6 +170,59 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
       new Date("2026-11-26T14:00:00.000Z"),
     );
     expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+  });
+
+  describe("the plan's monthly quota", () => {
+    let nextNumber = 0;
+    /** A business of its own on `plan` (none: no subscription row) that has sent `used` messages this month. */
+    async function businessOnPlan(org: string, number: string, plan: string | null, used: number) {
+      await seedBusiness(database, org, number);
+      await database.withService(async (tx) => {
+        if (plan) await tx.insertInto("subscriptions").values({ organization_id: org, plan }).execute();
+        await tx
+          .insertInto("usage_periods")
+          .values([
+            // This month's, which counts, and last month's, which does not.
+            {
+              organization_id: org,
+              period_start: new Date("2026-11-01T00:00:00Z"),
+              period_end: new Date("2026-12-01T00:00:00Z"),
+              messages_sent: used,
+            },
+            {
+              organization_id: org,
+              period_start: new Date("2026-10-01T00:00:00Z"),
+              period_end: new Date("2026-11-01T00:00:00Z"),
+              messages_sent: 9_999,
+            },
+          ])
+          .execute();
+      });
+    }
+    const decide = async (org: string, from: string) => {
+      const call = await insertCall(database, from, DAYTIME, false, org);
+      const { result, ctx } = await run(call, DAYTIME, org);
+      return { result: result as { decision: string; reason: string }, ctx };
+    };
+
+    it.each([
+      ["no subscription (free, 50 a month)", 49, "send", null],
+      ["no subscription (free, 50 a month)", 50, "skip", null],
+      ["starter (500 a month)", 50, "send", "starter"],
+      ["starter (500 a month)", 499, "send", "starter"],
+      ["starter (500 a month)", 500, "skip", "starter"],
+      ["pro (10,000 a month)", 9_999, "send", "pro"],
+      ["an unknown plan", 0, "skip", "legacy_gold"],
+    ] as const)("%s with %i sent this month: %s", async (_, used, expected, plan) => {
+      const org = `org_quota_${plan ?? "none"}_${used}`;
+      await businessOnPlan(org, `+15125551${String(nextNumber++).padStart(3, "0")}`, plan, used);
+      const { result, ctx } = await decide(org, "+15125550160");
+      expect(result.decision).toBe(expected);
+      if (expected === "skip") {
+        expect(result.reason).toBe("the monthly message quota of the plan is used up");
+        expect(ctx.step.sendEvent).not.toHaveBeenCalled();
+      } else expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    });
   });
 
   it("skips an invalid caller number with the reason", async () => {

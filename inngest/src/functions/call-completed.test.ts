@@ -154,6 +154,66 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
     expect(ctx.step.sendEvent).not.toHaveBeenCalled();
   });
 
+  const jobOf = (callLogId: string) =>
+    database.withService((tx) =>
+      tx.selectFrom("message_jobs").selectAll().where("call_log_id", "=", callLogId).executeTakeFirstOrThrow(),
+    );
+  const lastMessagedAt = (e164: string) =>
+    database.withService(async (tx) => {
+      const row = await tx
+        .selectFrom("contacts")
+        .select("last_messaged_at")
+        .where("organization_id", "=", ORG)
+        .where("e164", "=", e164)
+        .executeTakeFirstOrThrow();
+      return row.last_messaged_at;
+    });
+
+  it("writes a skip as a finished job with nothing to send, and starts no cooldown", async () => {
+    const call = await insertCall(database, "+15125550161", DAYTIME, true);
+    await run(call);
+    expect(await jobOf(call.callLogId)).toMatchObject({
+      decision: "skip",
+      status: "skipped",
+      reason: "the caller opted out",
+      to_number: "+15125550161",
+      template_id: null,
+      channels: [],
+      sms_body: null,
+      whatsapp_content_sid: null,
+      whatsapp_variables: {},
+      send_after: null,
+      completed_at: DAYTIME,
+    });
+    expect(await lastMessagedAt("+15125550161")).toBeNull();
+  });
+
+  it("starts the caller's cooldown at the decision to message", async () => {
+    await run(await insertCall(database, "+15125550162"));
+    expect(await lastMessagedAt("+15125550162")).toEqual(DAYTIME);
+  });
+
+  it("fails for good on a call that does not exist", async () => {
+    await expect(decideAndWriteJob({ database, now: () => DAYTIME }, ORG, randomUUID())).rejects.toMatchObject({
+      name: "NonRetriableError",
+      message: expect.stringMatching(/^call [0-9a-f-]{36} of org_workflow_test does not exist$/),
+    });
+  });
+
+  it("never picks an archived or inactive template", async () => {
+    const org = "org_templates_retired";
+    await seedBusiness(database, org, "+15125550180");
+    await database.withService(async (tx) => {
+      await tx.updateTable("templates").set({ archived_at: DAYTIME }).where("organization_id", "=", org).execute();
+      await tx
+        .insertInto("templates")
+        .values({ organization_id: org, name: "Off", trigger: "missed", active: false, sms_body: "Inactive." })
+        .execute();
+    });
+    const { result } = await run(await insertCall(database, "+15125550163", DAYTIME, false, org), DAYTIME, org);
+    expect(result).toMatchObject({ decision: "skip", reason: "no active template for missed calls" });
+  });
+
   it("skips a second call within the cooldown", async () => {
     await run(await insertCall(database, "+15125550151"));
     const { result } = await run(await insertCall(database, "+15125550151"), new Date(DAYTIME.getTime() + 60_000));
@@ -170,6 +230,18 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
       new Date("2026-11-26T14:00:00.000Z"),
     );
     expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    const job = await database.withService((tx) =>
+      tx
+        .selectFrom("message_jobs")
+        .selectAll()
+        .where("id", "=", (result as { jobId: string }).jobId)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(job).toMatchObject({
+      decision: "defer",
+      status: "scheduled",
+      send_after: new Date("2026-11-26T14:00:00.000Z"),
+    });
   });
 
   describe("the plan's monthly quota", () => {
@@ -193,6 +265,13 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
               organization_id: org,
               period_start: new Date("2026-10-01T00:00:00Z"),
               period_end: new Date("2026-11-01T00:00:00Z"),
+              messages_sent: 9_999,
+            },
+            // Already counting next month's (a clock ahead somewhere): not this month's either.
+            {
+              organization_id: org,
+              period_start: new Date("2026-12-01T00:00:00Z"),
+              period_end: new Date("2027-01-01T00:00:00Z"),
               messages_sent: 9_999,
             },
           ])

@@ -153,9 +153,6 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     await scratch?.dispose();
   });
 
-  const messaging = () =>
-    createTwilioMessaging({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: sandbox.url });
-
   /** A wait that sees no event: the receipts all arrive, but before it began. */
   const missTheWait = async () => {
     await sandbox.whenIdle();
@@ -163,13 +160,13 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
   };
 
   /** Runs deliver-message for a job; each wait ends as the executor's would, or as `wait` says. */
-  function deliver(jobId: string, wait?: () => Promise<null>) {
+  function deliver(jobId: string, wait?: () => Promise<null>, twilioAt = sandbox) {
     const trigger = { name: "message/job.created", id: jobId, data: { jobId, organizationId: ORG } };
     const begun = new Map<string, Promise<RecordedEvent | null>>();
     return new InngestTestEngine({
       function: createDeliverMessage(inngest, {
         database,
-        messaging: messaging(),
+        messaging: createTwilioMessaging({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: twilioAt.url }),
         statusCallbacks: statusCallbackUrls({ publicUrl, authToken: AUTH_TOKEN }),
       }),
       transformCtx: (ctx) => {
@@ -190,11 +187,8 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     }).execute({ events: [trigger] });
   }
 
-  /** A call from `caller` through the voice webhook, then both functions; the job and the sends it made. */
-  async function afterCall(caller: string, options: { missWaits?: boolean } = {}) {
-    const sendsBefore = sandbox.sends.length;
-    const waitsBefore = waits.ended.length;
-    const usageBefore = await usage();
+  /** A call from `caller` through the voice webhook, then call-completed: the job it wrote. */
+  async function placeAndDecide(caller: string): Promise<string> {
     const placed = await sandbox.placeCall({
       voiceStatusCallback: `${publicUrl}/webhooks/twilio/voice`,
       from: caller,
@@ -209,7 +203,15 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
       events: [{ name: "call/completed", id: placed.callSid, data: callEvent?.data ?? {} }],
       steps: [{ id: "job-created", handler: () => ({ ids: ["x"] }) }],
     });
-    const jobId = (decided.result as { jobId: string }).jobId;
+    return (decided.result as { jobId: string }).jobId;
+  }
+
+  /** A call from `caller` through the voice webhook, then both functions; the job and the sends it made. */
+  async function afterCall(caller: string, options: { missWaits?: boolean } = {}) {
+    const sendsBefore = sandbox.sends.length;
+    const waitsBefore = waits.ended.length;
+    const usageBefore = await usage();
+    const jobId = await placeAndDecide(caller);
     const delivered = await deliver(jobId, options.missWaits ? missTheWait : undefined);
     expect(delivered.error).toBeUndefined();
     await sandbox.whenIdle();
@@ -401,5 +403,98 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
       tx.selectFrom("messages").select("status").where("id", "=", message.id).executeTakeFirstOrThrow(),
     );
     expect(after.status).toBe("read");
+  });
+
+  const jobRow = (jobId: string) =>
+    database.withService((tx) =>
+      tx.selectFrom("message_jobs").selectAll().where("id", "=", jobId).executeTakeFirstOrThrow(),
+    );
+  const messagesOf = (jobId: string) =>
+    database.withService((tx) =>
+      tx
+        .selectFrom("messages")
+        .select(["channel", "status", "error_code"])
+        .where("job_id", "=", jobId)
+        .orderBy("created_at")
+        .execute(),
+    );
+
+  it("sends again once Twilio accepts, after a refusal worth retrying (429)", async () => {
+    const jobId = await placeAndDecide("+15125550146");
+    const usageBefore = await usage();
+    sandbox.refuseNextSend({ httpStatus: 429, code: 20429, message: "Too Many Requests" });
+    const refused = await deliver(jobId);
+    expect(refused.error?.message).toMatch(/^WhatsApp send failed, will retry: /);
+    // The claim is released, so the retried step sends; nothing was counted.
+    expect(await messagesOf(jobId)).toEqual([]);
+    expect(await usage()).toEqual(usageBefore);
+    expect((await deliver(jobId)).error).toBeUndefined();
+    await sandbox.whenIdle();
+    expect(await jobRow(jobId)).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
+    expect(sandbox.sends.slice(-2).map((send) => [send.channel, send.accepted, send.errorCode])).toEqual([
+      ["whatsapp", false, 20429],
+      ["whatsapp", true, null],
+    ]);
+  });
+
+  it("goes on to SMS after a WhatsApp refusal that will not succeed, without marking the number", async () => {
+    const jobId = await placeAndDecide("+15125550148");
+    sandbox.refuseNextSend({ httpStatus: 400, code: 21656, message: "The Content Variables parameter is invalid." });
+    expect((await deliver(jobId)).error).toBeUndefined();
+    await sandbox.whenIdle();
+    expect(await jobRow(jobId)).toMatchObject({
+      status: "delivered",
+      final_channel: "sms",
+      final_reason: "delivered by SMS",
+    });
+    expect(await messagesOf(jobId)).toEqual([
+      { channel: "whatsapp", status: "failed", error_code: 21656 },
+      { channel: "sms", status: "delivered", error_code: null },
+    ]);
+    const contact = await database.withService((tx) =>
+      tx.selectFrom("contacts").select("whatsapp_status").where("e164", "=", "+15125550148").executeTakeFirstOrThrow(),
+    );
+    expect(contact.whatsapp_status).toBe("unknown");
+  });
+
+  it("leaves a finished job as it is, and refuses a skipped or unknown one for good", async () => {
+    const { job } = await afterCall("+15125550149");
+    const sendsBefore = sandbox.sends.length;
+    expect((await deliver(job.id)).result).toEqual({ status: "delivered", reason: "already final" });
+    expect(sandbox.sends.length).toBe(sendsBefore);
+    expect(await jobRow(job.id)).toEqual(job);
+
+    await database.withService((tx) =>
+      tx.updateTable("message_jobs").set({ decision: "skip", status: "skipped" }).where("id", "=", job.id).execute(),
+    );
+    expect((await deliver(job.id)).error).toMatchObject({
+      name: "NonRetriableError",
+      message: `message job ${job.id} was skipped; nothing to deliver`,
+    });
+    const unknown = "00000000-0000-4000-8000-000000000000";
+    expect((await deliver(unknown)).error).toMatchObject({
+      name: "NonRetriableError",
+      message: `message job ${unknown} does not exist`,
+    });
+  });
+
+  it("counts an SMS that the carrier never confirms as delivered, once the window passes", async () => {
+    // A Twilio whose receipts come long after the windows: WhatsApp times out, SMS stays "sent".
+    const slow = await startTwilioSandbox({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      timing: { sentAfterMs: 20, deliveredAfterMs: 60_000 },
+    });
+    try {
+      const jobId = await placeAndDecide("+15125550153");
+      expect((await deliver(jobId, undefined, slow)).error).toBeUndefined();
+      expect(await jobRow(jobId)).toMatchObject({
+        status: "delivered",
+        final_channel: "sms",
+        final_reason: "SMS sent; the carrier sent no delivery receipt",
+      });
+    } finally {
+      await slow.stop();
+    }
   });
 });

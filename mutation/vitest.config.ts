@@ -15,6 +15,7 @@ const workspacePackages = [
   { find: /^@callflow\/domain$/, replacement: at("../packages/domain/src/index.ts") },
   { find: /^@callflow\/providers$/, replacement: at("../packages/providers/src/index.ts") },
   { find: /^@callflow\/devstack$/, replacement: at("../packages/devstack/src/index.ts") },
+  { find: /^@callflow\/inngest\/testing$/, replacement: at("../inngest/src/testing.ts") },
   { find: /^@callflow\/inngest$/, replacement: at("../inngest/src/index.ts") },
 ];
 

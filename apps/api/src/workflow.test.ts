@@ -424,7 +424,7 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     const usageBefore = await usage();
     sandbox.refuseNextSend({ httpStatus: 429, code: 20429, message: "Too Many Requests" });
     const refused = await deliver(jobId);
-    expect(refused.error?.message).toMatch(/^WhatsApp send failed, will retry: /);
+    expect(refused.error).toMatchObject({ message: expect.stringMatching(/^WhatsApp send failed, will retry: /) });
     // The claim is released, so the retried step sends; nothing was counted.
     expect(await messagesOf(jobId)).toEqual([]);
     expect(await usage()).toEqual(usageBefore);

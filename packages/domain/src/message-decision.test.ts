@@ -51,6 +51,7 @@ const base: DecisionInput = {
   ],
   now: NOW,
 };
+const englishMissed = base.templates[0] as DecisionInput["templates"][number];
 const contact = (overrides: Partial<NonNullable<DecisionInput["contact"]>>) => ({
   name: "Sam",
   optedOut: false,
@@ -146,8 +147,7 @@ describe("decideMessage", () => {
   });
 
   it("skips, with the template's problem, when its SMS text cannot be rendered", () => {
-    const [first] = base.templates;
-    const decision = decideMessage({ ...base, templates: [{ ...(first as never), smsBody: "Hi {{first_name}}" }] });
+    const decision = decideMessage({ ...base, templates: [{ ...englishMissed, smsBody: "Hi {{first_name}}" }] });
     expect(decision).toMatchObject({ decision: "skip" });
     expect(decision.reason).toMatch(
       /^the template's SMS text cannot be rendered: Unknown placeholder \{\{first_name\}\}/,
@@ -155,12 +155,11 @@ describe("decideMessage", () => {
   });
 
   it("sends SMS only when the WhatsApp variables cannot be rendered for this call", () => {
-    const [first] = base.templates;
     // {{caller_name}} always has a value, but {{business_phone}} is empty here: WhatsApp refuses empty variables.
     const decision = decideMessage({
       ...base,
       call: { ...base.call, to: "" },
-      templates: [{ ...(first as never), whatsappVariables: { "1": "{{business_phone}}" } }],
+      templates: [{ ...englishMissed, whatsappVariables: { "1": "{{business_phone}}" } }],
     });
     expect(decision).toMatchObject({ decision: "send", channels: ["sms"], whatsapp: null });
   });

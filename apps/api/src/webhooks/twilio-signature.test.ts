@@ -115,10 +115,10 @@ describe("the URL a signature covers", () => {
   );
 
   it("is the path and query as Twilio requested them, not as a URL parser re-encodes them", async () => {
-    // Node's server keeps the request line as sent: ' stays ', where a parsed URL has %27.
+    // Node's server keeps the request line as sent: < stays <, where the parsed URL has %3C.
     const server = await listen(app);
     try {
-      const target = "/voice?caller=O'Brien";
+      const target = "/voice?note=<urgent>";
       const status = await new Promise<number>((resolve, reject) => {
         const url = new URL(server.url);
         const body = formBody(params);

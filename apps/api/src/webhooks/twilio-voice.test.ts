@@ -147,6 +147,35 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     expect(logs).toEqual([{ organization_id: ORG_A }]);
   });
 
+  it("moves a call on from queued, and ends it on failed", async () => {
+    const sid = newCallSid();
+    await callback(sid, "queued");
+    await callback(sid, "ringing");
+    expect((await callLog(sid))?.status).toBe("ringing");
+    expect(server.events).toEqual([]);
+    await callback(sid, "failed");
+    expect(await callLog(sid)).toMatchObject({ status: "failed", outcome: "missed" });
+    expect((await callLog(sid))?.ended_at?.toISOString()).toBe("2026-11-25T14:03:07.000Z");
+    expect(server.events.map((event) => event.id)).toEqual([sid]);
+  });
+
+  it.each([
+    ["inbound", "inbound"],
+    ["outbound-api", "outbound"],
+    ["outbound-dial", "outbound"],
+  ])("records Direction %s as %s, and who answered", async (direction, stored) => {
+    const sid = newCallSid();
+    await callback(sid, "completed", { Direction: direction, CallDuration: "30", AnsweredBy: "human" });
+    expect(await callLog(sid)).toMatchObject({ direction: stored, answered_by: "human" });
+  });
+
+  it("takes empty optional fields as not sent", async () => {
+    const sid = newCallSid();
+    const response = await callback(sid, "no-answer", { CallDuration: "", AnsweredBy: "", Timestamp: "" });
+    expect(response.status).toBe(200);
+    expect(await callLog(sid)).toMatchObject({ duration_seconds: null, answered_by: null, outcome: "missed" });
+  });
+
   it("stores one call log and one receipt for the same callback sent 10 times at once", async () => {
     const sid = newCallSid();
     const before = await server.rowCounts();
@@ -215,6 +244,13 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     [{ CallStatus: "hung-up" }, 'CallStatus: Unknown call status "hung-up"'],
     [{ To: undefined }, "To is missing"],
     [{ CallDuration: "-4" }, "CallDuration: must be a whole number of seconds"],
+    [{ CallDuration: "42s" }, "CallDuration: must be a whole number of seconds"],
+    [{ CallSid: `CA${"a".repeat(32)}z` }, "CallSid: must be CA followed by 32 hex digits"],
+    [{ CallSid: `xCA${"a".repeat(32)}` }, "CallSid: must be CA followed by 32 hex digits"],
+    [
+      { CallSid: "CA123", CallStatus: "hung-up" },
+      'CallSid: must be CA followed by 32 hex digits; CallStatus: Unknown call status "hung-up"',
+    ],
     [{ Timestamp: "yesterday" }, "Timestamp: must be a date"],
     [{ From: "x".repeat(65) }, "From: must be at most 64 characters"],
   ])("refuses a malformed callback %j with 400 and stores nothing", async (change, reason) => {

@@ -200,6 +200,12 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/inbound on %s", (lane
       kind: "message.inbound",
       note: "no organization owns the number +15125550999",
     });
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "warn",
+      msg: "inbound message to a number nobody owns",
+      sid,
+      to: "+15125550999",
+    });
   });
 
   it.each([

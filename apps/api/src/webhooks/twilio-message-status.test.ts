@@ -231,6 +231,11 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
       note: `no message has provider sid ${sid}`,
     });
     expect(server.events).toEqual([]);
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "warn",
+      msg: "message status callback for an unknown message",
+      sid,
+    });
   });
 
   it.each([

@@ -53,6 +53,8 @@ export interface TwilioTestServer {
   events: TwilioWebhookEvent[];
   /** While set, emit throws this. */
   failEmit: Error | null;
+  /** What the webhooks logged for operators, one object a line, oldest first. */
+  logs: Array<{ level: string; msg: string } & Record<string, unknown>>;
   post(path: string, params: TwilioForm, options?: PostOptions): Promise<Response>;
   /** Rows in every table a Twilio webhook writes. */
   rowCounts(): Promise<Record<WrittenTable, number>>;
@@ -82,7 +84,7 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
       database: scratch.database,
       authToken: AUTH_TOKEN,
       publicUrl: PUBLIC_URL,
-      log: createLog("silent"),
+      log: createLog("debug", {}, (line) => void server?.logs.push(JSON.parse(line))),
       emit: async (event) => {
         if (server?.failEmit) throw server.failEmit;
         server?.events.push(event);
@@ -99,6 +101,7 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
     ids,
     events: [],
     failEmit: null,
+    logs: [],
     post(path: string, params: TwilioForm, options: PostOptions = {}) {
       const target = options.query ? `${path}?${options.query}` : path;
       const signedUrl = `${PUBLIC_URL}/webhooks/twilio${options.signedTarget ?? target}`;

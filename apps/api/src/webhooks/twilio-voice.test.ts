@@ -208,6 +208,12 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
       { organization_id: null, kind: "voice.status", note: "no organization owns the called number +15125550999" },
     ]);
     expect(server.events).toEqual([]);
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "warn",
+      msg: "voice callback for a number nobody owns",
+      callSid: sid,
+      to: "+15125550999",
+    });
   });
 
   it("keeps a withheld caller's call without a contact", async () => {
@@ -231,6 +237,12 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     const failed = await callback(sid, "completed", { CallDuration: "9" });
     expect(failed.status).toBe(500);
     expect(await failed.json()).toEqual({ error: "the call was recorded but its event could not be sent; retry" });
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "error",
+      msg: "call/completed could not be sent",
+      callSid: sid,
+      error: "inngest unreachable",
+    });
     expect((await callLog(sid))?.status).toBe("completed");
     server.failEmit = null;
     expect((await callback(sid, "completed", { CallDuration: "9" })).status).toBe(200);

@@ -1,17 +1,25 @@
-// For tests: an Inngest `if` expression evaluated as Inngest evaluates it, with CEL
-// (Common Expression Language; @bufbuild/cel is conformance-tested against cel-spec).
-// `event` is the event that started the run, `async` the one a wait is offered.
+// For tests: Inngest expressions (a wait's `if`, an idempotency or throttle key) evaluated
+// as Inngest evaluates them, with CEL (Common Expression Language; @bufbuild/cel is
+// conformance-tested against cel-spec). In a wait, `event` is the event that started the
+// run and `async` the one the wait is offered.
 import { isCelError, run } from "@bufbuild/cel";
 
-export interface WaitScope {
+export interface ExpressionScope {
   event: unknown;
-  async: unknown;
+  async?: unknown;
 }
 
-/** Whether the expression holds; an expression CEL cannot evaluate is an error, not a "no". */
-export function waitFilterMatches(expression: string, scope: WaitScope): boolean {
-  const result = run(expression, { event: asCel(scope.event), async: asCel(scope.async) });
+/** The expression's value; an expression CEL cannot evaluate is an error, not a null. */
+export function evaluateExpression(expression: string, scope: ExpressionScope): unknown {
+  const bindings = { event: asCel(scope.event), ...(scope.async === undefined ? {} : { async: asCel(scope.async) }) };
+  const result = run(expression, bindings);
   if (isCelError(result)) throw new Error(`CEL could not evaluate ${expression}: ${result.message}`);
+  return result;
+}
+
+/** Whether a wait's `if` expression accepts the offered event. */
+export function waitFilterMatches(expression: string, scope: Required<ExpressionScope>): boolean {
+  const result = evaluateExpression(expression, scope);
   if (typeof result !== "boolean") throw new Error(`${expression} is not a condition: it gave ${String(result)}`);
   return result;
 }

@@ -11,7 +11,8 @@ export interface ExpressionScope {
 
 /** The expression's value; an expression CEL cannot evaluate is an error, not a null. */
 export function evaluateExpression(expression: string, scope: ExpressionScope): unknown {
-  const bindings = { event: asCel(scope.event), ...(scope.async === undefined ? {} : { async: asCel(scope.async) }) };
+  const bindings: Record<string, never> = { event: asCel(scope.event) };
+  if (scope.async !== undefined) bindings.async = asCel(scope.async);
   const result = run(expression, bindings);
   if (isCelError(result)) throw new Error(`CEL could not evaluate ${expression}: ${result.message}`);
   return result;

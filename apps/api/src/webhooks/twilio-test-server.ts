@@ -84,7 +84,10 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
       database: scratch.database,
       authToken: AUTH_TOKEN,
       publicUrl: PUBLIC_URL,
-      log: createLog("debug", {}, (line) => void server?.logs.push(JSON.parse(line))),
+      log: createLog("debug", {}, (line) => {
+        server?.logs.push(JSON.parse(line));
+        return true;
+      }),
       emit: async (event) => {
         if (server?.failEmit) throw server.failEmit;
         server?.events.push(event);

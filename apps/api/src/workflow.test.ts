@@ -285,6 +285,24 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     );
     expect(messages).toEqual([{ channel: "whatsapp", status: "read" }]);
     expect(counted).toEqual({ messages_sent: 1, whatsapp_sent: 1, sms_sent: 0, sms_segments: 0 });
+    // What reached Twilio: the template and its variables, from the business's number, with
+    // a status callback URL that names the message row.
+    const stored = await database.withService((tx) =>
+      tx.selectFrom("messages").selectAll().where("job_id", "=", job.id).executeTakeFirstOrThrow(),
+    );
+    const sent = sandbox.sends.at(-1);
+    expect(sent).toMatchObject({
+      channel: "whatsapp",
+      to: "+15125550147",
+      from: BUSINESS,
+      contentSid: `HX${"c".repeat(32)}`,
+      contentVariables: { "1": "Northside Plumbing" },
+    });
+    expect(sent?.statusCallback).toMatch(
+      new RegExp(`^${publicUrl}/webhooks/twilio/messages/status\\?messageId=${stored.id}&expires=\\d+&token=`),
+    );
+    expect(stored).toMatchObject({ provider_sid: sent?.sid, to_number: "+15125550147", from_number: BUSINESS });
+    expect(stored.sent_at).toBeInstanceOf(Date);
     expect(waits.map((wait) => [wait.step, wait.event, wait.timeout])).toEqual([
       ["wait-for-whatsapp-outcome", "message/status.updated", "300s"],
     ]);
@@ -293,14 +311,26 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
   it("ends the wait when a delivery receipt arrives during it, and sends no SMS", async () => {
     // This caller's WhatsApp only ever reports "sent"; the receipt comes from here, once the wait began.
     let receipt: Promise<void> | undefined;
+    let jobWhileWaiting: Promise<string> | undefined;
     waits.onBegin = (step) => {
       const sent = sandbox.sends.at(-1);
-      if (step === "wait-for-whatsapp-outcome" && sent?.sid) receipt = postStatus(sent.sid, "delivered");
+      if (step !== "wait-for-whatsapp-outcome" || !sent?.sid) return;
+      jobWhileWaiting = database.withService(async (tx) => {
+        const message = await tx
+          .selectFrom("messages as m")
+          .innerJoin("message_jobs as j", "j.id", "m.job_id")
+          .select("j.status")
+          .where("m.provider_sid", "=", sent.sid)
+          .executeTakeFirstOrThrow();
+        return message.status;
+      });
+      receipt = jobWhileWaiting.then(() => postStatus(sent.sid as string, "delivered"));
     };
     try {
       const started = Date.now();
       const { job, sends, waits: ended, counted } = await afterCall("+15125550151");
       await receipt;
+      expect(await jobWhileWaiting).toBe("sending");
       expect(sends).toEqual(["whatsapp:accepted"]);
       expect(job).toMatchObject({
         status: "delivered",
@@ -348,6 +378,17 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     expect(job.status).toBe("failed");
     expect(job.final_reason).toBe("whatsapp: failed (63016); sms: undelivered (30003)");
     expect(waits.map((wait) => wait.step)).toEqual(["wait-for-whatsapp-outcome", "wait-for-sms-outcome"]);
+    // A retried run finds both attempts failed: no send again, the same verdict from what is stored.
+    await database.withService((tx) =>
+      tx.updateTable("message_jobs").set({ status: "sending", completed_at: null }).where("id", "=", job.id).execute(),
+    );
+    const sendsBefore = sandbox.sends.length;
+    expect((await deliver(job.id)).error).toBeUndefined();
+    expect(sandbox.sends.length).toBe(sendsBefore);
+    expect(await jobRow(job.id)).toMatchObject({
+      status: "failed",
+      final_reason: "whatsapp: failed; sms: undelivered",
+    });
   });
 
   it("reads the outcome from the database when the receipt came before the wait", async () => {
@@ -475,6 +516,21 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     expect((await deliver(unknown)).error).toMatchObject({
       name: "NonRetriableError",
       message: `message job ${unknown} does not exist`,
+    });
+  });
+
+  it("fails a job with no channel to try", async () => {
+    const jobId = await placeAndDecide("+15125550154");
+    await database.withService((tx) =>
+      tx.updateTable("message_jobs").set({ channels: [] }).where("id", "=", jobId).execute(),
+    );
+    const sendsBefore = sandbox.sends.length;
+    expect((await deliver(jobId)).error).toBeUndefined();
+    expect(sandbox.sends.length).toBe(sendsBefore);
+    expect(await jobRow(jobId)).toMatchObject({
+      status: "failed",
+      final_channel: null,
+      final_reason: "no channel to try",
     });
   });
 

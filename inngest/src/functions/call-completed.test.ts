@@ -200,6 +200,69 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
     });
   });
 
+  it("decides a call whose end time is missing by when its log last changed", async () => {
+    const call = await insertCall(database, "+15125550164");
+    await database.withService((tx) =>
+      tx.updateTable("call_logs").set({ ended_at: null }).where("id", "=", call.callLogId).execute(),
+    );
+    const { result } = await run(call);
+    expect(result).toMatchObject({ decision: "send" });
+  });
+
+  it("writes an SMS-only job for a caller known not to be on WhatsApp", async () => {
+    const call = await insertCall(database, "+15125550165");
+    await database.withService((tx) =>
+      tx
+        .updateTable("contacts")
+        .set({ whatsapp_status: "unavailable" })
+        .where("organization_id", "=", ORG)
+        .where("e164", "=", "+15125550165")
+        .execute(),
+    );
+    await run(call);
+    expect(await jobOf(call.callLogId)).toMatchObject({
+      decision: "send",
+      channels: ["sms"],
+      whatsapp_content_sid: null,
+      whatsapp_variables: {},
+      sms_body: "Northside Plumbing missed your call.",
+    });
+  });
+
+  it("messages under an explicit consent policy only the callers who opted in", async () => {
+    const org = "org_explicit_consent";
+    await seedBusiness(database, org, "+15125550181");
+    await database.withService((tx) =>
+      tx.updateTable("organizations").set({ consent_policy: "explicit" }).where("id", "=", org).execute(),
+    );
+    const optedIn = await insertCall(database, "+15125550166", DAYTIME, false, org);
+    await database.withService(async (tx) => {
+      const contact = await tx
+        .selectFrom("contacts")
+        .select("id")
+        .where("organization_id", "=", org)
+        .where("e164", "=", "+15125550166")
+        .executeTakeFirstOrThrow();
+      await tx
+        .insertInto("consent_events")
+        .values({
+          organization_id: org,
+          contact_id: contact.id,
+          channel: "sms",
+          action: "opt_in",
+          source: "import",
+          actor: "test",
+        })
+        .execute();
+    });
+    expect((await run(optedIn, DAYTIME, org)).result).toMatchObject({ decision: "send" });
+    const unknown = await insertCall(database, "+15125550167", DAYTIME, false, org);
+    expect((await run(unknown, DAYTIME, org)).result).toMatchObject({
+      decision: "skip",
+      reason: "the business messages only callers who opted in",
+    });
+  });
+
   it("never picks an archived or inactive template", async () => {
     const org = "org_templates_retired";
     await seedBusiness(database, org, "+15125550180");

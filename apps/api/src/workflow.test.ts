@@ -213,6 +213,7 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     const usageBefore = await usage();
     const jobId = await placeAndDecide(caller);
     const delivered = await deliver(jobId, options.missWaits ? missTheWait : undefined);
+    const steps = [...new Set(delivered.ctx.step.run.mock.calls.map((call) => call[0] as string))];
     expect(delivered.error).toBeUndefined();
     await sandbox.whenIdle();
     const job = await database.withService((tx) =>
@@ -225,7 +226,7 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     const counted = Object.fromEntries(
       Object.entries(usageAfter).map(([key, value]) => [key, value - usageBefore[key as keyof typeof usageBefore]]),
     );
-    return { job, sends, result: delivered.result, waits: waits.ended.slice(waitsBefore), counted };
+    return { job, sends, result: delivered.result, waits: waits.ended.slice(waitsBefore), counted, steps };
   }
 
   /** The org's usage counters for this month (UTC), as call-completed reads them for the quota. */
@@ -277,9 +278,16 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
   }
 
   it("delivers on WhatsApp and sends no SMS", async () => {
-    const { job, sends, waits, counted } = await afterCall("+15125550147");
+    const { job, sends, waits, counted, steps } = await afterCall("+15125550147");
     expect(sends).toEqual(["whatsapp:accepted"]);
-    expect(job).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
+    expect(job).toMatchObject({
+      status: "delivered",
+      final_channel: "whatsapp",
+      final_reason: "delivered by WhatsApp",
+    });
+    expect(job.completed_at).toBeInstanceOf(Date);
+    // Step ids are the memo keys of runs in flight: a deploy that renamed one would run it again.
+    expect(steps).toEqual(["load-job", "send-whatsapp", "check-whatsapp", "finish"]);
     const messages = await database.withService((tx) =>
       tx.selectFrom("messages").select(["channel", "status"]).where("job_id", "=", job.id).execute(),
     );
@@ -389,6 +397,7 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
       status: "failed",
       final_reason: "whatsapp: failed; sms: undelivered",
     });
+    expect((await deliver(job.id)).result).toEqual({ status: "failed", reason: "already final" });
   });
 
   it("reads the outcome from the database when the receipt came before the wait", async () => {
@@ -480,9 +489,19 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
 
   it("goes on to SMS after a WhatsApp refusal that will not succeed, without marking the number", async () => {
     const jobId = await placeAndDecide("+15125550148");
-    sandbox.refuseNextSend({ httpStatus: 400, code: 21656, message: "The Content Variables parameter is invalid." });
+    sandbox.refuseNextSend({ httpStatus: 400, code: 21656, message: `Invalid Content Variables: ${"x".repeat(1200)}` });
     expect((await deliver(jobId)).error).toBeUndefined();
     await sandbox.whenIdle();
+    const [refused] = await database.withService((tx) =>
+      tx
+        .selectFrom("messages")
+        .select("error_message")
+        .where("job_id", "=", jobId)
+        .where("channel", "=", "whatsapp")
+        .execute(),
+    );
+    // Twilio's words are kept, up to 1,000 characters.
+    expect(refused?.error_message).toHaveLength(1000);
     expect(await jobRow(jobId)).toMatchObject({
       status: "delivered",
       final_channel: "sms",
@@ -519,6 +538,45 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
     });
   });
 
+  // Called from +15125550140 earlier: known not to be on WhatsApp, so these jobs are SMS only.
+  const SMS_ONLY_CALLER = "+15125550140";
+
+  it("fails an SMS-only job that Twilio refuses, with Twilio's reason cut to what the job keeps", async () => {
+    const jobId = await placeAndDecide(SMS_ONLY_CALLER);
+    expect((await jobRow(jobId)).channels).toEqual(["sms"]);
+    sandbox.refuseNextSend({ httpStatus: 400, code: 21211, message: `Invalid 'To' Phone Number: ${"9".repeat(600)}` });
+    expect((await deliver(jobId)).error).toBeUndefined();
+    const job = await jobRow(jobId);
+    expect(job).toMatchObject({ status: "failed", final_channel: null });
+    expect(job.final_reason).toMatch(/^sms: The 'To' phone number is not a valid phone number\./);
+    expect(job.final_reason).toHaveLength(500);
+  });
+
+  it("does not count a claimed SMS that never reached Twilio as delivered", async () => {
+    // As if a run died between writing its attempt and calling Twilio: the claim is there, pending.
+    const jobId = await placeAndDecide(SMS_ONLY_CALLER);
+    await database.withService(async (tx) => {
+      const job = await tx.selectFrom("message_jobs").selectAll().where("id", "=", jobId).executeTakeFirstOrThrow();
+      await tx
+        .insertInto("messages")
+        .values({
+          organization_id: ORG,
+          job_id: jobId,
+          channel: "sms",
+          to_number: job.to_number,
+          from_number: BUSINESS,
+        })
+        .execute();
+    });
+    const sendsBefore = sandbox.sends.length;
+    expect((await deliver(jobId)).error).toBeUndefined();
+    expect(sandbox.sends.length).toBe(sendsBefore);
+    expect(await jobRow(jobId)).toMatchObject({
+      status: "failed",
+      final_reason: "sms: no delivery receipt within 300 s",
+    });
+  });
+
   it("fails a job with no channel to try", async () => {
     const jobId = await placeAndDecide("+15125550154");
     await database.withService((tx) =>
@@ -547,6 +605,13 @@ describe.each(testLanes())("after-call workflow on %s", (lane) => {
       expect(await jobRow(jobId)).toMatchObject({
         status: "delivered",
         final_channel: "sms",
+        final_reason: "SMS sent; the carrier sent no delivery receipt",
+      });
+      // The same for a job that had SMS only.
+      const smsOnly = await placeAndDecide(SMS_ONLY_CALLER);
+      expect((await deliver(smsOnly, undefined, slow)).error).toBeUndefined();
+      expect(await jobRow(smsOnly)).toMatchObject({
+        status: "delivered",
         final_reason: "SMS sent; the carrier sent no delivery receipt",
       });
     } finally {

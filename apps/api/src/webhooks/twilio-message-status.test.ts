@@ -41,6 +41,7 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
   afterAll(() => server?.close());
   beforeEach(() => {
     server.events.length = 0;
+    server.failEmit = null;
   });
   const statusCallbacks = statusCallbackUrls({ publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN });
 
@@ -156,6 +157,27 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
       [`${sid}:sent`, "sent"],
       [`${sid}:sent`, "sent"],
     ]);
+  });
+
+  it("answers 500 when the event cannot be sent, and sends it when Twilio retries", async () => {
+    const sid = newMessageSid();
+    const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: sid });
+    server.failEmit = new Error("inngest unreachable");
+    const failed = await statusCallback(sid, "delivered");
+    expect(failed.status).toBe(500);
+    expect(await errorOf(failed)).toBe("the status was recorded but its event could not be sent; retry");
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "error",
+      msg: "message/status.updated could not be sent",
+      sid,
+      error: "inngest unreachable",
+    });
+    // Recorded before the answer: the retry finds it and only sends the event.
+    expect((await message(messageId)).status).toBe("delivered");
+    server.failEmit = null;
+    expect((await statusCallback(sid, "delivered")).status).toBe(200);
+    expect(await eventRows(messageId)).toHaveLength(1);
+    expect(server.events.map((event) => [event.id, event.data.status])).toEqual([[`${sid}:delivered`, "delivered"]]);
   });
 
   it("stores the error code with a failure and keeps statuses it does not know as events only", async () => {

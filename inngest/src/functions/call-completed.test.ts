@@ -10,17 +10,17 @@ const ORG = "org_workflow_test";
 // Wednesday 15:00 in Chicago: open, outside quiet hours.
 const DAYTIME = new Date("2026-11-25T21:00:00Z");
 
-async function seedBusiness(database: Database) {
+async function seedBusiness(database: Database, org = ORG, number = "+15125550100") {
   await database.withService(async (tx) => {
     await tx
       .insertInto("organizations")
-      .values({ id: ORG, name: "Northside Plumbing", timezone: "America/Chicago" })
+      .values({ id: org, name: "Northside Plumbing", timezone: "America/Chicago" })
       .execute();
-    await tx.insertInto("phone_numbers").values({ organization_id: ORG, e164: "+15125550100" }).execute();
+    await tx.insertInto("phone_numbers").values({ organization_id: org, e164: number }).execute();
     await tx
       .insertInto("templates")
       .values({
-        organization_id: ORG,
+        organization_id: org,
         name: "Missed",
         trigger: "missed",
         whatsapp_content_sid: `HX${"b".repeat(32)}`,
@@ -31,11 +31,11 @@ async function seedBusiness(database: Database) {
   });
 }
 
-async function insertCall(database: Database, from: string, endedAt = DAYTIME, optedOut = false) {
+async function insertCall(database: Database, from: string, endedAt = DAYTIME, optedOut = false, org = ORG) {
   return database.withService(async (tx) => {
     const contact = await tx
       .insertInto("contacts")
-      .values({ organization_id: ORG, e164: from })
+      .values({ organization_id: org, e164: from })
       .onConflict((conflict) => conflict.columns(["organization_id", "e164"]).doUpdateSet({ e164: from }))
       .returning("id")
       .executeTakeFirstOrThrow();
@@ -43,7 +43,7 @@ async function insertCall(database: Database, from: string, endedAt = DAYTIME, o
       await tx
         .insertInto("consent_events")
         .values({
-          organization_id: ORG,
+          organization_id: org,
           contact_id: contact.id,
           channel: "sms",
           action: "opt_out",
@@ -56,7 +56,7 @@ async function insertCall(database: Database, from: string, endedAt = DAYTIME, o
     const call = await tx
       .insertInto("call_logs")
       .values({
-        organization_id: ORG,
+        organization_id: org,
         call_sid: callSid,
         contact_id: contact.id,
         from_number: from,
@@ -84,9 +84,9 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
   });
   afterAll(() => scratch?.dispose());
 
-  const run = (call: { callSid: string; callLogId: string }, now = DAYTIME) =>
+  const run = (call: { callSid: string; callLogId: string }, now = DAYTIME, org = ORG) =>
     new InngestTestEngine({ function: createCallCompleted(inngest, { database, now: () => now }) }).execute({
-      events: [{ name: "call/completed", id: call.callSid, data: { organizationId: ORG, ...call } }],
+      events: [{ name: "call/completed", id: call.callSid, data: { organizationId: org, ...call } }],
       // Sending the event and sleeping are the executor's part: recorded, not performed.
       steps: [
         { id: "job-created", handler: () => ({ ids: ["event-id"] }) },
@@ -97,12 +97,34 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
   it("writes a job with its decision and asks for delivery", async () => {
     const call = await insertCall(database, "+15125550147");
     const { result, ctx } = await run(call);
-    expect(result).toMatchObject({ decision: "send" });
-    expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
     const job = await database.withService((tx) =>
       tx.selectFrom("message_jobs").selectAll().where("call_log_id", "=", call.callLogId).executeTakeFirstOrThrow(),
     );
+    expect(result).toEqual({
+      jobId: job.id,
+      decision: "send",
+      reason: "missed call; WhatsApp first, SMS as fallback",
+      sendAfter: DAYTIME.toISOString(),
+    });
+    // Delivery is asked for with the job's id as event id: one delivery run per job.
+    expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    expect(ctx.step.sendEvent).toHaveBeenCalledWith(
+      "job-created",
+      expect.objectContaining({
+        name: "message/job.created",
+        id: job.id,
+        data: { jobId: job.id, organizationId: ORG },
+      }),
+    );
     expect(job).toMatchObject({
+      organization_id: ORG,
+      contact_id: expect.any(String),
+      template_id: expect.any(String),
+      to_number: "+15125550147",
+      reason: "missed call; WhatsApp first, SMS as fallback",
+      whatsapp_content_sid: `HX${"b".repeat(32)}`,
+      send_after: DAYTIME,
+      completed_at: null,
       decision: "send",
       status: "pending",
       channels: ["whatsapp", "sms"],
@@ -132,6 +154,129 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
     expect(ctx.step.sendEvent).not.toHaveBeenCalled();
   });
 
+  const jobOf = (callLogId: string) =>
+    database.withService((tx) =>
+      tx.selectFrom("message_jobs").selectAll().where("call_log_id", "=", callLogId).executeTakeFirstOrThrow(),
+    );
+  const lastMessagedAt = (e164: string) =>
+    database.withService(async (tx) => {
+      const row = await tx
+        .selectFrom("contacts")
+        .select("last_messaged_at")
+        .where("organization_id", "=", ORG)
+        .where("e164", "=", e164)
+        .executeTakeFirstOrThrow();
+      return row.last_messaged_at;
+    });
+
+  it("writes a skip as a finished job with nothing to send, and starts no cooldown", async () => {
+    const call = await insertCall(database, "+15125550161", DAYTIME, true);
+    await run(call);
+    expect(await jobOf(call.callLogId)).toMatchObject({
+      decision: "skip",
+      status: "skipped",
+      reason: "the caller opted out",
+      to_number: "+15125550161",
+      template_id: null,
+      channels: [],
+      sms_body: null,
+      whatsapp_content_sid: null,
+      whatsapp_variables: {},
+      send_after: null,
+      completed_at: DAYTIME,
+    });
+    expect(await lastMessagedAt("+15125550161")).toBeNull();
+  });
+
+  it("starts the caller's cooldown at the decision to message", async () => {
+    await run(await insertCall(database, "+15125550162"));
+    expect(await lastMessagedAt("+15125550162")).toEqual(DAYTIME);
+  });
+
+  it("fails for good on a call that does not exist", async () => {
+    await expect(decideAndWriteJob({ database, now: () => DAYTIME }, ORG, randomUUID())).rejects.toMatchObject({
+      name: "NonRetriableError",
+      message: expect.stringMatching(/^call [0-9a-f-]{36} of org_workflow_test does not exist$/),
+    });
+  });
+
+  it("decides a call whose end time is missing by when its log last changed", async () => {
+    const call = await insertCall(database, "+15125550164");
+    await database.withService((tx) =>
+      tx.updateTable("call_logs").set({ ended_at: null }).where("id", "=", call.callLogId).execute(),
+    );
+    const { result } = await run(call);
+    expect(result).toMatchObject({ decision: "send" });
+  });
+
+  it("writes an SMS-only job for a caller known not to be on WhatsApp", async () => {
+    const call = await insertCall(database, "+15125550165");
+    await database.withService((tx) =>
+      tx
+        .updateTable("contacts")
+        .set({ whatsapp_status: "unavailable" })
+        .where("organization_id", "=", ORG)
+        .where("e164", "=", "+15125550165")
+        .execute(),
+    );
+    await run(call);
+    expect(await jobOf(call.callLogId)).toMatchObject({
+      decision: "send",
+      channels: ["sms"],
+      whatsapp_content_sid: null,
+      whatsapp_variables: {},
+      sms_body: "Northside Plumbing missed your call.",
+    });
+  });
+
+  it("messages under an explicit consent policy only the callers who opted in", async () => {
+    const org = "org_explicit_consent";
+    await seedBusiness(database, org, "+15125550181");
+    await database.withService((tx) =>
+      tx.updateTable("organizations").set({ consent_policy: "explicit" }).where("id", "=", org).execute(),
+    );
+    const optedIn = await insertCall(database, "+15125550166", DAYTIME, false, org);
+    await database.withService(async (tx) => {
+      const contact = await tx
+        .selectFrom("contacts")
+        .select("id")
+        .where("organization_id", "=", org)
+        .where("e164", "=", "+15125550166")
+        .executeTakeFirstOrThrow();
+      await tx
+        .insertInto("consent_events")
+        .values({
+          organization_id: org,
+          contact_id: contact.id,
+          channel: "sms",
+          action: "opt_in",
+          source: "import",
+          actor: "test",
+        })
+        .execute();
+    });
+    expect((await run(optedIn, DAYTIME, org)).result).toMatchObject({ decision: "send" });
+    const unknown = await insertCall(database, "+15125550167", DAYTIME, false, org);
+    expect((await run(unknown, DAYTIME, org)).result).toMatchObject({
+      decision: "skip",
+      reason: "the business messages only callers who opted in",
+    });
+  });
+
+  it("never picks an archived or inactive template", async () => {
+    const org = "org_templates_retired";
+    await seedBusiness(database, org, "+15125550180");
+    await database.withService(async (tx) => {
+      await tx.updateTable("templates").set({ archived_at: DAYTIME }).where("organization_id", "=", org).execute();
+      await tx
+        .insertInto("templates")
+        .values({ organization_id: org, name: "Off", trigger: "missed", active: false, sms_body: "Inactive." })
+        .execute();
+    });
+    const { result } = await run(await insertCall(database, "+15125550163", DAYTIME, false, org), DAYTIME, org);
+    expect(result).toMatchObject({ decision: "skip", reason: "no active template for missed calls" });
+  });
+
   it("skips a second call within the cooldown", async () => {
     await run(await insertCall(database, "+15125550151"));
     const { result } = await run(await insertCall(database, "+15125550151"), new Date(DAYTIME.getTime() + 60_000));
@@ -148,6 +293,80 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
       new Date("2026-11-26T14:00:00.000Z"),
     );
     expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    const job = await database.withService((tx) =>
+      tx
+        .selectFrom("message_jobs")
+        .selectAll()
+        .where("id", "=", (result as { jobId: string }).jobId)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(job).toMatchObject({
+      decision: "defer",
+      status: "scheduled",
+      send_after: new Date("2026-11-26T14:00:00.000Z"),
+    });
+  });
+
+  describe("the plan's monthly quota", () => {
+    let nextNumber = 0;
+    /** A business of its own on `plan` (none: no subscription row) that has sent `used` messages this month. */
+    async function businessOnPlan(org: string, number: string, plan: string | null, used: number) {
+      await seedBusiness(database, org, number);
+      await database.withService(async (tx) => {
+        if (plan) await tx.insertInto("subscriptions").values({ organization_id: org, plan }).execute();
+        await tx
+          .insertInto("usage_periods")
+          .values([
+            // This month's, which counts, and last month's, which does not.
+            {
+              organization_id: org,
+              period_start: new Date("2026-11-01T00:00:00Z"),
+              period_end: new Date("2026-12-01T00:00:00Z"),
+              messages_sent: used,
+            },
+            {
+              organization_id: org,
+              period_start: new Date("2026-10-01T00:00:00Z"),
+              period_end: new Date("2026-11-01T00:00:00Z"),
+              messages_sent: 9_999,
+            },
+            // Already counting next month's (a clock ahead somewhere): not this month's either.
+            {
+              organization_id: org,
+              period_start: new Date("2026-12-01T00:00:00Z"),
+              period_end: new Date("2027-01-01T00:00:00Z"),
+              messages_sent: 9_999,
+            },
+          ])
+          .execute();
+      });
+    }
+    const decide = async (org: string, from: string) => {
+      const call = await insertCall(database, from, DAYTIME, false, org);
+      const { result, ctx } = await run(call, DAYTIME, org);
+      return { result: result as { decision: string; reason: string }, ctx };
+    };
+
+    it.each([
+      ["no subscription (free, 50 a month)", 49, "send", null],
+      ["no subscription (free, 50 a month)", 50, "skip", null],
+      ["starter (500 a month)", 50, "send", "starter"],
+      ["starter (500 a month)", 499, "send", "starter"],
+      ["starter (500 a month)", 500, "skip", "starter"],
+      ["pro (10,000 a month)", 9_999, "send", "pro"],
+      // A plan the catalog does not know is read as the free plan.
+      ["an unknown plan", 49, "send", "legacy_gold"],
+      ["an unknown plan", 50, "skip", "legacy_gold"],
+    ] as const)("%s with %i sent this month: %s", async (_, used, expected, plan) => {
+      const org = `org_quota_${plan ?? "none"}_${used}`;
+      await businessOnPlan(org, `+15125551${String(nextNumber++).padStart(3, "0")}`, plan, used);
+      const { result, ctx } = await decide(org, "+15125550160");
+      expect(result.decision).toBe(expected);
+      if (expected === "skip") {
+        expect(result.reason).toMatch(/^monthly message quota reached: \d+ of \d+ on \w+$/);
+        expect(ctx.step.sendEvent).not.toHaveBeenCalled();
+      } else expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    });
   });
 
   it("skips an invalid caller number with the reason", async () => {

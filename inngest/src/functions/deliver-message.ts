@@ -199,14 +199,15 @@ async function sendOnce(deps: DeliverMessageDeps, job: PreparedJob, channel: Cha
         })
       : await deps.messaging.sendSms({ to: job.to, from: job.from, body: job.smsBody ?? "", statusCallback });
 
+  if (!result.ok && result.error.kind === "retryable") {
+    // Not accepted: release the claim so the retried step sends again. The release commits
+    // first: thrown inside its transaction, it would be rolled back with it.
+    await deps.database.withService((tx) => tx.deleteFrom("messages").where("id", "=", claimed.messageId).execute());
+    throw new Error(`${channelName(channel)} send failed, will retry: ${result.error.message}`);
+  }
   const now = deps.now?.() ?? new Date();
   return deps.database.withService(async (tx) => {
     if (!result.ok) {
-      if (result.error.kind === "retryable") {
-        // Not accepted: release the claim so the retried step sends again.
-        await tx.deleteFrom("messages").where("id", "=", claimed.messageId).execute();
-        throw new Error(`${channelName(channel)} send failed, will retry: ${result.error.message}`);
-      }
       await tx
         .updateTable("messages")
         .set({

@@ -72,6 +72,7 @@ describe("isQuietTime", () => {
     ["in the org's timezone", nightly, "America/Chicago", "2026-03-09T12:00:00Z", true],
     ["quiet hours inside a day", { start: "12:00", end: "14:00" }, "UTC", "2026-03-09T13:00:00Z", true],
     ["outside quiet hours inside a day", { start: "12:00", end: "14:00" }, "UTC", "2026-03-09T15:00:00Z", false],
+    ["before quiet hours inside a day", { start: "12:00", end: "14:00" }, "UTC", "2026-03-09T11:59:00Z", false],
     ["quiet until midnight", { start: "22:00", end: "00:00" }, "UTC", "2026-03-09T23:30:00Z", true],
     ["midnight ends it", { start: "22:00", end: "00:00" }, "UTC", "2026-03-10T00:00:00Z", false],
   ])("%s", (_name, quiet, timeZone, iso, expected) => {
@@ -84,6 +85,7 @@ describe("nextAllowedSendTime", () => {
     ["allowed now: at itself", nightly, "UTC", "2026-03-09T12:34:56.789Z", "2026-03-09T12:34:56.789Z"],
     ["no quiet hours: at itself", null, "UTC", "2026-03-09T23:00:00Z", "2026-03-09T23:00:00Z"],
     ["evening: tomorrow's end", nightly, "UTC", "2026-03-09T22:15:30Z", "2026-03-10T08:00:00Z"],
+    ["evening, to the millisecond: tomorrow's end", nightly, "UTC", "2026-03-09T22:15:30.250Z", "2026-03-10T08:00:00Z"],
     ["after midnight: today's end", nightly, "UTC", "2026-03-10T03:00:00Z", "2026-03-10T08:00:00Z"],
     [
       "quiet hours inside a day",
@@ -219,6 +221,7 @@ describe("businessHoursSchema", () => {
     ],
     ["a range of three times", { mon: [["09:00", "12:00", "17:00"]] }, /.+/],
     ["a day that is not a list", { mon: "09:00-17:00" }, /.+/],
+    ["hours that are not an object", "09:00-17:00", /^(?!Unknown day).+/],
   ])("refuses %s", (_name, input, message) => {
     const result = businessHoursSchema.safeParse(input);
     expect(result.success).toBe(false);

@@ -52,6 +52,7 @@ const base: DecisionInput = {
   ],
   now: NOW,
 };
+const englishMissed = base.templates[0] as DecisionInput["templates"][number];
 const contact = (overrides: Partial<NonNullable<DecisionInput["contact"]>>) => ({
   name: "Sam",
   optedOut: false,
@@ -119,6 +120,119 @@ describe("decideMessage", () => {
       contact: contact({ lastMessagedAt: new Date(NOW.getTime() - 90_000_000) }),
     });
     expect(decision.decision).toBe("send");
+  });
+
+  it.each([
+    ["1 ms before the cooldown ends", 86_400_000 - 1, "skip"],
+    ["exactly when the cooldown ends", 86_400_000, "send"],
+    ["1 ms after the cooldown ends", 86_400_000 + 1, "send"],
+  ])("%s: %s", (_, sinceLastMessage, expected) => {
+    const lastMessagedAt = new Date(NOW.getTime() - sinceLastMessage);
+    expect(decideMessage({ ...base, contact: contact({ lastMessagedAt }) }).decision).toBe(expected);
+  });
+
+  it("counts the cooldown in the business's own seconds", () => {
+    const lastMessagedAt = new Date(NOW.getTime() - 600_000); // 10 minutes ago
+    const decide = (cooldownSeconds: number) =>
+      decideMessage({ ...withOrg({ cooldownSeconds }), contact: contact({ lastMessagedAt }) });
+    expect(decide(600).decision).toBe("send");
+    expect(decide(601).decision).toBe("skip");
+    expect(decide(7_200)).toMatchObject({ decision: "skip", reason: "the caller was messaged less than 2 h ago" });
+    expect(decide(0).decision).toBe("send");
+  });
+
+  it("skips a call that has no outcome yet", () => {
+    expect(decideMessage({ ...base, call: { ...base.call, outcome: null } })).toEqual({
+      decision: "skip",
+      reason: "the call has not ended",
+      to: "+15125550147",
+    });
+  });
+
+  it("greets a caller the business knows by name", () => {
+    expect(decideMessage({ ...base, contact: contact({ name: "Ana" }) })).toMatchObject({
+      smsBody: "Northside Plumbing missed your call, Ana.",
+    });
+  });
+
+  it("skips, with the template's problem, when its SMS text cannot be rendered", () => {
+    const decision = decideMessage({ ...base, templates: [{ ...englishMissed, smsBody: "Hi {{first_name}}" }] });
+    expect(decision).toMatchObject({ decision: "skip" });
+    expect(decision.reason).toMatch(
+      /^the template's SMS text cannot be rendered: Unknown placeholder \{\{first_name\}\}/,
+    );
+  });
+
+  it("sends SMS only when the WhatsApp variables cannot be rendered for this call", () => {
+    // {{caller_name}} always has a value, but {{business_phone}} is empty here: WhatsApp refuses empty variables.
+    const decision = decideMessage({
+      ...base,
+      call: { ...base.call, to: "" },
+      templates: [{ ...englishMissed, whatsappVariables: { "1": "{{business_phone}}" } }],
+    });
+    expect(decision).toMatchObject({ decision: "send", channels: ["sms"], whatsapp: null });
+  });
+
+  it.each<[string, Partial<DecisionInput>, string]>([
+    ["a missed call in business hours", {}, "missed call; WhatsApp first, SMS as fallback"],
+    [
+      "a caller known not to be on WhatsApp",
+      { contact: contact({ whatsappStatus: "unavailable" }) },
+      "missed call; SMS: the number is not on WhatsApp",
+    ],
+    [
+      "a call after hours",
+      { call: { ...base.call, endedAt: new Date("2026-11-25T01:00:00Z") }, now: new Date("2026-11-25T01:00:00Z") },
+      "after-hours call; SMS: the template has no WhatsApp content",
+    ],
+    [
+      "a call after hours with no after-hours template",
+      {
+        call: { ...base.call, endedAt: new Date("2026-11-25T01:00:00Z") },
+        now: new Date("2026-11-25T01:00:00Z"),
+        templates: base.templates.filter((template) => template.trigger !== "after_hours"),
+      },
+      "missed call; WhatsApp first, SMS as fallback",
+    ],
+    [
+      "a call in quiet hours",
+      { now: new Date("2026-11-26T04:00:00Z") },
+      "missed call; WhatsApp first, SMS as fallback; deferred to the end of quiet hours",
+    ],
+  ])("gives %s its reason", (_, change, reason) => {
+    expect(decideMessage({ ...base, ...change }).reason).toBe(reason);
+  });
+
+  it.each([
+    ["+15125550147", "en"],
+    ["+447911123456", "en"],
+    ["+61412345678", "en"],
+    ["+353851234567", "en"],
+    ["+64211234567", "en"],
+    ["+34612000015", "es"],
+    ["+525512345678", "es"],
+    ["+5491123456789", "es"],
+    ["+573001234567", "es"],
+    ["+56912345678", "es"],
+    ["+51912345678", "es"],
+    ["+33612345678", "fr"],
+    ["+4915112345678", "de"],
+    ["+393123456789", "it"],
+    ["+351912345678", "pt"],
+    ["+5511912345678", "pt"],
+    ["+81312345678", "en (no template in Japanese: the first one)"],
+  ])("answers a caller from %s in %s", (from, language) => {
+    const languages = ["en", "es", "fr", "de", "it", "pt"];
+    const templates = languages.map((code) => ({
+      id: `t-${code}`,
+      trigger: "missed" as const,
+      language: code,
+      whatsappContentSid: null,
+      whatsappVariables: {},
+      smsBody: code,
+    }));
+    const decision = decideMessage({ ...base, call: { ...base.call, from }, templates });
+    expect(decision).toMatchObject({ decision: "send", smsBody: language.slice(0, 2) });
   });
 
   it("sends an opted-in caller under an explicit policy", () => {

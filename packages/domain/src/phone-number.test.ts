@@ -9,6 +9,7 @@ describe("parsePhoneNumber accepts", () => {
     ["whatsapp:+34911230100", "+34911230100", undefined],
     ["whatsapp: +34911230100", "+34911230100", undefined],
     ["WhatsApp:+34 612 34 56 78", "+34612345678", undefined],
+    ["\twhatsapp:+34911230100 ", "+34911230100", undefined],
     ["+44 20 7946 0000", "+442079460000", undefined],
     ["(512) 555-0100", "+15125550100", "US"],
     ["911 23 01 00", "+34911230100", "ES"],
@@ -29,6 +30,14 @@ describe("parsePhoneNumber rejects", () => {
     ["+266696687", /withheld/, undefined],
     ["+86282452253", /withheld/, undefined],
     ["+7378742833", /withheld/, undefined],
+    ["UNKNOWN", /^The caller's number is withheld \("UNKNOWN"\), so there is no number to reply to\.$/, undefined],
+    ["private", /withheld \("private"\)/, undefined],
+    ["Blocked", /withheld \("Blocked"\)/, undefined],
+    ["unavailable", /withheld \("unavailable"\)/, undefined],
+    ["withheld", /withheld \("withheld"\)/, undefined],
+    ["+2562533", /withheld/, undefined],
+    ["+8656696", /withheld/, undefined],
+    ["x client:alice", /contains letters/, undefined],
     ["client:alice", /browser or SIP address/, undefined],
     ["sip:alice@example.com", /browser or SIP address/, undefined],
     ["+1 512 abc", /contains letters/, undefined],
@@ -41,6 +50,8 @@ describe("parsePhoneNumber rejects", () => {
     ["+---", /not a phone number/, undefined],
     // Right length, but no such range: the UK's 07700 900xxx drama numbers are not assigned.
     ["+44 7700 900123", /not a valid phone number for country code \+44/, undefined],
+    // One country has this code: it is named.
+    ["+33 0 12 34 56 78", /^"\+33 0 12 34 56 78" is not a valid phone number in France\. Check the/, undefined],
     ["+1 012 555 0100", /not a valid phone number/, undefined],
     ["612 34", /too short/, "ES"],
   ])("%j: %s", (input, reason, country) => {

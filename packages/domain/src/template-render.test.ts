@@ -82,12 +82,24 @@ describe("renderTemplate", () => {
     }
   });
 
-  it("renders every known placeholder with the sample variables", () => {
-    const text = templateVariableNames.map((name) => `{{${name}}}`).join("|");
-    expect(renderTemplate(text, sampleVariables)).toEqual({
-      ok: true,
-      text: templateVariableNames.map((name) => sampleVariables[name]).join("|"),
-    });
+  it("renders every known placeholder with the sample variables the dashboard previews with", () => {
+    expect(
+      renderTemplate(
+        "{{business_name}}|{{caller_number}}|{{caller_name}}|{{call_time}}|{{business_phone}}",
+        sampleVariables,
+      ),
+    ).toEqual({ ok: true, text: "Rivera Plumbing|+15125550100|Sam|Tue 3:05 PM|+15125550199" });
+  });
+
+  it("knows exactly the five placeholders, and reads a missing caller name as 'there'", () => {
+    expect([...templateVariableNames]).toEqual([
+      "business_name",
+      "caller_number",
+      "caller_name",
+      "call_time",
+      "business_phone",
+    ]);
+    expect(renderTemplate("Hi {{caller_name}}!", {})).toEqual({ ok: true, text: "Hi there!" });
     expect(CALLER_NAME_FALLBACK).toBe("there");
   });
 });

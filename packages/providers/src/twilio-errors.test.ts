@@ -42,17 +42,44 @@ describe("classifyTwilioError", () => {
 });
 
 describe("describeTwilioError", () => {
-  it("gives every known code a sentence", () => {
-    for (const [code, entry] of Object.entries(twilioErrors)) {
-      expect(describeTwilioError(Number(code))).toBe(entry.reason);
-      expect(entry.reason).toMatch(/^[A-Z'].+\.$/);
+  it.each<[number, RegExp]>([
+    [20429, /rate-limiting.*try again shortly/],
+    [20500, /internal server error; try again shortly/],
+    [63018, /WhatsApp's rate limit/],
+    [63003, /not a WhatsApp user/],
+    [63024, /cannot receive WhatsApp messages: not on WhatsApp/],
+    [63033, /WhatsApp error 1007/],
+    [20003, /credentials.*TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN/],
+    [21211, /'To' phone number is not a valid phone number/],
+    [21408, /geographic permissions/],
+    [21610, /unsubscribed \(replied STOP\)/],
+    [21614, /landline/],
+    [21617, /1600-character limit/],
+    [21656, /template variables are invalid/],
+    [30003, /unreachable \(switched off or out of coverage\)/],
+    [30007, /filtered/],
+    [30034, /A2P-registered/],
+    [63014, /blocked this business on WhatsApp/],
+    [63016, /24-hour window/],
+  ])("says what %i means", (code, reason) => {
+    expect(describeTwilioError(code)).toMatch(reason);
+  });
+
+  it("gives every code it tells apart a sentence of its own", () => {
+    const described = Object.keys(twilioErrors).map((code) => describeTwilioError(Number(code)));
+    expect(described.length).toBeGreaterThanOrEqual(40);
+    for (const reason of described) {
+      expect(reason).toMatch(/^[A-Z'].+\.$/);
+      expect(reason).not.toMatch(/see https:\/\/www\.twilio\.com/);
     }
+    expect(new Set(described).size).toBe(described.length);
   });
 
   it("points unknown codes to Twilio's reference, and names a missing answer", () => {
     expect(describeTwilioError(12345)).toBe(
       "Twilio error 12345; see https://www.twilio.com/docs/api/errors/12345 for causes.",
     );
-    expect(describeTwilioError(null)).toMatch(/did not answer/);
+    expect(describeTwilioError(null)).toBe("Twilio did not answer (network error or timeout).");
+    expect(describeTwilioError(undefined)).toBe("Twilio did not answer (network error or timeout).");
   });
 });

@@ -149,8 +149,12 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/inbound on %s", (lane
     const caller = newCaller();
     const sid = newMessageSid();
     const before = await server.rowCounts();
-    for (let i = 0; i < 3; i++)
-      expect((await inbound(caller, "Stop calling me, text instead please", { sid })).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const response = await inbound(caller, "Stop calling me, text instead please", { sid });
+      expect(response.status).toBe(200);
+      // No reply, the first time or when Twilio repeats it.
+      expect(await response.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+    }
     const row = await contact(ORG_A, caller);
     expect(row?.opted_out_at).toBeNull();
     const stored = (await inboundMessages(ORG_A)).filter((message) => message.provider_sid === sid);
@@ -178,6 +182,27 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/inbound on %s", (lane
     expect(stored?.body).toHaveLength(1600);
   });
 
+  it("keeps a message with media only, with an empty body", async () => {
+    const caller = newCaller();
+    const sid = newMessageSid();
+    const response = await server.post("/messages/inbound", {
+      MessageSid: sid,
+      From: caller,
+      To: NUMBER_A,
+      NumMedia: "1",
+    });
+    expect(response.status).toBe(200);
+    const [stored] = (await inboundMessages(ORG_A)).filter((message) => message.provider_sid === sid);
+    expect(stored).toMatchObject({ channel: "sms", body: "" });
+  });
+
+  it("takes the channel from the sender's address prefix only", async () => {
+    const sid = newMessageSid();
+    await inbound("sip:whatsapp:caller", "Hello", { sid, to: NUMBER_A });
+    const [stored] = (await inboundMessages(ORG_A)).filter((message) => message.provider_sid === sid);
+    expect(stored).toMatchObject({ channel: "sms", contact_id: null });
+  });
+
   it("keeps a keyword from a sender with no phone number, having no contact to opt out", async () => {
     const sid = newMessageSid();
     await inbound("CALLFLOW", "STOP", { sid });
@@ -197,6 +222,12 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/inbound on %s", (lane
       organization_id: null,
       kind: "message.inbound",
       note: "no organization owns the number +15125550999",
+    });
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "warn",
+      msg: "inbound message to a number nobody owns",
+      sid,
+      to: "+15125550999",
     });
   });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { statusCallbackUrls } from "@callflow/providers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -43,7 +44,11 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
   });
   const statusCallbacks = statusCallbackUrls({ publicUrl: PUBLIC_URL, authToken: AUTH_TOKEN });
 
-  const statusCallback = (sid: string, status: string, options: { messageId?: string; errorCode?: string } = {}) =>
+  const statusCallback = (
+    sid: string,
+    status: string,
+    options: { messageId?: string; errorCode?: string; errorMessage?: string } = {},
+  ) =>
     server.post(
       "/messages/status",
       {
@@ -56,11 +61,22 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
         From: `whatsapp:${NUMBER_A}`,
         ChannelPrefix: "whatsapp",
         ...(options.errorCode ? { ErrorCode: options.errorCode } : {}),
+        ...(options.errorMessage ? { ErrorMessage: options.errorMessage } : {}),
       },
       options.messageId ? { query: new URL(statusCallbacks.urlFor(options.messageId)).search.slice(1) } : {},
     );
   const message = (id: string) =>
     server.service((tx) => tx.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirstOrThrow());
+  const receiptNote = async (externalId: string) =>
+    (
+      await server.service((tx) =>
+        tx
+          .selectFrom("webhook_receipts")
+          .select("note")
+          .where("external_id", "=", externalId)
+          .executeTakeFirstOrThrow(),
+      )
+    ).note;
   const eventRows = (id: string) =>
     server.service((tx) =>
       tx.selectFrom("message_events").selectAll().where("message_id", "=", id).orderBy("received_at").execute(),
@@ -144,8 +160,13 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
     const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: sid });
     await statusCallback(sid, "partially_delivered");
     expect((await message(messageId)).status).toBe("accepted");
-    await statusCallback(sid, "undelivered", { errorCode: "30003" });
-    expect(await message(messageId)).toMatchObject({ status: "undelivered", error_code: 30003 });
+    await statusCallback(sid, "undelivered", { errorCode: "30003", errorMessage: "x".repeat(1200) });
+    expect(await message(messageId)).toMatchObject({
+      status: "undelivered",
+      error_code: 30003,
+      // Kept up to 1,000 characters.
+      error_message: "x".repeat(1000),
+    });
     expect((await eventRows(messageId)).map((event) => [event.status, event.error_code])).toEqual([
       ["partially_delivered", null],
       ["undelivered", 30003],
@@ -175,6 +196,17 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
     expect((await statusCallback(other, "delivered", { messageId })).status).toBe(200);
     expect(await message(messageId)).toMatchObject({ provider_sid: stored, status: "accepted" });
     expect(await server.rowCounts()).toEqual({ ...before, webhook_receipts: before.webhook_receipts + 1 });
+    expect(await receiptNote(`${other}:delivered`)).toBe(`message ${messageId} was sent as ${stored}, not ${other}`);
+    expect(await server.events()).toEqual([]);
+  });
+
+  it("records a callback naming a message that does not exist for operators only", async () => {
+    const sid = newMessageSid();
+    const missing = randomUUID();
+    const before = await server.rowCounts();
+    expect((await statusCallback(sid, "delivered", { messageId: missing })).status).toBe(200);
+    expect(await server.rowCounts()).toEqual({ ...before, webhook_receipts: before.webhook_receipts + 1 });
+    expect(await receiptNote(`${sid}:delivered`)).toBe(`no message has provider sid ${sid} or id ${missing}`);
     expect(await server.events()).toEqual([]);
   });
 
@@ -190,9 +222,17 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
         .where("external_id", "=", `${sid}:delivered`)
         .executeTakeFirstOrThrow(),
     );
-    expect(receipt).toMatchObject({ organization_id: null, kind: "message.status" });
-    expect(receipt.note).toContain(sid);
+    expect(receipt).toMatchObject({
+      organization_id: null,
+      kind: "message.status",
+      note: `no message has provider sid ${sid}`,
+    });
     expect(await server.events()).toEqual([]);
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "warn",
+      msg: "message status callback for an unknown message",
+      sid,
+    });
   });
 
   it.each([
@@ -200,6 +240,10 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
     [{ MessageSid: "SM-not-a-sid" }, "MessageSid: must be SM or MM followed by 32 hex digits"],
     [{ MessageStatus: "" }, "MessageStatus: must not be empty"],
     [{ ErrorCode: "thirty" }, "ErrorCode: must be a Twilio error code"],
+    [{ ErrorCode: "30003x" }, "ErrorCode: must be a Twilio error code"],
+    [{ ErrorCode: "x30003" }, "ErrorCode: must be a Twilio error code"],
+    [{ MessageSid: `SM${"a".repeat(32)}z` }, "MessageSid: must be SM or MM followed by 32 hex digits"],
+    [{ MessageSid: `xSM${"a".repeat(32)}` }, "MessageSid: must be SM or MM followed by 32 hex digits"],
   ])("refuses a malformed callback %j with 400 and stores nothing", async (change, reason) => {
     const params: Record<string, string> = { MessageSid: newMessageSid(), MessageStatus: "delivered" };
     for (const [key, value] of Object.entries(change)) {
@@ -247,5 +291,13 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
     );
     expect(response.status).toBe(400);
     expect(await errorOf(response)).toContain("messageId: must be a message id (uuid)");
+    for (const messageId of [`x${randomUUID()}`, `${randomUUID()}x`]) {
+      const padded = await server.post(
+        "/messages/status",
+        { MessageSid: newMessageSid(), MessageStatus: "sent" },
+        { query: `messageId=${messageId}` },
+      );
+      expect(padded.status).toBe(400);
+    }
   });
 });

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ORG_A, testLanes } from "@callflow/db/testing";
 import { statusCallbackUrls } from "@callflow/providers";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import twilio from "twilio";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLog } from "../log.ts";
 import { type TwilioForm, verifyTwilioSignature } from "./twilio-signature.ts";
@@ -69,7 +71,93 @@ describe("Twilio's published signature example", () => {
   it("is refused with a parameter, the query or the signature changed", async () => {
     expect((await post("/myapp.php?foo=1&bar=2", { ...params, Digits: "1235" })).status).toBe(403);
     expect((await post("/myapp.php?foo=1&bar=3", params)).status).toBe(403);
-    expect((await post("/myapp.php?foo=1&bar=2", params, "GvWf1cFY/Q7PnoempGyD5oXAezc=")).status).toBe(403);
+    const changed = await post("/myapp.php?foo=1&bar=2", params, "GvWf1cFY/Q7PnoempGyD5oXAezc=");
+    expect(changed.status).toBe(403);
+    expect(await errorOf(changed)).toBe("X-Twilio-Signature does not match this request");
+  });
+
+  it("is accepted whatever trailing slashes the public URL was configured with", async () => {
+    for (const publicUrl of ["https://mycompany.com/", "https://mycompany.com//"]) {
+      const app = new Hono().post("/myapp.php", verifyTwilioSignature({ authToken: "12345", publicUrl }), (c) =>
+        c.json(c.get("twilioForm")),
+      );
+      const response = await app.request("/myapp.php?foo=1&bar=2", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+        body: formBody(params),
+      });
+      expect(response.status, publicUrl).toBe(200);
+    }
+  });
+
+  it.each([
+    ["application/x-www-form-urlencoded; charset=utf-8", true],
+    ["Application/X-WWW-Form-Urlencoded", true],
+    ["application/x-www-form-urlencodedish", false],
+    ["text/plain; note=application/x-www-form-urlencoded", false],
+  ])("reads a body sent as %j as a form: %s", async (contentType, readAsForm) => {
+    const response = await fetch(`${server.url}/myapp.php?foo=1&bar=2`, {
+      method: "POST",
+      headers: { "content-type": contentType, "x-twilio-signature": signature },
+      body: formBody(params),
+    });
+    // A body not read as a form has no fields, and the signature of these fields does not match it.
+    expect(response.status).toBe(readAsForm ? 200 : 403);
+  });
+});
+
+describe("the URL a signature covers", () => {
+  const token = "raw-target-token";
+  const publicUrl = "https://hooks.callflow.test";
+  const params = { CallSid: `CA${"0".repeat(32)}`, From: "+14158675309" };
+  const app = new Hono().post("/voice", verifyTwilioSignature({ authToken: token, publicUrl }), (c) =>
+    c.json(c.get("twilioForm")),
+  );
+
+  it("is the path and query as Twilio requested them, not as a URL parser re-encodes them", async () => {
+    // Node's server keeps the request line as sent: < stays <, where the parsed URL has %3C.
+    const server = await listen(app);
+    try {
+      const target = "/voice?note=<urgent>";
+      const status = await new Promise<number>((resolve, reject) => {
+        const url = new URL(server.url);
+        const body = formBody(params);
+        const request = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            method: "POST",
+            path: target,
+            headers: {
+              "content-type": "application/x-www-form-urlencoded",
+              "x-twilio-signature": twilio.getExpectedTwilioSignature(token, `${publicUrl}${target}`, params),
+            },
+          },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+      expect(status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("is read from the request's URL where no Node request line is at hand", async () => {
+    const response = await app.request("http://internal:8080/voice?x=1", {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": twilio.getExpectedTwilioSignature(token, `${publicUrl}/voice?x=1`, params),
+      },
+      body: formBody(params),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(params);
   });
 });
 
@@ -133,7 +221,11 @@ describe.each(testLanes())("Twilio webhook signatures and bad input on %s", (lan
       const { sent, options } = tamper(request);
       const response = await server.post(request.path, sent ?? request.params, { query: request.query, ...options });
       expect(response.status, request.path).toBe(403);
-      expect(await errorOf(response)).toMatch(/X-Twilio-Signature/);
+      expect(await errorOf(response)).toBe(
+        options.signature === null || options.signature === ""
+          ? "missing X-Twilio-Signature header"
+          : "X-Twilio-Signature does not match this request",
+      );
     }
     expect(await server.rowCounts()).toEqual(before);
     expect(await server.events()).toEqual([]);
@@ -174,6 +266,19 @@ describe.each(testLanes())("Twilio webhook signatures and bad input on %s", (lan
     expect(await errorOf(response)).toContain("CallStatus must be sent once");
   });
 
+  it("refuses a NUL character in any value of a field sent twice, naming the field", async () => {
+    const before = await server.rowCounts();
+    const response = await server.post("/messages/inbound", {
+      MessageSid: newMessageSid(),
+      From: CALLER,
+      To: NUMBER_A,
+      Body: ["Call me back", "at\u0000 noon"],
+    });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toBe('"Body" must not contain a NUL character');
+    expect(await server.rowCounts()).toEqual(before);
+  });
+
   it("answers 503 and reads nothing while no auth token is configured", async () => {
     const app = new Hono().route(
       "/webhooks/twilio",
@@ -193,6 +298,7 @@ describe.each(testLanes())("Twilio webhook signatures and bad input on %s", (lan
         body: formBody({ CallSid: newCallSid() }),
       });
       expect(response.status).toBe(503);
+      expect(await errorOf(response)).toBe("Twilio webhooks are not configured (no Twilio auth token)");
     } finally {
       await unconfigured.close();
     }

@@ -54,6 +54,8 @@ export interface TwilioTestServer {
   /** The events the webhooks wrote to the outbox, in order. */
   events(): Promise<OutboxEvent[]>;
   clearEvents(): Promise<void>;
+  /** What the webhooks logged for operators, one object a line, oldest first. */
+  logs: Array<{ level: string; msg: string } & Record<string, unknown>>;
   post(path: string, params: TwilioForm, options?: PostOptions): Promise<Response>;
   /** Rows in every table a Twilio webhook writes. */
   rowCounts(): Promise<Record<WrittenTable, number>>;
@@ -75,13 +77,17 @@ type WrittenTable = (typeof WRITTEN_TABLES)[number];
 export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestServer> {
   const scratch = await migratedDatabase(lane);
   const ids = (await insertTwoOrgFixture(scratch.database)) as TwilioTestServer["ids"];
+  const logs: TwilioTestServer["logs"] = [];
   const app = new Hono().route(
     "/webhooks/twilio",
     twilioWebhooks({
       database: scratch.database,
       authToken: AUTH_TOKEN,
       publicUrl: PUBLIC_URL,
-      log: createLog("silent"),
+      log: createLog("debug", {}, (line) => {
+        logs.push(JSON.parse(line));
+        return true;
+      }),
       // No relay: tests read what the webhooks wrote to the outbox.
       outbox: { wake() {} },
     }),
@@ -104,6 +110,7 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
     async clearEvents() {
       await sql`delete from app.event_outbox`.execute(scratch.database.owner);
     },
+    logs,
     post(path: string, params: TwilioForm, options: PostOptions = {}) {
       const target = options.query ? `${path}?${options.query}` : path;
       const signedUrl = `${PUBLIC_URL}/webhooks/twilio${options.signedTarget ?? target}`;

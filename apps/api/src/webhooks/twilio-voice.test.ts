@@ -114,6 +114,64 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     expect((await server.events()).map((event) => [event.name, event.id])).toEqual([["call/completed", sid]]);
   });
 
+  it("keeps a later status when an earlier one, never seen before, arrives after it", async () => {
+    const sid = newCallSid();
+    await callback(sid, "in-progress");
+    // First sightings of these statuses: the receipt dedupe lets them through, the ordering must not.
+    expect((await callback(sid, "ringing")).status).toBe(200);
+    expect((await callback(sid, "queued")).status).toBe(200);
+    expect(await receipts(sid)).toHaveLength(3);
+    expect(await callLog(sid)).toMatchObject({ status: "in-progress", outcome: null, ended_at: null });
+    await callback(sid, "no-answer");
+    expect((await callLog(sid))?.status).toBe("no-answer");
+  });
+
+  it("leaves another org's call log alone when a callback to this org's number names its CallSid", async () => {
+    const sid = newCallSid();
+    await callback(sid, "ringing");
+    const before = await callLog(sid);
+    expect(before).toMatchObject({ organization_id: ORG_A, status: "ringing" });
+
+    const response = await callback(sid, "completed", { To: NUMBER_B, CallDuration: "30" });
+    expect(response.status).toBe(200);
+    expect(await callLog(sid)).toEqual(before);
+    // Nothing downstream for org B names org A's call log.
+    expect(await server.events()).toEqual([]);
+    const logs = await server.service((tx) =>
+      tx.selectFrom("call_logs").select("organization_id").where("call_sid", "=", sid).execute(),
+    );
+    expect(logs).toEqual([{ organization_id: ORG_A }]);
+  });
+
+  it("moves a call on from queued, and ends it on failed", async () => {
+    const sid = newCallSid();
+    await callback(sid, "queued");
+    await callback(sid, "ringing");
+    expect((await callLog(sid))?.status).toBe("ringing");
+    expect(await server.events()).toEqual([]);
+    await callback(sid, "failed");
+    expect(await callLog(sid)).toMatchObject({ status: "failed", outcome: "missed" });
+    expect((await callLog(sid))?.ended_at?.toISOString()).toBe("2026-11-25T14:03:07.000Z");
+    expect((await server.events()).map((event) => event.id)).toEqual([sid]);
+  });
+
+  it.each([
+    ["inbound", "inbound"],
+    ["outbound-api", "outbound"],
+    ["outbound-dial", "outbound"],
+  ])("records Direction %s as %s, and who answered", async (direction, stored) => {
+    const sid = newCallSid();
+    await callback(sid, "completed", { Direction: direction, CallDuration: "30", AnsweredBy: "human" });
+    expect(await callLog(sid)).toMatchObject({ direction: stored, answered_by: "human" });
+  });
+
+  it("takes empty optional fields as not sent", async () => {
+    const sid = newCallSid();
+    const response = await callback(sid, "no-answer", { CallDuration: "", AnsweredBy: "", Timestamp: "" });
+    expect(response.status).toBe(200);
+    expect(await callLog(sid)).toMatchObject({ duration_seconds: null, answered_by: null, outcome: "missed" });
+  });
+
   it("stores one call log and one receipt for the same callback sent 10 times at once", async () => {
     const sid = newCallSid();
     const before = await server.rowCounts();
@@ -142,6 +200,12 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
       { organization_id: null, kind: "voice.status", note: "no organization owns the called number +15125550999" },
     ]);
     expect(await server.events()).toEqual([]);
+    expect(server.logs.at(-1)).toMatchObject({
+      level: "warn",
+      msg: "voice callback for a number nobody owns",
+      callSid: sid,
+      to: "+15125550999",
+    });
   });
 
   it("keeps a withheld caller's call without a contact", async () => {
@@ -174,6 +238,13 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     [{ CallStatus: "hung-up" }, 'CallStatus: Unknown call status "hung-up"'],
     [{ To: undefined }, "To is missing"],
     [{ CallDuration: "-4" }, "CallDuration: must be a whole number of seconds"],
+    [{ CallDuration: "42s" }, "CallDuration: must be a whole number of seconds"],
+    [{ CallSid: `CA${"a".repeat(32)}z` }, "CallSid: must be CA followed by 32 hex digits"],
+    [{ CallSid: `xCA${"a".repeat(32)}` }, "CallSid: must be CA followed by 32 hex digits"],
+    [
+      { CallSid: "CA123", CallStatus: "hung-up" },
+      'CallSid: must be CA followed by 32 hex digits; CallStatus: Unknown call status "hung-up"',
+    ],
     [{ Timestamp: "yesterday" }, "Timestamp: must be a date"],
     [{ From: "x".repeat(65) }, "From: must be at most 64 characters"],
   ])("refuses a malformed callback %j with 400 and stores nothing", async (change, reason) => {

@@ -4,7 +4,7 @@ import type { RepliesMarkReadInput } from "./mark-read.schema.ts";
 /** Any member may mark replies read (or unread again): read state belongs to the business. */
 export const markRepliesRead = ({ ctx, input }: { ctx: OrgContext; input: RepliesMarkReadInput }) =>
   ctx.db(async (tx) => {
-    if ("all" in input) {
+    if (input.all || !input.ids) {
       const result = await tx
         .updateTable("inbound_messages")
         .set({ read_at: new Date() })

@@ -1,0 +1,72 @@
+// What each function registers with Inngest when the app syncs (the SDK's own function
+// config), with its keys evaluated as Inngest evaluates them (CEL) on real event shapes.
+import { describe, expect, it } from "vitest";
+import { createInngestClient } from "../client.ts";
+import { evaluateExpression } from "../testing.ts";
+import { createCallCompleted } from "./call-completed.ts";
+import { createDeliverMessage } from "./deliver-message.ts";
+
+type FunctionConfig = {
+  id: string;
+  triggers: Array<{ event: string; expression?: string }>;
+  steps: { step: { retries: { attempts: number } } };
+  idempotency?: string;
+  throttle?: { key: string; limit: number; period: string };
+};
+
+const inngest = createInngestClient({ isDev: true });
+// Registration reads no dependency: none is reached here.
+const deps = { database: undefined as never, messaging: undefined as never, statusCallbacks: undefined as never };
+const configOf = (fn: unknown): FunctionConfig[] =>
+  (fn as { getConfig(options: { baseUrl: URL; appPrefix: string }): FunctionConfig[] }).getConfig({
+    baseUrl: new URL("https://api.callflow.test/api/inngest"),
+    appPrefix: "callflow",
+  });
+
+const callCompleted = {
+  name: "call/completed",
+  id: `CA${"1".repeat(32)}`,
+  data: { callSid: `CA${"1".repeat(32)}`, organizationId: "org_northside", callLogId: "a" },
+};
+const jobCreated = {
+  name: "message/job.created",
+  id: "job-1",
+  data: { jobId: "0b6f3c1e-8d52-4b7a-9f3e-2c1d5a7e9b40", organizationId: "org_northside" },
+};
+
+describe("call-completed's registration", () => {
+  const [config] = configOf(createCallCompleted(inngest, deps));
+
+  it("runs on call/completed, once per call, retried 4 times", () => {
+    expect(config?.triggers).toEqual([{ event: "call/completed" }]);
+    expect(evaluateExpression(config?.idempotency ?? "", { event: callCompleted })).toBe(callCompleted.data.callSid);
+    expect(config?.steps.step.retries.attempts).toBe(4);
+  });
+
+  it("throttles each business on its own, 120 calls a minute", () => {
+    expect(config?.throttle).toMatchObject({ limit: 120, period: "1m" });
+    expect(evaluateExpression(config?.throttle?.key ?? "", { event: callCompleted })).toBe("org_northside");
+  });
+});
+
+describe("deliver-message's registration", () => {
+  const [config, failure] = configOf(createDeliverMessage(inngest, deps));
+
+  it("runs on message/job.created, once per job, retried 4 times", () => {
+    expect(config?.triggers).toEqual([{ event: "message/job.created" }]);
+    expect(evaluateExpression(config?.idempotency ?? "", { event: jobCreated })).toBe(jobCreated.data.jobId);
+    expect(config?.steps.step.retries.attempts).toBe(4);
+    expect(config?.throttle).toBeUndefined();
+  });
+
+  it("has a failure handler for its own failed runs only", () => {
+    const [trigger] = failure?.triggers ?? [];
+    expect(trigger?.event).toBe("inngest/function.failed");
+    const failed = (functionId: string) => ({
+      name: "inngest/function.failed",
+      data: { function_id: functionId, event: jobCreated, error: { message: "boom" } },
+    });
+    expect(evaluateExpression(trigger?.expression ?? "", { event: failed(config?.id ?? "") })).toBe(true);
+    expect(evaluateExpression(trigger?.expression ?? "", { event: failed("callflow-call-completed") })).toBe(false);
+  });
+});

@@ -4,6 +4,7 @@
 // main.ts, the end-to-end tests and the benchmarks all start CallFlow through here.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import {
@@ -248,6 +249,7 @@ async function startBilling(config: CallflowConfig, publicUrl: string, stops: Ar
           currency: "usd",
           interval: "month" as const,
         })),
+        stateFile: join(config.dataDir, "stripe-sandbox.json"),
       })
     : null;
   if (sandbox) stops.unshift(() => sandbox.stop());

@@ -1,5 +1,6 @@
 // The sandbox's Stripe account: catalog, customers, Checkout and portal sessions,
-// subscriptions and their invoices, in memory. Every change that Stripe reports by webhook
+// subscriptions and their invoices, in memory (and, when the sandbox has a state file,
+// snapshotted there and restored from it). Every change that Stripe reports by webhook
 // is recorded as an event here; delivering it is stripe-sandbox-webhooks.ts's job.
 import type { z } from "zod";
 import { invalidRequest, resourceMissing } from "./stripe-sandbox-errors.ts";
@@ -65,12 +66,26 @@ export interface SandboxAccountOptions {
   portalPageUrl: (sessionId: string) => string;
 }
 
-interface StoredCheckoutSession {
+export interface StoredCheckoutSession {
   session: WireCheckoutSession;
   price: WirePrice;
   quantity: number;
   subscriptionMetadata: Record<string, string>;
   subscriptionDescription: string | null;
+}
+
+/** The account as the state file keeps it: each kind of object in the order it was made. */
+export interface SavedAccount {
+  portalConfiguration: string;
+  products: WireProduct[];
+  prices: WirePrice[];
+  customers: WireCustomer[];
+  subscriptions: WireSubscription[];
+  invoices: WireInvoice[];
+  checkoutSessions: StoredCheckoutSession[];
+  portalSessions: WirePortalSession[];
+  /** [subscription id, billing period number]. */
+  periodNumbers: [string, number][];
 }
 
 export class SandboxAccount {
@@ -82,17 +97,95 @@ export class SandboxAccount {
   readonly checkoutSessions = new Map<string, StoredCheckoutSession>();
   readonly portalSessions = new Map<string, WirePortalSession>();
   /** The portal configuration every portal session names (the sandbox has one). */
-  readonly portalConfiguration = stripeId("bpc_");
+  readonly portalConfiguration: string;
   /** Which billing period each subscription is in (1 for the first): periods are counted from the anchor. */
   private readonly periodNumbers = new Map<string, number>();
 
-  constructor(private readonly options: SandboxAccountOptions) {
+  /** A new account, or the one `saved` holds; either way stocked with the catalog's prices. */
+  constructor(
+    private readonly options: SandboxAccountOptions,
+    saved?: SavedAccount,
+  ) {
+    this.portalConfiguration = saved?.portalConfiguration ?? stripeId("bpc_");
+    if (saved) {
+      // Insertion order is creation order: lists read it newest first.
+      const byId = <T extends { id: string }>(map: Map<string, T>, objects: T[]) => {
+        for (const object of objects) map.set(object.id, object);
+      };
+      byId(this.products, saved.products);
+      byId(this.prices, saved.prices);
+      byId(this.customers, saved.customers);
+      byId(this.subscriptions, saved.subscriptions);
+      byId(this.invoices, saved.invoices);
+      byId(this.portalSessions, saved.portalSessions);
+      for (const stored of saved.checkoutSessions) this.checkoutSessions.set(stored.session.id, stored);
+      for (const [id, number] of saved.periodNumbers) this.periodNumbers.set(id, number);
+    }
+    this.stockCatalog(options.catalog);
+  }
+
+  /** The account's objects, live (serialise them before anything changes). */
+  snapshot(): SavedAccount {
+    return {
+      portalConfiguration: this.portalConfiguration,
+      products: [...this.products.values()],
+      prices: [...this.prices.values()],
+      customers: [...this.customers.values()],
+      subscriptions: [...this.subscriptions.values()],
+      invoices: [...this.invoices.values()],
+      checkoutSessions: [...this.checkoutSessions.values()],
+      portalSessions: [...this.portalSessions.values()],
+      periodNumbers: [...this.periodNumbers],
+    };
+  }
+
+  /** Session URLs name the pages' host and port, which a restarted sandbox may serve elsewhere. */
+  pointPagesAtThisServer() {
+    for (const { session } of this.checkoutSessions.values()) session.url = this.options.checkoutPageUrl(session.id);
+    for (const session of this.portalSessions.values()) session.url = this.options.portalPageUrl(session.id);
+  }
+
+  /**
+   * Each catalog entry on sale under its lookup key, as a Stripe user keeps a catalog: a
+   * price that still matches is kept (its id stays valid), a changed amount is a new price
+   * that takes over the lookup key (prices are immutable), and a price whose lookup key
+   * left the catalog is archived. Subscriptions keep the prices they have.
+   */
+  private stockCatalog(catalog: readonly CatalogEntry[]) {
     const now = this.now();
-    for (const entry of options.catalog) {
-      const product = buildProduct(entry, now);
+    const onSale = new Set(catalog.map((entry) => entry.lookupKey));
+    const byLookupKey = new Map<string, WirePrice>();
+    for (const price of this.prices.values()) {
+      if (price.lookup_key === null) continue;
+      byLookupKey.set(price.lookup_key, price);
+      if (!onSale.has(price.lookup_key)) price.active = false;
+    }
+    for (const entry of catalog) {
+      const current = byLookupKey.get(entry.lookupKey);
+      let product = current ? this.products.get(productIdOf(current)) : undefined;
+      if (product && product.name !== entry.productName) {
+        product.name = entry.productName;
+        product.updated = now;
+      }
+      if (
+        current &&
+        current.unit_amount === entry.unitAmount &&
+        current.currency === entry.currency &&
+        current.recurring?.interval === entry.interval
+      ) {
+        current.active = true;
+        continue;
+      }
+      if (current) {
+        current.lookup_key = null;
+        current.active = false;
+      }
+      if (!product) {
+        product = buildProduct(entry, now);
+        this.products.set(product.id, product);
+      }
       const price = buildPrice(entry, product.id, now);
       product.default_price = price.id;
-      this.products.set(product.id, product);
       this.prices.set(price.id, price);
     }
   }
@@ -553,6 +646,8 @@ export class SandboxAccount {
     if (changed) this.options.record("customer.subscription.updated", after, previous, request);
   }
 }
+
+const productIdOf = (price: WirePrice) => (typeof price.product === "string" ? price.product : price.product.id);
 
 const cancellationDetails = (subscription: WireSubscription) =>
   subscription.cancellation_details ?? { comment: null, feedback: null, feedback_option: null, reason: null };

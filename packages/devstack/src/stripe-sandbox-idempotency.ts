@@ -1,7 +1,8 @@
 // Stripe's idempotent requests: a POST with an `Idempotency-Key` saves its status and body;
 // the same key again returns them unchanged (with `Idempotent-Replayed: true`), so the SDK's
 // retries and callers' own keys create one object. The same key on another endpoint or with
-// other parameters is refused. Keys live 24 hours.
+// other parameters is refused. Keys live 24 hours, also across a restart when the sandbox
+// keeps its account in a state file.
 
 import type { FormValue } from "./stripe-form.ts";
 import { StripeApiError } from "./stripe-sandbox-errors.ts";
@@ -18,6 +19,16 @@ interface Entry {
   expiresAt: number;
 }
 
+/** A key as the state file keeps it. */
+export interface SavedIdempotencyKey {
+  key: string;
+  endpoint: string;
+  fingerprint: string;
+  response: SavedResponse;
+  /** ISO 8601, on the sandbox's clock. */
+  expiresAt: string;
+}
+
 const KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
 const MAX_KEY_LENGTH = 255;
 
@@ -28,7 +39,24 @@ export class IdempotencyStore {
     private readonly clock: () => Date,
     /** Oldest keys are forgotten first beyond this many. */
     private readonly maxEntries = 10_000,
-  ) {}
+    saved: readonly SavedIdempotencyKey[] = [],
+  ) {
+    const now = clock().getTime();
+    for (const { key, expiresAt, ...entry } of saved) {
+      const expires = Date.parse(expiresAt);
+      if (expires > now) this.entries.set(key, { ...entry, expiresAt: expires });
+    }
+  }
+
+  /** The keys still alive, oldest first, for the state file. */
+  snapshot(): SavedIdempotencyKey[] {
+    const now = this.clock().getTime();
+    const alive: SavedIdempotencyKey[] = [];
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt > now) alive.push({ key, ...entry, expiresAt: new Date(entry.expiresAt).toISOString() });
+    }
+    return alive;
+  }
 
   /** The saved response to replay, or null to run the request. Throws when the key may not be used here. */
   replay(key: string, endpoint: string, params: { [key: string]: FormValue }): SavedResponse | null {

@@ -2,7 +2,9 @@
 // endpoint with `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">`
 // under the endpoint secret, and retried with backoff while the endpoint fails. First
 // attempts go out one at a time in the order events happened (unless held and released in
-// another order); retries go out on their own schedule.
+// another order); retries go out on their own schedule. What is still to be delivered is
+// part of the account's state: a restarted sandbox goes on delivering it, as Stripe keeps
+// retrying while its endpoint is down.
 import { createHmac } from "node:crypto";
 import type { EventRequest } from "./stripe-sandbox-account.ts";
 import { type SandboxEvent, type SandboxEventType, stripeId } from "./stripe-sandbox-objects.ts";
@@ -40,7 +42,28 @@ export interface WebhookDispatcherOptions {
   /** Waits before the 2nd, 3rd, … attempt; the event is given up after the last. */
   retryDelaysMs: readonly number[];
   timeoutMs: number;
+  /** Called after each change to events, deliveries or what is still to deliver. */
+  onChange?: () => void;
 }
+
+/** An event still to be delivered: the number of its next attempt and when that is due. */
+interface Outstanding {
+  eventId: string;
+  attempt: number;
+  /** Wall-clock milliseconds (retries wait real time, whatever the sandbox's clock says). */
+  dueAt: number;
+}
+
+/** Events, attempts made and deliveries still to make, as the state file keeps them. */
+export interface SavedWebhooks {
+  events: SandboxEvent[];
+  deliveries: (Omit<StripeWebhookDelivery, "startedAt"> & { startedAt: string })[];
+  /** In the order they were queued; ISO 8601 due times. */
+  outstandingDeliveries: { eventId: string; attempt: number; dueAt: string }[];
+}
+
+/** What an attempt cut off by a stop or a crash records. */
+const CUT_OFF = "the sandbox stopped before the endpoint answered";
 
 export class WebhookDispatcher {
   readonly events: SandboxEvent[] = [];
@@ -52,8 +75,53 @@ export class WebhookDispatcher {
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private readonly aborter = new AbortController();
   private stopped = false;
+  private readonly outstanding = new Set<Outstanding>();
+  /** Restored deliveries waiting for resume(). */
+  private restored: Outstanding[] = [];
 
-  constructor(private readonly options: WebhookDispatcherOptions) {}
+  constructor(
+    private readonly options: WebhookDispatcherOptions,
+    saved?: SavedWebhooks,
+  ) {
+    if (!saved) return;
+    this.events.push(...saved.events);
+    for (const { startedAt, ...delivery } of saved.deliveries) {
+      // An attempt still open in the file was cut off by a crash; its retry is among the outstanding.
+      const cutOff = delivery.responseStatus === null && delivery.error === null;
+      this.deliveries.push({ ...delivery, startedAt: new Date(startedAt), ...(cutOff ? { error: CUT_OFF } : {}) });
+    }
+    this.restored = saved.outstandingDeliveries.map((entry) => ({ ...entry, dueAt: Date.parse(entry.dueAt) }));
+  }
+
+  /** Starts the deliveries a restored account still owed: first attempts in order, retries when due. */
+  resume() {
+    const byId = new Map(this.events.map((event) => [event.id, event]));
+    for (const entry of this.restored.splice(0)) {
+      const event = byId.get(entry.eventId);
+      if (!event) continue;
+      this.outstanding.add(entry);
+      if (entry.attempt === 1) this.queueFirstAttempt(event, entry);
+      else this.retryWhenDue(event, serialise(event), entry);
+    }
+  }
+
+  /** The dispatcher's part of the state file, as it is now (serialise it before anything changes). */
+  snapshot(): SavedWebhooks {
+    const queuedAt = new Date().toISOString();
+    return {
+      events: this.events,
+      deliveries: this.deliveries.map((delivery) => ({ ...delivery, startedAt: delivery.startedAt.toISOString() })),
+      outstandingDeliveries: [
+        ...[...this.restored, ...this.outstanding].map((entry) => ({
+          eventId: entry.eventId,
+          attempt: entry.attempt,
+          dueAt: new Date(entry.dueAt).toISOString(),
+        })),
+        // Held events are owed too: holding is a test's control of this process, not of the account.
+        ...this.held.map((event) => ({ eventId: event.id, attempt: 1, dueAt: queuedAt })),
+      ],
+    };
+  }
 
   /** Wraps an object in an event envelope, keeps it, and sends it (or holds it). */
   publish(type: SandboxEventType, object: object, previous: object | undefined, request: EventRequest): SandboxEvent {
@@ -74,6 +142,7 @@ export class WebhookDispatcher {
     this.events.push(event);
     if (this.holding) this.held.push(event);
     else this.enqueue(event);
+    this.changed();
     return event;
   }
 
@@ -132,17 +201,35 @@ export class WebhookDispatcher {
     void work.finally(() => this.pending.delete(work));
   }
 
+  private changed() {
+    this.options.onChange?.();
+  }
+
   private enqueue(event: SandboxEvent) {
-    // Stripe posts the payload pretty-printed: a receiver that re-serialises it breaks the signature.
-    const payload = JSON.stringify(event, null, 2);
-    const first = this.chain.then(() => this.attempt(event, payload, 1));
+    const entry: Outstanding = { eventId: event.id, attempt: 1, dueAt: Date.now() };
+    this.outstanding.add(entry);
+    this.queueFirstAttempt(event, entry);
+    this.changed();
+  }
+
+  private queueFirstAttempt(event: SandboxEvent, entry: Outstanding) {
+    const payload = serialise(event);
+    const first = this.chain.then(() => this.attempt(event, payload, entry));
     this.chain = first;
     this.track(first);
   }
 
-  private async attempt(event: SandboxEvent, payload: string, attempt: number): Promise<void> {
+  private retryWhenDue(event: SandboxEvent, payload: string, entry: Outstanding) {
+    this.track(this.after(Math.max(0, entry.dueAt - Date.now())).then(() => this.attempt(event, payload, entry)));
+  }
+
+  private async attempt(event: SandboxEvent, payload: string, entry: Outstanding): Promise<void> {
     if (this.stopped) return;
     const { url, secret, retryDelaysMs, timeoutMs } = this.options;
+    const attempt = entry.attempt;
+    // Should this attempt never finish (a stop, a crash), the next start makes the next one at once.
+    entry.attempt = attempt + 1;
+    entry.dueAt = Date.now();
     // Signed at sending time: receivers check the timestamp against their own clock.
     const signature = signStripePayload(payload, secret, Math.floor(Date.now() / 1000));
     const delivery: StripeWebhookDelivery = {
@@ -156,6 +243,7 @@ export class WebhookDispatcher {
       error: null,
     };
     this.deliveries.push(delivery);
+    this.changed();
     try {
       const response = await fetch(url, {
         method: "POST",
@@ -176,12 +264,18 @@ export class WebhookDispatcher {
         delivery.error = `the endpoint answered HTTP ${response.status}`;
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      delivery.error = `no answer from the endpoint: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
+      delivery.error = this.stopped
+        ? CUT_OFF
+        : `no answer from the endpoint: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
     }
     const delay = retryDelaysMs[attempt - 1];
-    if (delivery.error !== null && delay !== undefined && !this.stopped) {
-      this.track(this.after(delay).then(() => this.attempt(event, payload, attempt + 1)));
+    // An attempt cut off by a stop stays owed, due at once: the next start makes the next attempt.
+    if (delivery.error === null || (delay === undefined && !this.stopped)) this.outstanding.delete(entry);
+    else if (delay !== undefined && !this.stopped) {
+      entry.dueAt = Date.now() + delay;
+      this.retryWhenDue(event, payload, entry);
     }
+    this.changed();
   }
 
   private after(ms: number) {
@@ -196,4 +290,9 @@ export class WebhookDispatcher {
       this.timers.add(entry);
     });
   }
+}
+
+/** Stripe posts the payload pretty-printed: a receiver that re-serialises it breaks the signature. */
+function serialise(event: SandboxEvent): string {
+  return JSON.stringify(event, null, 2);
 }

@@ -1,7 +1,8 @@
 // Local mode's stand-in for Stripe: an HTTP server speaking the part of Stripe's API that
 // CallFlow's billing uses, reached by the real `stripe` SDK through its host, port and
 // protocol options, with hosted Checkout and portal pages and webhooks signed the way
-// Stripe signs them. The account lives in memory: a restart starts a fresh Stripe account.
+// Stripe signs them. The account lives in memory; with `stateFile` it is also kept on disk
+// (stripe-sandbox-state.ts), so a restart finds the same account, as a real one would.
 //
 //   GET  /v1/prices (lookup_keys, active, product, type, currency; paged)   GET /v1/prices/:id
 //   POST /v1/customers   GET|POST /v1/customers/:id                        GET /v1/products/:id
@@ -34,7 +35,13 @@ import type {
   WireSubscription,
 } from "./stripe-sandbox-objects.ts";
 import { stripeId } from "./stripe-sandbox-objects.ts";
-import { CHECKOUT_PATH, handlePage, PORTAL_PATH } from "./stripe-sandbox-pages.ts";
+import { CHECKOUT_PATH, escapeHtml, handlePage, PORTAL_PATH } from "./stripe-sandbox-pages.ts";
+import {
+  readSandboxState,
+  SandboxStateFile,
+  STRIPE_SANDBOX_STATE_VERSION,
+  StripeSandboxStateError,
+} from "./stripe-sandbox-state.ts";
 import { type ReleaseOrder, type StripeWebhookDelivery, WebhookDispatcher } from "./stripe-sandbox-webhooks.ts";
 
 /**
@@ -65,6 +72,11 @@ export interface StripeSandboxOptions {
   deliveryRetryDelaysMs?: readonly number[];
   /** How long an endpoint may take to answer. Default 10 s. */
   deliveryTimeoutMs?: number;
+  /**
+   * Where the account is kept across restarts (e.g. `<dataDir>/stripe-sandbox.json`): loaded
+   * at start when it exists, saved after every change. Without it the account is in memory only.
+   */
+  stateFile?: string;
 }
 
 export interface StripeSandbox {
@@ -96,6 +108,9 @@ export interface StripeSandbox {
   releaseEvents(order?: ReleaseOrder): void;
   /** Resolves once no delivery is in flight or waiting for a retry. */
   whenIdle(): Promise<void>;
+  /** Resolves once every change so far is in the state file (at once without one). */
+  whenSaved(): Promise<void>;
+  /** Stops serving and delivering; with a state file, saves it a last time (a failure is a process warning). */
   stop(): Promise<void>;
 }
 
@@ -125,6 +140,7 @@ const optionsSchema = z.object({
     }),
   deliveryRetryDelaysMs: z.array(z.number().int().min(0)).max(20).optional(),
   deliveryTimeoutMs: z.number().int().min(1).optional(),
+  stateFile: z.string().min(1, { error: "stateFile must be a file path" }).optional(),
 });
 
 export async function startStripeSandbox(options: StripeSandboxOptions): Promise<StripeSandbox> {
@@ -135,24 +151,58 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     );
   }
   const clock = options.clock ?? (() => new Date());
+  const stateFile = parsed.data.stateFile;
+  // Read before anything listens: a file the sandbox cannot start from fails the start with its reason.
+  const saved = stateFile === undefined ? null : await readSandboxState(stateFile, STRIPE_SANDBOX_API_VERSION);
   let baseUrl = "";
-  const dispatcher = new WebhookDispatcher({
-    url: options.webhookUrl,
-    secret: options.webhookSecret,
-    apiVersion: STRIPE_SANDBOX_API_VERSION,
-    clock,
-    // Stripe retries for three days; locally, long enough to cover an API restart.
-    retryDelaysMs: options.deliveryRetryDelaysMs ?? [1_000, 5_000, 30_000, 120_000, 600_000],
-    timeoutMs: options.deliveryTimeoutMs ?? 10_000,
-  });
-  const account = new SandboxAccount({
-    catalog: parsed.data.catalog,
-    clock,
-    record: (type, object, previous, request) => void dispatcher.publish(type, object, previous, request),
-    checkoutPageUrl: (id) => `${baseUrl}${CHECKOUT_PATH}${id}`,
-    portalPageUrl: (id) => `${baseUrl}${PORTAL_PATH}${id}`,
-  });
-  const idempotency = new IdempotencyStore(clock);
+  const dispatcher = new WebhookDispatcher(
+    {
+      url: options.webhookUrl,
+      secret: options.webhookSecret,
+      apiVersion: STRIPE_SANDBOX_API_VERSION,
+      clock,
+      // Stripe retries for three days; locally, long enough to cover an API restart.
+      retryDelaysMs: options.deliveryRetryDelaysMs ?? [1_000, 5_000, 30_000, 120_000, 600_000],
+      timeoutMs: options.deliveryTimeoutMs ?? 10_000,
+      onChange: () => state?.saveInBackground(),
+    },
+    saved ?? undefined,
+  );
+  const account = new SandboxAccount(
+    {
+      catalog: parsed.data.catalog,
+      clock,
+      record: (type, object, previous, request) => void dispatcher.publish(type, object, previous, request),
+      checkoutPageUrl: (id) => `${baseUrl}${CHECKOUT_PATH}${id}`,
+      portalPageUrl: (id) => `${baseUrl}${PORTAL_PATH}${id}`,
+    },
+    saved?.account,
+  );
+  const idempotency = new IdempotencyStore(clock, undefined, saved?.idempotencyKeys);
+  const state =
+    stateFile === undefined
+      ? null
+      : new SandboxStateFile(
+          stateFile,
+          () => ({
+            version: STRIPE_SANDBOX_STATE_VERSION,
+            apiVersion: STRIPE_SANDBOX_API_VERSION,
+            savedAt: new Date().toISOString(),
+            account: account.snapshot(),
+            ...dispatcher.snapshot(),
+            idempotencyKeys: idempotency.snapshot(),
+          }),
+          (error) => warn(`The Stripe sandbox could not save ${stateFile} (trying again): ${error.message}`),
+        );
+  if (state) {
+    // The first save shows the file can be written, and fixes the catalog's price ids.
+    try {
+      await state.prepare();
+      await state.save();
+    } catch (error) {
+      throw new StripeSandboxStateError(stateFile as string, `it cannot be written (${(error as Error).message})`);
+    }
+  }
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       // Reached only by a bug: bad input is answered with a 4xx before this.
@@ -167,10 +217,31 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://sandbox");
     const method = req.method ?? "GET";
-    if (!url.pathname.startsWith("/v1/")) return servePage(account, req, res, method, url.pathname);
+    if (!url.pathname.startsWith("/v1/")) return servePage(account, state, req, res, method, url.pathname);
     const requestId = stripeId("req_", 14);
     res.setHeader("Request-Id", requestId);
     res.setHeader("Stripe-Version", STRIPE_SANDBOX_API_VERSION);
+    const answer = await answerApi(req, res, method, url, requestId);
+    // A change is on disk before it is answered, and so is the original of a replayed answer.
+    if (state && answer.durable !== "no") {
+      try {
+        await (answer.durable === "flush" ? state.flush() : state.save());
+      } catch (error) {
+        res.removeHeader("Idempotent-Replayed");
+        return sendJson(res, 500, saveFailure(state.path, error as Error).toJSON());
+      }
+    }
+    return sendText(res, answer.status, answer.body);
+  }
+
+  /** The API's answer, and whether it changed the account ("save") or replays one that did ("flush"). */
+  async function answerApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    url: URL,
+    requestId: string,
+  ): Promise<{ status: number; body: string; durable: "no" | "save" | "flush" }> {
     const key = method === "POST" ? headerValue(req.headers["idempotency-key"]) : undefined;
     let params: { [key: string]: FormValue } = {};
     try {
@@ -187,7 +258,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
         const saved = idempotency.replay(key, `${method} ${url.pathname}`, params);
         if (saved) {
           res.setHeader("Idempotent-Replayed", "true");
-          return sendText(res, saved.status, saved.body);
+          return { ...saved, durable: "flush" };
         }
       }
       const request = { id: requestId, idempotency_key: key ?? null };
@@ -195,16 +266,15 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       const body = JSON.stringify(result.body, null, 2);
       if (key !== undefined)
         idempotency.save(key, `${method} ${url.pathname}`, params, { status: result.status, body });
-      return sendText(res, result.status, body);
+      return { status: result.status, body, durable: method === "GET" ? "no" : "save" };
     } catch (error) {
       if (!(error instanceof StripeApiError)) throw error;
       if (error.httpStatus === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="Stripe"');
       if (error.httpStatus === 413) res.setHeader("Connection", "close");
       const body = JSON.stringify(error.toJSON(), null, 2);
-      if (key !== undefined && error.replayable) {
-        idempotency.save(key, `${method} ${url.pathname}`, params, { status: error.httpStatus, body });
-      }
-      return sendText(res, error.httpStatus, body);
+      const kept = key !== undefined && error.replayable;
+      if (kept) idempotency.save(key, `${method} ${url.pathname}`, params, { status: error.httpStatus, body });
+      return { status: error.httpStatus, body, durable: kept ? "save" : "no" };
     }
   }
 
@@ -217,7 +287,14 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
   });
   const { port, address: host } = server.address() as AddressInfo;
   baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  account.pointPagesAtThisServer();
+  dispatcher.resume();
   let stopped = false;
+  /** A change made outside a request (test helpers): saved without anyone waiting. */
+  const changed = <T>(value: T): T => {
+    state?.saveInBackground();
+    return value;
+  };
 
   return {
     url: baseUrl,
@@ -227,27 +304,53 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     events: dispatcher.events,
     deliveries: dispatcher.deliveries,
     prices: () => structuredClone([...account.prices.values()]),
-    completeCheckout: (sessionId) => structuredClone(account.completeCheckoutSession(sessionId, NO_REQUEST)),
-    renewPeriod: (id) => structuredClone(account.renewPeriod(id)),
-    failRenewal: (id) => structuredClone(account.failRenewal(id)),
-    recoverPayment: (id) => structuredClone(account.recoverPayment(id)),
+    completeCheckout: (sessionId) => changed(structuredClone(account.completeCheckoutSession(sessionId, NO_REQUEST))),
+    renewPeriod: (id) => changed(structuredClone(account.renewPeriod(id))),
+    failRenewal: (id) => changed(structuredClone(account.failRenewal(id))),
+    recoverPayment: (id) => changed(structuredClone(account.recoverPayment(id))),
     resendEvent: (eventId) => dispatcher.resend(eventId),
     holdEvents: () => dispatcher.hold(),
     releaseEvents: (order) => dispatcher.release(order),
     whenIdle: () => dispatcher.whenIdle(),
+    whenSaved: async () => state?.flush(),
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Deliveries cut off here stay owed in the file: the next start makes them.
       await dispatcher.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Reported, not thrown: the parts stopped after the sandbox (the database) must still stop.
+      await state
+        ?.close()
+        .catch((error: Error) =>
+          warn(`The Stripe sandbox stopped without saving its last changes to ${stateFile}: ${error.message}`),
+        );
     },
   };
+}
+
+/** Saves nobody waits for report here: Node prints process warnings on stderr. */
+function warn(message: string) {
+  process.emitWarning(message, { code: "STRIPE_SANDBOX_STATE" });
+}
+
+/** A change that took effect but is not on disk: Stripe answers 500 when a request's outcome is not known to last. */
+function saveFailure(path: string, error: Error) {
+  return new StripeApiError(
+    500,
+    {
+      type: "api_error",
+      message: `The Stripe sandbox could not save its state file ${path} (${error.message}). The change is in effect but not on disk; it is saved with the next change that succeeds.`,
+    },
+    false,
+  );
 }
 
 /** The hosted pages: no API key (the session id in the URL is the credential, as on Stripe). */
 async function servePage(
   account: SandboxAccount,
+  state: SandboxStateFile | null,
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
@@ -270,6 +373,15 @@ async function servePage(
   const page = handlePage(account, method, path, body);
   if (!page)
     return sendHtml(res, 404, `<!doctype html><html lang="en"><title>Not found</title><p>Not found.</p></html>`);
+  // A form post may have subscribed, changed a plan or cancelled: on disk before the redirect says so.
+  if (state && method === "POST") {
+    try {
+      await state.save();
+    } catch (error) {
+      const message = escapeHtml(saveFailure(state.path, error as Error).message);
+      return sendHtml(res, 500, `<!doctype html><html lang="en"><title>Error</title><p>${message}</p></html>`);
+    }
+  }
   if (page.location !== undefined) {
     res.writeHead(page.status, { Location: page.location, "Content-Length": 0 });
     return res.end();

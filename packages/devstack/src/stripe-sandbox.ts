@@ -155,6 +155,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
   // Read before anything listens: a file the sandbox cannot start from fails the start with its reason.
   const saved = stateFile === undefined ? null : await readSandboxState(stateFile, STRIPE_SANDBOX_API_VERSION);
   let baseUrl = "";
+  let state: SandboxStateFile | null = null;
   const dispatcher = new WebhookDispatcher(
     {
       url: options.webhookUrl,
@@ -179,30 +180,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     saved?.account,
   );
   const idempotency = new IdempotencyStore(clock, undefined, saved?.idempotencyKeys);
-  const state =
-    stateFile === undefined
-      ? null
-      : new SandboxStateFile(
-          stateFile,
-          () => ({
-            version: STRIPE_SANDBOX_STATE_VERSION,
-            apiVersion: STRIPE_SANDBOX_API_VERSION,
-            savedAt: new Date().toISOString(),
-            account: account.snapshot(),
-            ...dispatcher.snapshot(),
-            idempotencyKeys: idempotency.snapshot(),
-          }),
-          (error) => warn(`The Stripe sandbox could not save ${stateFile} (trying again): ${error.message}`),
-        );
-  if (state) {
-    // The first save shows the file can be written, and fixes the catalog's price ids.
-    try {
-      await state.prepare();
-      await state.save();
-    } catch (error) {
-      throw new StripeSandboxStateError(stateFile as string, `it cannot be written (${(error as Error).message})`);
-    }
-  }
+  if (stateFile !== undefined) state = await openStateFile(stateFile, { account, dispatcher, idempotency });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       // Reached only by a bug: bad input is answered with a 4xx before this.
@@ -221,7 +199,14 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     const requestId = stripeId("req_", 14);
     res.setHeader("Request-Id", requestId);
     res.setHeader("Stripe-Version", STRIPE_SANDBOX_API_VERSION);
-    const answer = await answerApi(req, res, method, url, requestId);
+    const answer = await answerApi(
+      { account, dispatcher, idempotency, secretKey: options.secretKey },
+      req,
+      res,
+      method,
+      url,
+      requestId,
+    );
     // A change is on disk before it is answered, and so is the original of a replayed answer.
     if (state && answer.durable !== "no") {
       try {
@@ -232,50 +217,6 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       }
     }
     return sendText(res, answer.status, answer.body);
-  }
-
-  /** The API's answer, and whether it changed the account ("save") or replays one that did ("flush"). */
-  async function answerApi(
-    req: IncomingMessage,
-    res: ServerResponse,
-    method: string,
-    url: URL,
-    requestId: string,
-  ): Promise<{ status: number; body: string; durable: "no" | "save" | "flush" }> {
-    const key = method === "POST" ? headerValue(req.headers["idempotency-key"]) : undefined;
-    let params: { [key: string]: FormValue } = {};
-    try {
-      authenticate(req.headers.authorization, options.secretKey);
-      const version = headerValue(req.headers["stripe-version"]);
-      if (version !== undefined && version !== STRIPE_SANDBOX_API_VERSION) {
-        throw invalidRequest(
-          `The Stripe sandbox serves API version ${STRIPE_SANDBOX_API_VERSION} only; this request asked for ${version}. Create the client without apiVersion.`,
-        );
-      }
-      params = await readParamsOf(req, method, url);
-      if (key !== undefined) {
-        res.setHeader("Idempotency-Key", key);
-        const saved = idempotency.replay(key, `${method} ${url.pathname}`, params);
-        if (saved) {
-          res.setHeader("Idempotent-Replayed", "true");
-          return { ...saved, durable: "flush" };
-        }
-      }
-      const request = { id: requestId, idempotency_key: key ?? null };
-      const result = handleApi(account, dispatcher, { method, path: url.pathname, params, request });
-      const body = JSON.stringify(result.body, null, 2);
-      if (key !== undefined)
-        idempotency.save(key, `${method} ${url.pathname}`, params, { status: result.status, body });
-      return { status: result.status, body, durable: method === "GET" ? "no" : "save" };
-    } catch (error) {
-      if (!(error instanceof StripeApiError)) throw error;
-      if (error.httpStatus === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="Stripe"');
-      if (error.httpStatus === 413) res.setHeader("Connection", "close");
-      const body = JSON.stringify(error.toJSON(), null, 2);
-      const kept = key !== undefined && error.replayable;
-      if (kept) idempotency.save(key, `${method} ${url.pathname}`, params, { status: error.httpStatus, body });
-      return { status: error.httpStatus, body, durable: kept ? "save" : "no" };
-    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -328,6 +269,76 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
         );
     },
   };
+}
+
+/** The sandbox's account and what its answers depend on. */
+type SandboxParts = { account: SandboxAccount; dispatcher: WebhookDispatcher; idempotency: IdempotencyStore };
+
+/** The state file, written once at start: that shows it can be written, and fixes the catalog's price ids. */
+async function openStateFile(path: string, { account, dispatcher, idempotency }: SandboxParts) {
+  const state = new SandboxStateFile(
+    path,
+    () => ({
+      version: STRIPE_SANDBOX_STATE_VERSION,
+      apiVersion: STRIPE_SANDBOX_API_VERSION,
+      savedAt: new Date().toISOString(),
+      account: account.snapshot(),
+      ...dispatcher.snapshot(),
+      idempotencyKeys: idempotency.snapshot(),
+    }),
+    (error) => warn(`The Stripe sandbox could not save ${path} (trying again): ${error.message}`),
+  );
+  try {
+    await state.prepare();
+    await state.save();
+  } catch (error) {
+    throw new StripeSandboxStateError(path, `it cannot be written (${(error as Error).message})`);
+  }
+  return state;
+}
+
+/** The API's answer, and whether it changed the account ("save") or replays one that did ("flush"). */
+async function answerApi(
+  { account, dispatcher, idempotency, secretKey }: SandboxParts & { secretKey: string },
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  url: URL,
+  requestId: string,
+): Promise<{ status: number; body: string; durable: "no" | "save" | "flush" }> {
+  const key = method === "POST" ? headerValue(req.headers["idempotency-key"]) : undefined;
+  let params: { [key: string]: FormValue } = {};
+  try {
+    authenticate(req.headers.authorization, secretKey);
+    const version = headerValue(req.headers["stripe-version"]);
+    if (version !== undefined && version !== STRIPE_SANDBOX_API_VERSION) {
+      throw invalidRequest(
+        `The Stripe sandbox serves API version ${STRIPE_SANDBOX_API_VERSION} only; this request asked for ${version}. Create the client without apiVersion.`,
+      );
+    }
+    params = await readParamsOf(req, method, url);
+    if (key !== undefined) {
+      res.setHeader("Idempotency-Key", key);
+      const saved = idempotency.replay(key, `${method} ${url.pathname}`, params);
+      if (saved) {
+        res.setHeader("Idempotent-Replayed", "true");
+        return { ...saved, durable: "flush" };
+      }
+    }
+    const request = { id: requestId, idempotency_key: key ?? null };
+    const result = handleApi(account, dispatcher, { method, path: url.pathname, params, request });
+    const body = JSON.stringify(result.body, null, 2);
+    if (key !== undefined) idempotency.save(key, `${method} ${url.pathname}`, params, { status: result.status, body });
+    return { status: result.status, body, durable: method === "GET" ? "no" : "save" };
+  } catch (error) {
+    if (!(error instanceof StripeApiError)) throw error;
+    if (error.httpStatus === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="Stripe"');
+    if (error.httpStatus === 413) res.setHeader("Connection", "close");
+    const body = JSON.stringify(error.toJSON(), null, 2);
+    const kept = key !== undefined && error.replayable;
+    if (kept) idempotency.save(key, `${method} ${url.pathname}`, params, { status: error.httpStatus, body });
+    return { status: error.httpStatus, body, durable: kept ? "save" : "no" };
+  }
 }
 
 /** Saves nobody waits for report here: Node prints process warnings on stderr. */

@@ -40,6 +40,9 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     const pool = new pg.Pool({
       connectionString: location.databaseUrl,
       max: location.poolSize ?? 10,
+      // A server that does not answer (a network partition, a stopped VM) fails the request
+      // after this rather than holding it, and the webhook's provider retries.
+      connectionTimeoutMillis: 10_000,
       // Counts come back as int8; every count we take fits a JS number.
       types: {
         getTypeParser: ((oid: number, format?: "text" | "binary") =>

@@ -11,3 +11,4 @@ export { type EmbeddedDatabase, startEmbeddedDatabase } from "./embedded.ts";
 export { databaseEnv, type EnvSource, inheritedEnvironment, REPOSITORY_ROOT, testDatabaseEnv } from "./env.ts";
 export { MIGRATIONS_DIR, migrate, readMigrations, seedOnce } from "./migrator.ts";
 export type * from "./schema.generated.ts";
+export { isDatabaseUnavailable } from "./unavailable.ts";

@@ -1,7 +1,7 @@
 // The HTTP surface: health, tRPC at /trpc, webhooks. Everything it needs is passed in
 // by the composition root (main.ts), so tests build the same app over their own parts.
 import { randomUUID } from "node:crypto";
-import { type Database, readMigrations, type Tx } from "@callflow/db";
+import { type Database, isDatabaseUnavailable, readMigrations, type Tx } from "@callflow/db";
 import { paidPlans } from "@callflow/domain";
 import type { BillingProvider, PhoneNumberDirectory, PlanPrice } from "@callflow/providers";
 import { Hono } from "hono";
@@ -148,6 +148,12 @@ export function createApp(options: AppOptions) {
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
+    if (isDatabaseUnavailable(error)) {
+      // Nothing was written (the transaction did not commit): the provider's retry will do it all.
+      c.get("log")?.warn("database unavailable", { error: error.message, path: c.req.path });
+      c.header("Retry-After", "5");
+      return c.json({ error: "the database is unavailable: try again shortly", requestId: c.get("requestId") }, 503);
+    }
     c.get("log")?.error("unhandled error", { error: error.message, stack: error.stack });
     return c.json({ error: "internal error", requestId: c.get("requestId") }, 500);
   });

@@ -2,6 +2,7 @@
 // back, so nothing was half-written; what the client hears says what to change, never
 // Postgres's own text or a constraint's name. A provider's (Stripe, Twilio) that could not
 // do what was asked: a 502 with our words for what failed.
+import { isDatabaseUnavailable } from "@callflow/db";
 import { ProviderRequestError } from "@callflow/providers";
 import { TRPCError } from "@trpc/server";
 
@@ -15,6 +16,9 @@ const CONFLICTS: Record<string, string> = {
 export function clientErrorOf(cause: unknown): TRPCError | null {
   if (cause instanceof ProviderRequestError) {
     return new TRPCError({ code: "BAD_GATEWAY", message: `${cause.message} Try again in a moment.` });
+  }
+  if (isDatabaseUnavailable(cause)) {
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "the database is unavailable: try again shortly" });
   }
   const pg = cause as { code?: unknown; constraint?: unknown } | null;
   const code = typeof pg?.code === "string" ? pg.code : null;

@@ -36,6 +36,8 @@ export interface Product {
     from: string,
     to: string,
     outcome?: "missed" | "answered" | "voicemail",
+    /** Twilio's retry of a callback posts the same CallSid again. */
+    callSid?: string,
   ): Promise<{ callSid: string; status: number }>;
   /** Stops the process: SIGTERM (graceful) or SIGKILL (a crash). */
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
@@ -107,8 +109,7 @@ export async function startProduct(
       if (!body.result) throw new Error(`${path}: ${body.error?.message ?? response.status}`);
       return body.result.data;
     },
-    async placeCall(from, to, outcome = "missed") {
-      const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    async placeCall(from, to, outcome = "missed", callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`) {
       const shape: Record<string, Record<string, string>> = {
         missed: { CallStatus: "no-answer", CallDuration: "0" },
         answered: { CallStatus: "completed", CallDuration: "95", AnsweredBy: "human" },

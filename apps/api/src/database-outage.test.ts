@@ -8,14 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import { bareDatabase, type LaneName, testLanes } from "@callflow/db/testing";
-import { TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
 import { sql } from "kysely";
-import twilio from "twilio";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config.ts";
-import { type RunningCallflow, startCallflow } from "./start-callflow.ts";
-
-const ORG = "org_demo_northside_plumbing";
+import { startCallflow } from "./start-callflow.ts";
+import { DEMO_ORG, deliveryOf, missedCallParams, postVoiceCallback, randomCaller } from "./test-missed-call.ts";
 
 /** The database's URL: a server scratch database, or the embedded one served on a socket. */
 async function databaseFor(lane: LaneName): Promise<{ url: string; poolSize: string; dispose(): Promise<void> }> {
@@ -85,33 +82,6 @@ function createConnectionTo(target: URL, client: Socket): Socket {
   return upstream;
 }
 
-function missedCallParams(from: string) {
-  return {
-    AccountSid: TWILIO_SANDBOX_ACCOUNT_SID,
-    CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
-    CallStatus: "no-answer",
-    CallDuration: "0",
-    From: from,
-    To: "+15125550100",
-  };
-}
-
-/** Posts a voice status callback as Twilio does (and as it does again when it retries). */
-function postCallback(callflow: RunningCallflow, params: Record<string, string>) {
-  return fetch(`${callflow.apiUrl}/webhooks/twilio/voice`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": twilio.getExpectedTwilioSignature(
-        TWILIO_SANDBOX_AUTH_TOKEN,
-        `${callflow.publicUrl}/webhooks/twilio/voice`,
-        params,
-      ),
-    },
-    body: new URLSearchParams(params),
-  });
-}
-
 describe.each(testLanes())("a database outage on %s", (lane) => {
   it("answers webhooks 503 while the database is unreachable, writes nothing, and completes the retried call once it is back", async () => {
     const target = await databaseFor(lane);
@@ -133,12 +103,16 @@ describe.each(testLanes())("a database outage on %s", (lane) => {
       await seedOnce(callflow.database);
       // No quiet hours or cooldown: the test passes at any hour.
       await callflow.database.withService((tx) =>
-        tx.updateTable("organizations").set({ quiet_hours: null, cooldown_seconds: 0 }).where("id", "=", ORG).execute(),
+        tx
+          .updateTable("organizations")
+          .set({ quiet_hours: null, cooldown_seconds: 0 })
+          .where("id", "=", DEMO_ORG)
+          .execute(),
       );
-      const params = missedCallParams(`+1737555${String(Math.floor(Math.random() * 1000)).padStart(3, "0")}7`);
+      const params = missedCallParams(randomCaller());
 
       await link.cut();
-      const refused = await postCallback(callflow, params);
+      const refused = await postVoiceCallback(callflow, params);
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).toBe("5");
       const body = await refused.text();
@@ -146,7 +120,7 @@ describe.each(testLanes())("a database outage on %s", (lane) => {
       const ready = await fetch(`${callflow.apiUrl}/readyz`);
       expect(ready.status).toBe(503);
       // The dashboard's reads say the same, as a typed error.
-      const token = callflow.devIssuer?.issue({ orgId: ORG, role: "admin" });
+      const token = callflow.devIssuer?.issue({ orgId: DEMO_ORG, role: "admin" });
       const listed = await fetch(`${callflow.apiUrl}/trpc/calls.list?input=${encodeURIComponent('{"limit":5}')}`, {
         headers: { authorization: `Bearer ${token}` },
       });
@@ -167,30 +141,11 @@ describe.each(testLanes())("a database outage on %s", (lane) => {
       expect(written.rows).toEqual([{ calls: 0, events: 0 }]);
 
       // Twilio's retry: accepted, and the caller gets one message.
-      expect((await postCallback(callflow, params)).status).toBe(200);
-      let job: { status: string; final_channel: string | null } | undefined;
-      for (let i = 0; i < 600 && job?.status !== "delivered"; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        job = await callflow.database.withService((tx) =>
-          tx
-            .selectFrom("message_jobs as j")
-            .innerJoin("call_logs as c", "c.id", "j.call_log_id")
-            .select(["j.status", "j.final_channel"])
-            .where("c.call_sid", "=", params.CallSid)
-            .executeTakeFirst(),
-        );
-      }
-      expect(job).toEqual({ status: "delivered", final_channel: "whatsapp" });
-      const messages = await callflow.database.withService((tx) =>
-        tx
-          .selectFrom("messages as m")
-          .innerJoin("message_jobs as j", "j.id", "m.job_id")
-          .innerJoin("call_logs as c", "c.id", "j.call_log_id")
-          .select("m.channel")
-          .where("c.call_sid", "=", params.CallSid)
-          .execute(),
-      );
-      expect(messages).toEqual([{ channel: "whatsapp" }]);
+      expect((await postVoiceCallback(callflow, params)).status).toBe(200);
+      expect(await deliveryOf(callflow, params.CallSid)).toEqual({
+        job: { status: "delivered", final_channel: "whatsapp" },
+        channels: ["whatsapp"],
+      });
     } finally {
       await callflow.stop();
       await link.close();

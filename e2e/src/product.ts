@@ -136,7 +136,14 @@ export async function startProduct(
     },
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null) child.kill(signal);
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 60_000)),
+      ]);
+      if (stopped) return;
+      child.kill("SIGKILL");
       await exited;
+      throw new Error(`the product did not stop within 60 s of ${signal}:\n${output.join("").slice(-4000)}`);
     },
   };
 }

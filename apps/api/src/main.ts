@@ -44,6 +44,11 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("shutting down", { signal });
+  // A part that never stops must not keep the process (and whoever waits for it) forever.
+  setTimeout(() => {
+    log.error("could not stop within 30 s; exiting anyway");
+    process.exit(1);
+  }, 30_000).unref();
   await callflow.stop();
   log.info("stopped");
   process.exit(0);

@@ -61,7 +61,7 @@ export interface RunningCallflow {
 
 export async function startCallflow(config: CallflowConfig, options: { log?: Log } = {}): Promise<RunningCallflow> {
   const log = options.log ?? createLog(config.logLevel, { service: "api" });
-  const stops: Array<() => Promise<void>> = [];
+  const stops = new Stops(log);
   try {
     const { database, socketUrl } = await openTheDatabase(config, stops);
     const { applied } = await migrate(database);
@@ -70,9 +70,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
 
     // Listening first: with port 0 the public URL and the dashboard's origin are only known once bound.
     const server = await listen(config.port, "0.0.0.0");
-    stops.unshift(() => closeServer(server));
+    stops.add("the API server", () => closeServer(server));
     const webServer = config.webPort === null ? null : await listen(config.webPort, "0.0.0.0");
-    if (webServer) stops.unshift(() => closeServer(webServer));
+    if (webServer) stops.add("the dashboard server", () => closeServer(webServer));
     const apiPort = (server.address() as AddressInfo).port;
     const webPort = webServer ? (webServer.address() as AddressInfo).port : null;
     const publicUrl = publicUrlOf(config, apiPort);
@@ -101,7 +101,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         onError: (error) => log.warn("events not sent yet; the outbox keeps them", { error: error.message }),
       });
     };
-    stops.unshift(async () => relay?.stop());
+    stops.add("the outbox relay", async () => relay?.stop());
     const functions = createFunctions(inngest, {
       database,
       billing: billing.provider,
@@ -171,16 +171,16 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       database,
       log,
       ready,
-      stop: () => stopAll(stops),
+      stop: () => stops.stopAll(),
     };
   } catch (error) {
-    await stopAll(stops);
+    await stops.stopAll();
     throw error;
   }
 }
 
 /** Twilio's account, or in local mode the sandbox answering for it. */
-async function startTwilio(config: CallflowConfig, stops: Array<() => Promise<void>>) {
+async function startTwilio(config: CallflowConfig, stops: Stops) {
   const sandbox = config.twilio.sandbox
     ? await startTwilioSandbox({
         accountSid: config.twilio.accountSid,
@@ -188,7 +188,7 @@ async function startTwilio(config: CallflowConfig, stops: Array<() => Promise<vo
         port: config.twilio.sandbox.port,
       })
     : null;
-  if (sandbox) stops.unshift(() => sandbox.stop());
+  if (sandbox) stops.add("the Twilio sandbox", () => sandbox.stop());
   const twilioAccount = {
     accountSid: config.twilio.accountSid,
     authToken: config.twilio.authToken,
@@ -198,7 +198,7 @@ async function startTwilio(config: CallflowConfig, stops: Array<() => Promise<vo
 }
 
 /** The Inngest client for the configured Inngest: Cloud, the dev server, or the local executor started here. */
-async function startInngest(config: CallflowConfig, database: Database, log: Log, stops: Array<() => Promise<void>>) {
+async function startInngest(config: CallflowConfig, database: Database, log: Log, stops: Stops) {
   const inngestConfig = config.inngest;
   const executor =
     inngestConfig.kind === "local-executor"
@@ -214,7 +214,7 @@ async function startInngest(config: CallflowConfig, database: Database, log: Log
           },
         })
       : null;
-  if (executor) stops.unshift(() => executor.stop());
+  if (executor) stops.add("the local executor", () => executor.stop());
   const inngest = createInngestClient({
     ...(inngestConfig.kind === "dev-server"
       ? { baseUrl: inngestConfig.baseUrl, isDev: true }
@@ -234,7 +234,7 @@ async function startInngest(config: CallflowConfig, database: Database, log: Log
 }
 
 /** Stripe, or in local mode its stand-in selling CallFlow's plans, its events signed for this API. */
-async function startBilling(config: CallflowConfig, publicUrl: string, stops: Array<() => Promise<void>>) {
+async function startBilling(config: CallflowConfig, publicUrl: string, stops: Stops) {
   const stripe = config.stripe;
   const sandbox = stripe.sandbox
     ? await startStripeSandbox({
@@ -252,7 +252,7 @@ async function startBilling(config: CallflowConfig, publicUrl: string, stops: Ar
         stateFile: join(config.dataDir, "stripe-sandbox.json"),
       })
     : null;
-  if (sandbox) stops.unshift(() => sandbox.stop());
+  if (sandbox) stops.add("the Stripe sandbox", () => sandbox.stop());
   const provider = createStripeBilling({
     secretKey: stripe.secretKey,
     webhookSecrets: stripe.webhookSecrets,
@@ -261,14 +261,14 @@ async function startBilling(config: CallflowConfig, publicUrl: string, stops: Ar
   return { provider, sandbox };
 }
 
-async function openTheDatabase(config: CallflowConfig, stops: Array<() => Promise<void>>) {
+async function openTheDatabase(config: CallflowConfig, stops: Stops) {
   if (config.database.url) {
     const database = await openDatabase({ databaseUrl: config.database.url, poolSize: config.database.poolSize });
-    stops.unshift(() => database.close());
+    stops.add("the database pool", () => database.close());
     return { database, socketUrl: null };
   }
   const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, port: config.database.socketPort });
-  stops.unshift(embedded.stop);
+  stops.add("the embedded database", embedded.stop);
   return { database: embedded.database, socketUrl: embedded.url };
 }
 
@@ -307,6 +307,23 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-async function stopAll(stops: Array<() => Promise<void>>) {
-  for (const stop of stops.splice(0)) await stop();
+/** The parts started so far, stopped last first; a part slow to stop is named in the log while it is waited for. */
+class Stops {
+  readonly #parts: Array<{ part: string; stop: () => Promise<void> }> = [];
+  constructor(private readonly log: Log) {}
+
+  add(part: string, stop: () => Promise<void>) {
+    this.#parts.unshift({ part, stop });
+  }
+
+  async stopAll() {
+    for (const { part, stop } of this.#parts.splice(0)) {
+      const slow = setInterval(() => this.log.warn("still stopping", { part }), 10_000);
+      try {
+        await stop();
+      } finally {
+        clearInterval(slow);
+      }
+    }
+  }
 }

@@ -91,6 +91,9 @@ describe.each(testLanes())("GET /metrics on %s", (lane) => {
     }
     // The accepted callback's event waits in the outbox (no relay here).
     expect(after.value("callflow_outbox_unsent")).toBe((before.value("callflow_outbox_unsent") ?? 0) + 1);
+    // The call was written for ORG_A: neither the business nor the caller shows in the output.
+    const text = await (await fetch(`${api.url}/metrics`)).text();
+    for (const secret of [ORG_A, "5125550123", "5550100001"]) expect(text).not.toContain(secret);
   });
 
   it("labels tRPC by procedure from the router's list and everything else by pattern, never by what the path holds", async () => {

@@ -4,6 +4,7 @@
 // so a scrape costs the window's rows, not the table's. Windows: the last hour and the last
 // 24 hours, both from one scan, measured from the database's clock.
 import type { Database, Tx } from "@callflow/db";
+import { plans, quotaReachedReason } from "@callflow/domain";
 import { sql } from "kysely";
 
 export const WINDOWS = ["1h", "24h"] as const;
@@ -12,8 +13,8 @@ export type PerWindow = Record<Window, number>;
 
 export const OPEN_JOB_STATUSES = ["pending", "scheduled", "sending"] as const;
 export const FIRST_SEND_QUANTILES = [0.5, 0.95, 0.99] as const;
-/** The reason call-completed gives a job skipped at the plan's quota (packages/domain quotaReachedReason). */
-export const QUOTA_REASON_PREFIX = "monthly message quota reached";
+/** How the reason call-completed gives a job skipped at the plan's quota begins, whatever the plan. */
+export const QUOTA_REASON_PREFIX = quotaReachedReason(plans.free, 0).split(":")[0] ?? "";
 
 export interface DeliverySnapshot {
   /** Jobs that reached a final status in the window, by that status and the channel that delivered ("none"). */

@@ -1,0 +1,333 @@
+// The delivery metrics read from the database: jobs and messages written as the workflows
+// write them, across two businesses, counted per window; nothing of a business's identity in
+// the output; one database read shared by the scrapes within the cache's age.
+import { randomBytes } from "node:crypto";
+import type { Database } from "@callflow/db";
+import {
+  insertTwoOrgFixture,
+  migratedDatabase,
+  ORG_A,
+  ORG_B,
+  type ScratchDatabase,
+  testLanes,
+} from "@callflow/db/testing";
+import { plans, quotaReachedReason } from "@callflow/domain";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeliveryMetrics } from "./delivery-metrics.ts";
+import { readDeliverySnapshot } from "./delivery-snapshot.ts";
+import { type Exposition, readExposition } from "./exposition-reader.ts";
+import { createMetrics } from "./metrics.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const hex32 = () => randomBytes(16).toString("hex");
+// Numbers no fixture uses, so their absence from the output means something.
+const callerOf = (org: string, index: number) => `+1419555${org === ORG_A ? 1 : 2}${String(index).padStart(3, "0")}`;
+
+interface MessageSpec {
+  channel: "whatsapp" | "sms";
+  status: string;
+  /** When the provider accepted it; undefined: it never was. */
+  sentAgo?: number;
+  errorCode?: number;
+  changedAgo?: number;
+}
+
+interface JobSpec {
+  status: "pending" | "scheduled" | "sending" | "delivered" | "failed" | "skipped";
+  decision?: "send" | "skip" | "defer";
+  reason?: string;
+  channels?: Array<"whatsapp" | "sms">;
+  finalChannel?: "whatsapp" | "sms";
+  /** Milliseconds before now: the call's end, the job's creation and its completion. */
+  endedAgo: number;
+  createdAgo?: number;
+  completedAgo?: number;
+  messages?: MessageSpec[];
+}
+
+/** A call, its job and its messages, as call-completed and deliver-message leave them. */
+async function insertJob(database: Database, org: string, index: number, spec: JobSpec) {
+  const at = (ago: number | undefined) => (ago === undefined ? null : new Date(Date.now() - ago));
+  const caller = callerOf(org, index);
+  await database.withService(async (tx) => {
+    const call = await tx
+      .insertInto("call_logs")
+      .values({
+        organization_id: org,
+        call_sid: `CA${hex32()}`,
+        from_number: caller,
+        to_number: "+15550100001",
+        status: "completed",
+        outcome: "missed",
+        ended_at: at(spec.endedAgo),
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const job = await tx
+      .insertInto("message_jobs")
+      .values({
+        organization_id: org,
+        call_log_id: call.id,
+        to_number: caller,
+        decision: spec.decision ?? "send",
+        reason: spec.reason ?? "missed call",
+        status: spec.status,
+        channels: spec.channels ?? ["whatsapp", "sms"],
+        final_channel: spec.finalChannel ?? null,
+        created_at: at(spec.createdAgo ?? spec.endedAgo) ?? new Date(),
+        completed_at: at(spec.completedAgo),
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    for (const message of spec.messages ?? []) {
+      await tx
+        .insertInto("messages")
+        .values({
+          organization_id: org,
+          job_id: job.id,
+          channel: message.channel,
+          provider_sid: message.sentAgo === undefined ? null : `SM${hex32()}`,
+          to_number: caller,
+          status: message.status,
+          error_code: message.errorCode ?? null,
+          sent_at: at(message.sentAgo),
+          status_changed_at: at(message.changedAgo ?? message.sentAgo ?? 0) ?? new Date(),
+        })
+        .execute();
+    }
+  });
+}
+
+// Each business gets the same jobs, so every count below is twice one business's.
+const JOBS: JobSpec[] = [
+  // WhatsApp delivered, first sent 30 s after the call.
+  {
+    status: "delivered",
+    finalChannel: "whatsapp",
+    endedAgo: 10 * MINUTE + 30_000,
+    completedAgo: 9 * MINUTE,
+    messages: [{ channel: "whatsapp", status: "read", sentAgo: 10 * MINUTE }],
+  },
+  // WhatsApp accepted 60 s after the call, then failed (not a WhatsApp user): the SMS delivered.
+  {
+    status: "delivered",
+    finalChannel: "sms",
+    endedAgo: 20 * MINUTE + 60_000,
+    completedAgo: 15 * MINUTE,
+    messages: [
+      { channel: "whatsapp", status: "failed", sentAgo: 20 * MINUTE, errorCode: 63024, changedAgo: 19 * MINUTE },
+      { channel: "sms", status: "delivered", sentAgo: 16 * MINUTE },
+    ],
+  },
+  // SMS only (no WhatsApp template): not a fallback; three hours ago, 120 s after the call.
+  {
+    status: "delivered",
+    channels: ["sms"],
+    finalChannel: "sms",
+    endedAgo: 3 * HOUR + 120_000,
+    completedAgo: 3 * HOUR - MINUTE,
+    messages: [{ channel: "sms", status: "delivered", sentAgo: 3 * HOUR }],
+  },
+  // Twilio refused the send two hours ago: never accepted.
+  {
+    status: "failed",
+    channels: ["sms"],
+    endedAgo: 2 * HOUR,
+    completedAgo: 2 * HOUR - MINUTE,
+    messages: [{ channel: "sms", status: "failed", errorCode: 21211, changedAgo: 2 * HOUR - MINUTE }],
+  },
+  // Held for quiet hours, sent this morning: delivered, but not a first send to time.
+  {
+    status: "delivered",
+    decision: "defer",
+    reason: "quiet hours",
+    channels: ["sms"],
+    finalChannel: "sms",
+    endedAgo: 8 * HOUR,
+    completedAgo: 9 * MINUTE,
+    messages: [{ channel: "sms", status: "delivered", sentAgo: 10 * MINUTE }],
+  },
+  {
+    status: "skipped",
+    decision: "skip",
+    reason: quotaReachedReason(plans.starter, 500),
+    endedAgo: 5 * MINUTE,
+    completedAgo: 5 * MINUTE,
+    channels: [],
+  },
+  {
+    status: "skipped",
+    decision: "skip",
+    reason: "opted out",
+    endedAgo: 5 * MINUTE,
+    completedAgo: 5 * MINUTE,
+    channels: [],
+  },
+  // Two days old: outside every window.
+  {
+    status: "delivered",
+    finalChannel: "whatsapp",
+    endedAgo: 48 * HOUR,
+    completedAgo: 48 * HOUR,
+    messages: [{ channel: "whatsapp", status: "failed", sentAgo: 48 * HOUR, errorCode: 63016 }],
+  },
+];
+
+const scrape = async (metrics: ReturnType<typeof createMetrics>) => readExposition((await metrics.exposition()).body);
+
+describe.each(testLanes())("delivery metrics on %s", (lane) => {
+  let scratch: ScratchDatabase;
+  let metrics: ReturnType<typeof createMetrics>;
+  let before: Exposition;
+  let after: Exposition;
+  let afterText: string;
+
+  beforeAll(async () => {
+    scratch = await migratedDatabase(lane);
+    await insertTwoOrgFixture(scratch.database);
+    metrics = createMetrics({ database: scratch.database, trpcProcedures: new Set(), deliveryCacheMs: 0 });
+    before = await scrape(metrics);
+    for (const org of [ORG_A, ORG_B])
+      for (const [index, spec] of JOBS.entries()) await insertJob(scratch.database, org, index, spec);
+    await insertJob(scratch.database, ORG_A, 99, { status: "sending", endedAgo: 10 * MINUTE });
+    afterText = (await metrics.exposition()).body;
+    after = readExposition(afterText);
+  });
+  afterAll(() => scratch?.dispose());
+
+  it("reports zeros for the outcomes a dashboard expects before any job finished", () => {
+    expect(before.value("callflow_delivery_metrics_up")).toBe(1);
+    for (const window of ["1h", "24h"]) {
+      for (const [status, channel] of [
+        ["delivered", "whatsapp"],
+        ["delivered", "sms"],
+        ["failed", "none"],
+        ["skipped", "none"],
+      ] as const)
+        expect(before.value("callflow_message_jobs_completed", { window, status, channel })).toBe(0);
+      expect(before.value("callflow_message_jobs_quota_skipped", { window })).toBe(0);
+      expect(before.value("callflow_call_end_to_first_send_jobs", { window })).toBe(0);
+      // No delivery, no ratio: absent rather than a made-up zero.
+      expect(before.value("callflow_message_jobs_fallback_ratio", { window })).toBeUndefined();
+    }
+    expect(before.value("callflow_message_jobs_open", { status: "pending" })).toBe(2);
+  });
+
+  it("counts finished jobs by status and delivering channel, per window, across every business", () => {
+    const completed = (window: string, status: string, channel: string) =>
+      after.value("callflow_message_jobs_completed", { window, status, channel });
+    expect(completed("1h", "delivered", "whatsapp")).toBe(2);
+    expect(completed("24h", "delivered", "whatsapp")).toBe(2);
+    expect(completed("1h", "delivered", "sms")).toBe(4);
+    expect(completed("24h", "delivered", "sms")).toBe(6);
+    expect(completed("1h", "failed", "none")).toBe(0);
+    expect(completed("24h", "failed", "none")).toBe(2);
+    expect(completed("1h", "skipped", "none")).toBe(4);
+    expect(completed("24h", "skipped", "none")).toBe(4);
+  });
+
+  it("derives the SMS fallbacks, their rate and the quota skips", () => {
+    expect(after.value("callflow_message_jobs_sms_fallback", { window: "1h" })).toBe(2);
+    expect(after.value("callflow_message_jobs_sms_fallback", { window: "24h" })).toBe(2);
+    expect(after.value("callflow_message_jobs_fallback_ratio", { window: "1h" })).toBeCloseTo(2 / 6);
+    expect(after.value("callflow_message_jobs_fallback_ratio", { window: "24h" })).toBeCloseTo(2 / 8);
+    expect(after.value("callflow_message_jobs_quota_skipped", { window: "1h" })).toBe(2);
+    expect(after.value("callflow_message_jobs_quota_skipped", { window: "24h" })).toBe(2);
+  });
+
+  it("times a call's end to its job's first accepted send, deferred jobs aside", () => {
+    const firstSend = (window: string, quantile: string) =>
+      after.value("callflow_call_end_to_first_send_seconds", { window, quantile });
+    // Last hour: 30, 30, 60, 60 s (the fallback's SMS is not a second first send).
+    expect(after.value("callflow_call_end_to_first_send_jobs", { window: "1h" })).toBe(4);
+    expect(firstSend("1h", "0.5")).toBeCloseTo(45, 0);
+    expect(firstSend("1h", "0.99")).toBeCloseTo(60, 0);
+    // The day adds the two SMS-only jobs, 120 s each.
+    expect(after.value("callflow_call_end_to_first_send_jobs", { window: "24h" })).toBe(6);
+    expect(firstSend("24h", "0.5")).toBeCloseTo(60, 0);
+    expect(firstSend("24h", "0.99")).toBeCloseTo(120, 0);
+  });
+
+  it("counts provider errors by channel and code within the window", () => {
+    const errors = (window: string, channel: string, code: string) =>
+      after.value("callflow_provider_errors", { window, channel, code });
+    expect(errors("1h", "whatsapp", "63024")).toBe(2);
+    expect(errors("24h", "whatsapp", "63024")).toBe(2);
+    expect(errors("1h", "sms", "21211")).toBe(0);
+    expect(errors("24h", "sms", "21211")).toBe(2);
+    // The two-day-old error is outside every window.
+    expect(errors("24h", "whatsapp", "63016")).toBeUndefined();
+  });
+
+  it("reports the jobs not final yet and how long the oldest waited", () => {
+    expect(after.value("callflow_message_jobs_open", { status: "pending" })).toBe(2);
+    expect(after.value("callflow_message_jobs_open", { status: "sending" })).toBe(1);
+    expect(after.value("callflow_message_jobs_open", { status: "scheduled" })).toBe(0);
+    expect(after.value("callflow_message_jobs_open_oldest_age_seconds", { status: "sending" })).toBeGreaterThanOrEqual(
+      10 * 60 - 5,
+    );
+    expect(after.value("callflow_message_jobs_open_oldest_age_seconds", { status: "scheduled" })).toBe(0);
+  });
+
+  it("names no business, caller, number or message anywhere in the output", () => {
+    const forbidden = [ORG_A, ORG_B, "Fixture", "+1555", "1555010000", "1555020000", "missed call", "quota reached"];
+    for (const org of [ORG_A, ORG_B]) for (const index of JOBS.keys()) forbidden.push(callerOf(org, index).slice(2));
+    for (const text of forbidden) expect(afterText).not.toContain(text);
+  });
+});
+
+describe.each(testLanes())("the delivery metrics' database reads on %s", (lane) => {
+  let scratch: ScratchDatabase;
+  beforeAll(async () => {
+    scratch = await migratedDatabase(lane);
+  });
+  afterAll(() => scratch?.dispose());
+
+  it("share one read among the scrapes within the cache's age, and read again after it", async () => {
+    const registry = new Registry();
+    let reads = 0;
+    let now = 1_000_000;
+    const delivery = createDeliveryMetrics({
+      registry,
+      database: scratch.database,
+      cacheMs: 5_000,
+      clock: () => now,
+      read: (database) => {
+        reads += 1;
+        return readDeliverySnapshot(database);
+      },
+    });
+    await Promise.all([delivery.refresh(), delivery.refresh(), delivery.refresh()]);
+    expect(reads).toBe(1);
+    now += 4_999;
+    await delivery.refresh();
+    expect(reads).toBe(1);
+    now += 1;
+    await delivery.refresh();
+    expect(reads).toBe(2);
+    const exposition = readExposition(await registry.metrics());
+    expect(exposition.value("callflow_delivery_metrics_up")).toBe(1);
+    expect(exposition.value("callflow_delivery_metrics_read_seconds")).toBeGreaterThan(0);
+  });
+
+  it("when a read fails, says so with up = 0 and drops the numbers it can no longer vouch for", async () => {
+    const registry = new Registry();
+    let failing = false;
+    const delivery = createDeliveryMetrics({
+      registry,
+      database: scratch.database,
+      cacheMs: 0,
+      read: (database) => (failing ? Promise.reject(new Error("connection refused")) : readDeliverySnapshot(database)),
+    });
+    await delivery.refresh();
+    expect(readExposition(await registry.metrics()).value("callflow_message_jobs_open", { status: "pending" })).toBe(0);
+    failing = true;
+    await delivery.refresh();
+    const exposition = readExposition(await registry.metrics());
+    expect(exposition.value("callflow_delivery_metrics_up")).toBe(0);
+    expect(exposition.samples.filter((sample) => sample.name === "callflow_message_jobs_open")).toEqual([]);
+    expect(exposition.samples.filter((sample) => sample.name === "callflow_message_jobs_completed")).toEqual([]);
+  });
+});

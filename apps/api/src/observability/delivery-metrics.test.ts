@@ -1,8 +1,6 @@
 // The delivery metrics read from the database: jobs and messages written as the workflows
 // write them, across two businesses, counted per window; nothing of a business's identity in
 // the output; one database read shared by the scrapes within the cache's age.
-import { randomBytes } from "node:crypto";
-import type { Database } from "@callflow/db";
 import {
   insertTwoOrgFixture,
   migratedDatabase,
@@ -11,169 +9,13 @@ import {
   type ScratchDatabase,
   testLanes,
 } from "@callflow/db/testing";
-import { plans, quotaReachedReason } from "@callflow/domain";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callerOf, DELIVERY_JOBS, insertJob, MINUTE } from "./delivery-fixture.ts";
 import { createDeliveryMetrics } from "./delivery-metrics.ts";
 import { readDeliverySnapshot } from "./delivery-snapshot.ts";
 import { type Exposition, readExposition } from "./exposition-reader.ts";
 import { createMetrics } from "./metrics.ts";
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const hex32 = () => randomBytes(16).toString("hex");
-// Numbers no fixture uses, so their absence from the output means something.
-const callerOf = (org: string, index: number) => `+1419555${org === ORG_A ? 1 : 2}${String(index).padStart(3, "0")}`;
-
-interface MessageSpec {
-  channel: "whatsapp" | "sms";
-  status: string;
-  /** When the provider accepted it; undefined: it never was. */
-  sentAgo?: number;
-  errorCode?: number;
-  changedAgo?: number;
-}
-
-interface JobSpec {
-  status: "pending" | "scheduled" | "sending" | "delivered" | "failed" | "skipped";
-  decision?: "send" | "skip" | "defer";
-  reason?: string;
-  channels?: Array<"whatsapp" | "sms">;
-  finalChannel?: "whatsapp" | "sms";
-  /** Milliseconds before now: the call's end, the job's creation and its completion. */
-  endedAgo: number;
-  createdAgo?: number;
-  completedAgo?: number;
-  messages?: MessageSpec[];
-}
-
-/** A call, its job and its messages, as call-completed and deliver-message leave them. */
-async function insertJob(database: Database, org: string, index: number, spec: JobSpec) {
-  const at = (ago: number | undefined) => (ago === undefined ? null : new Date(Date.now() - ago));
-  const caller = callerOf(org, index);
-  await database.withService(async (tx) => {
-    const call = await tx
-      .insertInto("call_logs")
-      .values({
-        organization_id: org,
-        call_sid: `CA${hex32()}`,
-        from_number: caller,
-        to_number: "+15550100001",
-        status: "completed",
-        outcome: "missed",
-        ended_at: at(spec.endedAgo),
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    const job = await tx
-      .insertInto("message_jobs")
-      .values({
-        organization_id: org,
-        call_log_id: call.id,
-        to_number: caller,
-        decision: spec.decision ?? "send",
-        reason: spec.reason ?? "missed call",
-        status: spec.status,
-        channels: spec.channels ?? ["whatsapp", "sms"],
-        final_channel: spec.finalChannel ?? null,
-        created_at: at(spec.createdAgo ?? spec.endedAgo) ?? new Date(),
-        completed_at: at(spec.completedAgo),
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    for (const message of spec.messages ?? []) {
-      await tx
-        .insertInto("messages")
-        .values({
-          organization_id: org,
-          job_id: job.id,
-          channel: message.channel,
-          provider_sid: message.sentAgo === undefined ? null : `SM${hex32()}`,
-          to_number: caller,
-          status: message.status,
-          error_code: message.errorCode ?? null,
-          sent_at: at(message.sentAgo),
-          status_changed_at: at(message.changedAgo ?? message.sentAgo ?? 0) ?? new Date(),
-        })
-        .execute();
-    }
-  });
-}
-
-// Each business gets the same jobs, so every count below is twice one business's.
-const JOBS: JobSpec[] = [
-  // WhatsApp delivered, first sent 30 s after the call.
-  {
-    status: "delivered",
-    finalChannel: "whatsapp",
-    endedAgo: 10 * MINUTE + 30_000,
-    completedAgo: 9 * MINUTE,
-    messages: [{ channel: "whatsapp", status: "read", sentAgo: 10 * MINUTE }],
-  },
-  // WhatsApp accepted 60 s after the call, then failed (not a WhatsApp user): the SMS delivered.
-  {
-    status: "delivered",
-    finalChannel: "sms",
-    endedAgo: 20 * MINUTE + 60_000,
-    completedAgo: 15 * MINUTE,
-    messages: [
-      { channel: "whatsapp", status: "failed", sentAgo: 20 * MINUTE, errorCode: 63024, changedAgo: 19 * MINUTE },
-      { channel: "sms", status: "delivered", sentAgo: 16 * MINUTE },
-    ],
-  },
-  // SMS only (no WhatsApp template): not a fallback; three hours ago, 120 s after the call.
-  {
-    status: "delivered",
-    channels: ["sms"],
-    finalChannel: "sms",
-    endedAgo: 3 * HOUR + 120_000,
-    completedAgo: 3 * HOUR - MINUTE,
-    messages: [{ channel: "sms", status: "delivered", sentAgo: 3 * HOUR }],
-  },
-  // Twilio refused the send two hours ago: never accepted.
-  {
-    status: "failed",
-    channels: ["sms"],
-    endedAgo: 2 * HOUR,
-    completedAgo: 2 * HOUR - MINUTE,
-    messages: [{ channel: "sms", status: "failed", errorCode: 21211, changedAgo: 2 * HOUR - MINUTE }],
-  },
-  // Held for quiet hours, sent this morning: delivered, but not a first send to time.
-  {
-    status: "delivered",
-    decision: "defer",
-    reason: "quiet hours",
-    channels: ["sms"],
-    finalChannel: "sms",
-    endedAgo: 8 * HOUR,
-    completedAgo: 9 * MINUTE,
-    messages: [{ channel: "sms", status: "delivered", sentAgo: 10 * MINUTE }],
-  },
-  {
-    status: "skipped",
-    decision: "skip",
-    reason: quotaReachedReason(plans.starter, 500),
-    endedAgo: 5 * MINUTE,
-    completedAgo: 5 * MINUTE,
-    channels: [],
-  },
-  {
-    status: "skipped",
-    decision: "skip",
-    reason: "opted out",
-    endedAgo: 5 * MINUTE,
-    completedAgo: 5 * MINUTE,
-    channels: [],
-  },
-  // Two days old: outside every window.
-  {
-    status: "delivered",
-    finalChannel: "whatsapp",
-    endedAgo: 48 * HOUR,
-    completedAgo: 48 * HOUR,
-    messages: [{ channel: "whatsapp", status: "failed", sentAgo: 48 * HOUR, errorCode: 63016 }],
-  },
-];
 
 const scrape = async (metrics: ReturnType<typeof createMetrics>) => readExposition((await metrics.exposition()).body);
 
@@ -190,7 +32,7 @@ describe.each(testLanes())("delivery metrics on %s", (lane) => {
     metrics = createMetrics({ database: scratch.database, trpcProcedures: new Set(), deliveryCacheMs: 0 });
     before = await scrape(metrics);
     for (const org of [ORG_A, ORG_B])
-      for (const [index, spec] of JOBS.entries()) await insertJob(scratch.database, org, index, spec);
+      for (const [index, spec] of DELIVERY_JOBS.entries()) await insertJob(scratch.database, org, index, spec);
     await insertJob(scratch.database, ORG_A, 99, { status: "sending", endedAgo: 10 * MINUTE });
     afterText = (await metrics.exposition()).body;
     after = readExposition(afterText);
@@ -273,7 +115,8 @@ describe.each(testLanes())("delivery metrics on %s", (lane) => {
 
   it("names no business, caller, number or message anywhere in the output", () => {
     const forbidden = [ORG_A, ORG_B, "Fixture", "+1555", "1555010000", "1555020000", "missed call", "quota reached"];
-    for (const org of [ORG_A, ORG_B]) for (const index of JOBS.keys()) forbidden.push(callerOf(org, index).slice(2));
+    for (const org of [ORG_A, ORG_B])
+      for (const index of DELIVERY_JOBS.keys()) forbidden.push(callerOf(org, index).slice(2));
     for (const text of forbidden) expect(afterText).not.toContain(text);
   });
 });

@@ -125,6 +125,8 @@ async function readProviderErrors(tx: Tx): Promise<DeliverySnapshot["providerErr
 
 // A job's first send is its earliest accepted message; a later channel's send in the window
 // is not counted again. Deferred jobs (quiet hours) wait by design and would drown the signal.
+// The earliest is a correlated min() (a subplan on the job's own messages) rather than NOT
+// EXISTS, which the planner turned into a hash anti-join over the whole messages table.
 async function readFirstSends(tx: Tx): Promise<DeliverySnapshot["firstSend"]> {
   const { rows } = await sql<{
     hour_jobs: number;
@@ -140,8 +142,7 @@ async function readFirstSends(tx: Tx): Promise<DeliverySnapshot["firstSend"]> {
        where m.sent_at > now() - interval '24 hours'
          and j.decision = 'send'
          and c.ended_at is not null
-         and not exists (select 1 from public.messages earlier
-                          where earlier.job_id = m.job_id and earlier.sent_at < m.sent_at)
+         and m.sent_at = (select min(sibling.sent_at) from public.messages sibling where sibling.job_id = m.job_id)
     )
     select count(*) filter (where sent_at > now() - interval '1 hour')::int as hour_jobs,
            percentile_cont(${sql.raw(`array[${FIRST_SEND_QUANTILES.join(", ")}]`)}) within group (order by seconds)

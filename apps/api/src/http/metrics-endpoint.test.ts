@@ -128,13 +128,21 @@ describe.each(testLanes())("who may scrape GET /metrics on %s", (lane) => {
   const fromPeer = (app: ReturnType<typeof createApp>, remoteAddress: string, headers: Record<string, string> = {}) =>
     app.request("/metrics", { headers }, { incoming: { socket: { remoteAddress, remotePort: 50123 } } });
 
-  it("without METRICS_TOKEN answers loopback peers only", async () => {
+  it("without METRICS_TOKEN answers loopback peers only, and nothing a proxy forwarded", async () => {
     const app = appOver(scratch);
     for (const peer of ["127.0.0.1", "::1", "::ffff:127.0.0.1"]) expect((await fromPeer(app, peer)).status).toBe(200);
     for (const peer of ["203.0.113.9", "::ffff:192.0.2.7", "2001:db8::1", "10.0.0.3"]) {
       const refused = await fromPeer(app, peer);
       expect(refused.status).toBe(403);
       expect(await refused.json()).toEqual({ error: expect.stringContaining("set METRICS_TOKEN") });
+    }
+    // A reverse proxy on this machine connects from loopback: what it forwards is not local.
+    for (const header of ["x-forwarded-for", "forwarded", "x-real-ip"]) {
+      const proxied = await fromPeer(app, "127.0.0.1", {
+        [header]: header === "forwarded" ? "for=203.0.113.9" : "203.0.113.9",
+      });
+      expect(proxied.status).toBe(403);
+      expect(await proxied.json()).toEqual({ error: expect.stringContaining("came through a proxy") });
     }
     // A token means nothing when none is configured: still refused from elsewhere.
     expect((await fromPeer(app, "203.0.113.9", { authorization: `Bearer ${METRICS_TOKEN}` })).status).toBe(403);

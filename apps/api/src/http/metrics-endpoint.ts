@@ -1,7 +1,7 @@
 // GET /metrics for Prometheus, and the middleware that counts requests for it. Who may scrape:
 // with METRICS_TOKEN set, whoever sends it as a bearer (compared in constant time), from
-// anywhere; unset, only this machine (a loopback TCP peer), so a fresh install publishes
-// nothing about its traffic to its network.
+// anywhere; unset, only this machine (a loopback TCP peer, not forwarded by a proxy), so a
+// fresh install publishes nothing about its traffic to its network.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Database } from "@callflow/db";
 import type { Context, Handler, MiddlewareHandler } from "hono";
@@ -59,7 +59,14 @@ function refuseWithoutToken(c: Context, expected: Buffer): Response | null {
   return null;
 }
 
+// A reverse proxy on this machine would make every visitor a loopback peer: a request that
+// says it was forwarded is not taken for a local one.
+const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
 function refuseOtherMachines(c: Context): Response | null {
+  if (FORWARDING_HEADERS.some((name) => c.req.header(name) !== undefined)) {
+    return c.json({ error: "GET /metrics came through a proxy; set METRICS_TOKEN to scrape it through one" }, 403);
+  }
   if (fromThisMachine(clientAddress(c))) return null;
   return c.json(
     { error: "GET /metrics answers only on this machine; set METRICS_TOKEN to scrape it from elsewhere" },

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { Database } from "@callflow/db";
 import { ORG_A } from "@callflow/db/testing";
-import { plans, quotaReachedReason } from "@callflow/domain";
+import { type MessageStatus, plans, quotaReachedReason } from "@callflow/domain";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -14,7 +14,7 @@ export const callerOf = (org: string, index: number) =>
 
 export interface MessageSpec {
   channel: "whatsapp" | "sms";
-  status: string;
+  status: MessageStatus;
   /** When the provider accepted it; undefined: it never was. */
   sentAgo?: number;
   errorCode?: number;

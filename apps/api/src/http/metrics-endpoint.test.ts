@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migratedDatabase, ORG_A, type ScratchDatabase, testLanes } from "@callflow/db/testing";
 import twilio from "twilio";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { chooseAuth } from "../auth/auth-mode.ts";
+import { loadConfig } from "../config.ts";
 import { createLog } from "../log.ts";
 import { readExposition } from "../observability/exposition-reader.ts";
+import { startCallflow } from "../start-callflow.ts";
 import { startTestApi, type TestApi, WEB_ORIGIN } from "../test-api.ts";
 import { createApp } from "./app.ts";
 
@@ -178,6 +180,44 @@ describe.each(testLanes())("who may scrape GET /metrics on %s", (lane) => {
     } finally {
       await open.close();
       await closed.close();
+    }
+  });
+});
+
+describe("METRICS_TOKEN from the environment to the running product", () => {
+  it("is refused at start when it is not a usable bearer token, naming the variable", () => {
+    // t3-env prints the failing variables before it throws; that print is what a person reads.
+    const printed = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      for (const bad of ["short", "sixteen chars ok but spaces"]) {
+        printed.mockClear();
+        expect(() => loadConfig({ METRICS_TOKEN: bad, LOG_LEVEL: "silent" })).toThrow(/Invalid environment/);
+        expect(JSON.stringify(printed.mock.calls)).toContain("METRICS_TOKEN");
+      }
+    } finally {
+      printed.mockRestore();
+    }
+  });
+
+  it("guards GET /metrics of the product started from that environment", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "callflow-metrics-product-"));
+    const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", DB_PORT: "", METRICS_TOKEN });
+    const callflow = await startCallflow({ ...config, webPort: null });
+    try {
+      await callflow.ready;
+      expect((await fetch(`${callflow.apiUrl}/metrics`)).status).toBe(401);
+      const scraped = await fetch(`${callflow.apiUrl}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      expect(scraped.status).toBe(200);
+      const exposition = readExposition(await scraped.text());
+      expect(exposition.value("callflow_delivery_metrics_up")).toBe(1);
+      // Its own sync of the functions (PUT /api/inngest) was counted under its route.
+      expect(
+        exposition.value("callflow_http_requests_total", { route: "/api/inngest", method: "PUT", status_class: "2xx" }),
+      ).toBeGreaterThanOrEqual(1);
+    } finally {
+      await callflow.stop();
     }
   });
 });

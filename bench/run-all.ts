@@ -16,6 +16,7 @@ const BENCHMARKS = [
   "dashboard",
   "stripe-sandbox",
   "security",
+  "metrics-scrape",
 ];
 const options = flags(`run-all: ${BENCHMARKS.join(", ")}`, { only: "" });
 const README = fileURLToPath(new URL("./README.md", import.meta.url));

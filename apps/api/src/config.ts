@@ -48,6 +48,8 @@ export interface CallflowConfig {
     maxBatchSize: number;
   };
   webhookAllowedCidrs: string[];
+  /** GET /metrics's bearer token; null: only loopback peers may scrape. */
+  metricsToken: string | null;
 }
 
 /** Thrown for settings that are each valid but do not fit together; the message says what to set. */
@@ -123,6 +125,7 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
       maxBatchSize: env.TRPC_MAX_BATCH,
     },
     webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS ?? [],
+    metricsToken: env.METRICS_TOKEN ?? null,
   };
 }
 

@@ -50,6 +50,11 @@ export function apiEnv(source: EnvSource = process.env) {
       TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
       /** Networks allowed to call /webhooks/*, comma-separated CIDR blocks; unset: any (signatures still checked). */
       WEBHOOK_ALLOWED_CIDRS: list.optional(),
+      /** Bearer token for GET /metrics (Prometheus's credentials); unset: only loopback peers may scrape. */
+      METRICS_TOKEN: z
+        .string()
+        .regex(/^[\x21-\x7e]{16,512}$/, "16 to 512 visible ASCII characters, no spaces (a bearer token)")
+        .optional(),
     },
     runtimeEnv: source,
     emptyStringAsUndefined: true,

@@ -137,6 +137,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         ? { clerkPublishableKey: config.auth.publishableKey }
         : {}),
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
+      ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     });
     handle(server, getRequestListener(app.fetch));
     // The dashboard and its API on one origin: the built apps/web, with /trpc, /app-config and /dev/* handed to `app`.

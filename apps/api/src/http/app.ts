@@ -18,6 +18,7 @@ import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
 import { appConfigRoute } from "./app-config.ts";
 import { type DevSignInOptions, devSignIn } from "./dev-sign-in.ts";
 import { type InngestEndpointOptions, inngestEndpoint } from "./inngest-endpoint.ts";
+import { metricsEndpoint } from "./metrics-endpoint.ts";
 import { trpcEndpoint } from "./trpc-endpoint.ts";
 import { webhookAllowlist } from "./webhook-allowlist.ts";
 
@@ -55,6 +56,10 @@ export interface AppOptions {
   clerkPublishableKey?: string;
   /** Why the process cannot take work yet (null: it can); /readyz answers 503 with it. */
   readinessProblem?: () => string | null;
+  /** METRICS_TOKEN: GET /metrics wants it as a bearer; unset, it answers loopback peers only. */
+  metricsToken?: string;
+  /** How long GET /metrics serves one database read of the delivery metrics; default 5 s. */
+  metricsCacheMs?: number;
 }
 
 type Variables = { requestId: string; log: Log };
@@ -68,7 +73,14 @@ export function createApp(options: AppOptions) {
       database.withTenant(session.claims, fn);
 
   const app = new Hono<{ Variables: Variables }>();
+  const metrics = metricsEndpoint({
+    database,
+    log,
+    ...(options.metricsToken ? { token: options.metricsToken } : {}),
+    ...(options.metricsCacheMs !== undefined ? { deliveryCacheMs: options.metricsCacheMs } : {}),
+  });
 
+  app.use(metrics.countRequests);
   app.use(async (c, next) => {
     const requestId = c.req.header("x-request-id")?.slice(0, 100) || randomUUID();
     const requestLog = log.child({ requestId });
@@ -98,6 +110,7 @@ export function createApp(options: AppOptions) {
   app.use("/dev/*", limitBody);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/metrics", metrics.handler);
   app.get("/readyz", async (c) => {
     try {
       const expected = (await readMigrations()).map((migration) => migration.version);

@@ -13,3 +13,10 @@ export function clientAddress(c: Context): string | null {
     return null;
   }
 }
+
+/**
+ * Whether a request comes from the machine CallFlow runs on: a loopback peer, or no TCP peer at
+ * all (a request handed to the app in process, as tests do).
+ */
+export const fromThisMachine = (address: string | null) =>
+  address === null || address === "::1" || /^127\.\d+\.\d+\.\d+$/.test(address);

@@ -1,0 +1,45 @@
+// The metrics GET /metrics exposes, in Prometheus's text format: this process's HTTP traffic
+// (http-metrics.ts), the delivery pipeline as the database records it (delivery-metrics.ts)
+// and the Node process (prom-client's defaults: CPU, memory, event-loop lag, GC). One
+// registry per app, so apps built side by side in one process (tests) count apart.
+import type { Database } from "@callflow/db";
+import type { MiddlewareHandler } from "hono";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Log } from "../log.ts";
+import { createDeliveryMetrics } from "./delivery-metrics.ts";
+import { createHttpMetrics } from "./http-metrics.ts";
+
+export interface MetricsOptions {
+  database: Database;
+  /** The tRPC procedures by path: each is a route of its own in the HTTP metrics. */
+  trpcProcedures: ReadonlySet<string>;
+  log?: Log;
+  /** How long a database read serves scrapes; default 5 s. */
+  deliveryCacheMs?: number;
+}
+
+export interface CallflowMetrics {
+  /** Counts and times every request by its route; put it before every other middleware. */
+  httpMiddleware: MiddlewareHandler;
+  /** The whole exposition, with the database's part refreshed when its cache expired. */
+  exposition(): Promise<{ contentType: string; body: string }>;
+}
+
+export function createMetrics(options: MetricsOptions): CallflowMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpMiddleware = createHttpMetrics({ registry, trpcProcedures: options.trpcProcedures });
+  const delivery = createDeliveryMetrics({
+    registry,
+    database: options.database,
+    ...(options.deliveryCacheMs !== undefined ? { cacheMs: options.deliveryCacheMs } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  return {
+    httpMiddleware,
+    async exposition() {
+      await delivery.refresh();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

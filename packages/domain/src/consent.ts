@@ -22,7 +22,11 @@ export function consentRefusalOf(contact: ConsentState | null, consentPolicy: "i
   return null;
 }
 
-/** Why staff may not opt the caller back in after this latest ledger entry, or null when they may. */
+/**
+ * Why staff may not opt the caller back in, or null when they may, from the caller's latest
+ * own entry: an opt-out from them (callerOwnedOptOutSources) or their keyword opt-in (START).
+ * Opt-outs staff add on top of a STOP change nothing.
+ */
 export function staffOptInRefusalOf(latest: { action: "opt_in" | "opt_out"; source: ConsentSource } | null) {
   if (latest?.action !== "opt_out") return null;
   if (latest.source === "inbound_keyword") {

@@ -49,7 +49,7 @@ as $$
    where j.contact_id = pg_temp.contact(number)
 $$;
 
-select plan(16);
+select plan(17);
 
 -- The caller texts STOP (the inbound webhook records it as the system).
 insert into public.consent_events (organization_id, contact_id, channel, action, source, actor)
@@ -97,6 +97,14 @@ select is(pg_temp.outcome(format($$insert into public.consent_events (organizati
                                  pg_temp.contact('+15550300001'))),
           'error=42501 the caller opted out by texting a keyword such as STOP; only they can opt back in, by texting START',
           'nor the caller''s own STOP');
+select is(pg_temp.outcome(format($$insert into public.consent_events (organization_id, contact_id, action, evidence)
+                                   values ('org_test_a', %L, 'opt_out', '{"reason": "asked on the phone too"}')$$,
+                                 pg_temp.contact('+15550300001'))) || ' then ' ||
+          pg_temp.outcome(format($$insert into public.consent_events (organization_id, contact_id, action, evidence)
+                                   values ('org_test_a', %L, 'opt_in', '{"reason": "they called us"}')$$,
+                                 pg_temp.contact('+15550300001'))),
+          'ok then error=42501 the caller opted out by texting a keyword such as STOP; only they can opt back in, by texting START',
+          'an opt-out staff add on top of the caller''s STOP does not let staff opt them back in');
 select is(pg_temp.outcome(format($$insert into public.consent_events (organization_id, contact_id, action, evidence)
                                    values ('org_test_a', %L, 'opt_in', '{"reason": "asked again in the shop"}')$$,
                                  pg_temp.contact('+15550300003'))),

@@ -1,252 +1,353 @@
-// The after-call workflow end to end in one process: a signed voice callback from the
-// Twilio sandbox, call-completed and deliver-message run by @inngest/test, real sends to
-// the sandbox over HTTP, and its signed status callbacks through the real webhook.
-import type { AddressInfo } from "node:net";
+// The after-call workflow end to end in one process, as local mode runs it: signed voice
+// callbacks from the Twilio sandbox, the outbox relay, the local executor driving
+// call-completed and deliver-message in Inngest Cloud's protocol, real sends to the sandbox
+// over HTTP, and its signed status callbacks through the real webhook. Twilio behaves as it
+// does in production: "not on WhatsApp" arrives by callback after the send was accepted,
+// an unsubscribed recipient is refused with 21610, a failing API is retried.
 import type { Database } from "@callflow/db";
-import { migratedDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
-import { startTwilioSandbox, type TwilioSandbox } from "@callflow/devstack";
-import { createCallCompleted, createDeliverMessage, createInngestClient } from "@callflow/inngest";
-import { createTwilioMessaging, statusCallbackUrls } from "@callflow/providers";
-import { serve } from "@hono/node-server";
-import { InngestTestEngine, mockCtx } from "@inngest/test";
+import { testLanes } from "@callflow/db/testing";
+import { createCallCompleted, createInngestClient } from "@callflow/inngest";
+import { InngestTestEngine } from "@inngest/test";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./http/app.ts";
-import { createLog } from "./log.ts";
+import { startWorkflowTestStack, type WorkflowTestStack } from "./workflow-test-stack.ts";
 
 const ORG = "org_workflow";
-const BUSINESS = "+15125550100";
-const ACCOUNT_SID = `AC${"1".repeat(32)}`;
-const AUTH_TOKEN = "workflow-test-auth-token";
-/** Fallback window of the simulated executor's waits (the job's own is 300 s). */
-const WINDOW_MS = 1_500;
+const MAIN = "+15125550100";
+const QUIET_ORG = "org_workflow_quiet";
+const QUIET_NUMBER = "+15125550102";
+/** Six businesses that send WhatsApp from one shared sender: a burst on it without any business's own pace. */
+const SHARED_SENDER = "+15125550199";
+const BURST_ORGS = [1, 2, 3, 4, 5, 6].map((n) => ({ id: `org_workflow_burst_${n}`, number: `+1512555012${n}` }));
+const WINDOW_S = 10;
+const DAY_MS = 86_400_000;
+const HX = (c: string) => `HX${c.repeat(32)}`;
 
-describe.each(testLanes())("after-call workflow on %s", (lane) => {
-  let scratch: ScratchDatabase;
-  let database: Database;
-  let sandbox: TwilioSandbox;
-  let publicUrl: string;
-  let close: () => Promise<void>;
-  const inngest = createInngestClient({ isDev: true });
-
-  beforeAll(async () => {
-    scratch = await migratedDatabase(lane);
-    database = scratch.database;
-    await database.withService(async (tx) => {
-      await tx
-        .insertInto("organizations")
-        .values({ id: ORG, name: "Northside Plumbing", timezone: "UTC", quiet_hours: null, cooldown_seconds: 0 })
-        .execute();
-      await tx.insertInto("phone_numbers").values({ organization_id: ORG, e164: BUSINESS }).execute();
-      await tx
-        .insertInto("templates")
-        .values({
-          organization_id: ORG,
+async function business(database: Database, org: { id: string; number: string; whatsappSender?: string }) {
+  await database.withService(async (tx) => {
+    await tx
+      .insertInto("organizations")
+      .values({
+        id: org.id,
+        name: "Northside Plumbing",
+        timezone: "UTC",
+        quiet_hours: null,
+        cooldown_seconds: 0,
+        fallback_window_seconds: WINDOW_S,
+        trigger_outcomes: ["missed", "answered", "voicemail"],
+        whatsapp_sender: org.whatsappSender ?? null,
+      })
+      .execute();
+    await tx.insertInto("phone_numbers").values({ organization_id: org.id, e164: org.number }).execute();
+    await tx.insertInto("subscriptions").values({ organization_id: org.id, plan: "pro", status: "active" }).execute();
+    await tx
+      .insertInto("templates")
+      .values([
+        {
+          organization_id: org.id,
           name: "Missed",
           trigger: "missed",
-          whatsapp_content_sid: `HX${"c".repeat(32)}`,
+          whatsapp_content_sid: HX("c"),
           whatsapp_variables: JSON.stringify({ "1": "{{business_name}}" }),
           sms_body: "{{business_name}} missed your call.",
-        })
-        .execute();
-      await tx
-        .insertInto("templates")
-        .values({
-          organization_id: ORG,
-          name: "After hours",
-          trigger: "after_hours",
-          whatsapp_content_sid: `HX${"c".repeat(32)}`,
+        },
+        // SMS only: no WhatsApp content.
+        {
+          organization_id: org.id,
+          name: "Voicemail",
+          trigger: "voicemail",
+          sms_body: "{{business_name}} got your voicemail.",
+        },
+        {
+          organization_id: org.id,
+          name: "Offer",
+          trigger: "answered",
+          whatsapp_content_sid: HX("d"),
+          whatsapp_category: "marketing",
           whatsapp_variables: JSON.stringify({ "1": "{{business_name}}" }),
-          sms_body: "{{business_name}} is closed.",
-        })
-        .execute();
-    });
-    sandbox = await startTwilioSandbox({
-      accountSid: ACCOUNT_SID,
-      authToken: AUTH_TOKEN,
-      timing: { sentAfterMs: 20, deliveredAfterMs: 60 },
-    });
-    let app: ReturnType<typeof createApp> | undefined;
-    const server = serve({
-      fetch: (request) => (app as NonNullable<typeof app>).fetch(request),
-      port: 0,
-      hostname: "127.0.0.1",
-    });
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    app = createApp({
-      database,
-      verifySession: async () => {
-        throw new Error("no sessions in this test");
-      },
-      log: createLog("silent"),
-      webOrigins: [],
-      rateLimitPerMinute: 1000,
-      maxBodyBytes: 64 * 1024,
-      maxBatchSize: 10,
-      // No relay: the test reads the events the webhooks wrote to the outbox.
-      twilio: { authToken: AUTH_TOKEN, publicUrl },
-    });
-    close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+          sms_body: "Thanks for calling {{business_name}}: 10% off your next visit.",
+        },
+      ])
+      .execute();
   });
-  afterAll(async () => {
-    await sandbox?.stop();
-    await close?.();
-    await scratch?.dispose();
-  });
+}
 
-  const messaging = () =>
-    createTwilioMessaging({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: sandbox.url });
-
-  /**
-   * The executor's part of a wait: it ends when the message's status becomes final or the
-   * window passes. It answers null either way: the function reads the outcome from the
-   * database. (@inngest/test 1.0 validates a mocked wait's result before awaiting it, so
-   * waits are replaced in the step tools instead of mocked as steps.)
-   */
-  const waitForFinalStatus = (jobId: string, channel: string) => async () => {
-    const deadline = Date.now() + WINDOW_MS;
-    while (Date.now() < deadline) {
-      const message = await database.withService((tx) =>
-        tx
-          .selectFrom("messages")
-          .select("status")
-          .where("job_id", "=", jobId)
-          .where("channel", "=", channel as "sms")
-          .executeTakeFirst(),
-      );
-      if (message && ["delivered", "read", "failed", "undelivered"].includes(message.status)) return null;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    return null;
-  };
-
-  /** A wait that sees no event: the receipts all arrive, but before it began. */
-  const missTheWait = async () => {
-    await sandbox.whenIdle();
-    return null;
-  };
-
-  /** Runs deliver-message for a job; each wait ends as `wait` says (default: at a final status or the window's end). */
-  function deliver(jobId: string, wait?: () => Promise<null>) {
-    return new InngestTestEngine({
-      function: createDeliverMessage(inngest, {
-        database,
-        messaging: messaging(),
-        statusCallbacks: statusCallbackUrls({ publicUrl, authToken: AUTH_TOKEN }),
-      }),
-      transformCtx: (ctx) => {
-        const mocked = mockCtx(ctx);
-        const waitForEvent = async (id: string) =>
-          wait ? wait() : waitForFinalStatus(jobId, id.includes("whatsapp") ? "whatsapp" : "sms")();
-        return { ...mocked, step: { ...mocked.step, waitForEvent } } as typeof mocked;
-      },
-    }).execute({ events: [{ name: "message/job.created", id: jobId, data: { jobId, organizationId: ORG } }] });
+/** The most sends that fall within any `windowMs` of each other. */
+function mostWithin(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < sorted.length; last++) {
+    while ((sorted[last] as number) - (sorted[first] as number) >= windowMs) first++;
+    most = Math.max(most, last - first + 1);
   }
+  return most;
+}
 
-  /** A call from `caller` through the voice webhook, then both functions; the job and the sends it made. */
-  async function afterCall(caller: string, options: { missWaits?: boolean } = {}) {
-    const sendsBefore = sandbox.sends.length;
-    const placed = await sandbox.placeCall({
-      voiceStatusCallback: `${publicUrl}/webhooks/twilio/voice`,
-      from: caller,
-      to: BUSINESS,
-      callStatus: "no-answer",
-      durationSeconds: 0,
-    });
-    expect(placed.status).toBe(200);
-    const { rows } = await sql<{ data: Record<string, unknown> }>`
-      select data from app.event_outbox where name = 'call/completed' and event_id = ${placed.callSid}`.execute(
-      database.owner,
-    );
-    const callEvent = rows[0];
-    expect(callEvent).toBeDefined();
-    const decided = await new InngestTestEngine({ function: createCallCompleted(inngest, { database }) }).execute({
-      events: [{ name: "call/completed", id: placed.callSid, data: callEvent?.data ?? {} }],
-      steps: [{ id: "job-created", handler: () => ({ ids: ["x"] }) }],
-    });
-    const jobId = (decided.result as { jobId: string }).jobId;
-    const delivered = await deliver(jobId, options.missWaits ? missTheWait : undefined);
-    expect(delivered.error).toBeUndefined();
-    await sandbox.whenIdle();
-    const job = await database.withService((tx) =>
-      tx.selectFrom("message_jobs").selectAll().where("id", "=", jobId).executeTakeFirstOrThrow(),
-    );
-    const sends = sandbox.sends
-      .slice(sendsBefore)
+describe.each(testLanes())("after-call workflow through the local executor on %s", (lane) => {
+  let stack: WorkflowTestStack;
+  let next = 100;
+  /** A caller of its own for each call; the last digit picks the sandbox's behaviour. */
+  const caller = (lastDigit: number) => `+1737555${String(next++).padStart(3, "0")}${lastDigit}`;
+  const sendsTo = (to: string) =>
+    stack.sandbox.sends
+      .filter((send) => send.to === to)
       .map((send) => `${send.channel}:${send.accepted ? "accepted" : `refused ${send.errorCode}`}`);
-    return { job, sends, result: delivered.result };
-  }
+
+  beforeAll(async () => {
+    stack = await startWorkflowTestStack(lane, {
+      // One message a second on WhatsApp, so a burst of a few shows the pace.
+      senderRates: { whatsapp: 1 },
+      seed: async (database) => {
+        await business(database, { id: ORG, number: MAIN });
+        await business(database, { id: QUIET_ORG, number: QUIET_NUMBER });
+        for (const org of BURST_ORGS) await business(database, { ...org, whatsappSender: SHARED_SENDER });
+      },
+    });
+  });
+  afterAll(() => stack?.stop());
 
   it("delivers on WhatsApp and sends no SMS", async () => {
-    const { job, sends } = await afterCall("+15125550147");
-    expect(sends).toEqual(["whatsapp:accepted"]);
-    expect(job).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
-    const messages = await database.withService((tx) =>
-      tx.selectFrom("messages").select(["channel", "status"]).where("job_id", "=", job.id).execute(),
-    );
-    expect(messages).toEqual([{ channel: "whatsapp", status: "read" }]);
+    const from = caller(7);
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN));
+    expect(job).toMatchObject({
+      status: "delivered",
+      final_channel: "whatsapp",
+      final_reason: "delivered by WhatsApp",
+    });
+    expect(sendsTo(from)).toEqual(["whatsapp:accepted"]);
   });
 
-  it("goes to SMS at once for a number not on WhatsApp, and remembers it", async () => {
-    const { job, sends } = await afterCall("+15125550140");
-    expect(sends).toEqual(["whatsapp:refused 63024", "sms:accepted"]);
-    expect(job).toMatchObject({ status: "delivered", final_channel: "sms" });
-    const contact = await database.withService((tx) =>
-      tx.selectFrom("contacts").select("whatsapp_status").where("e164", "=", "+15125550140").executeTakeFirstOrThrow(),
-    );
-    expect(contact.whatsapp_status).toBe("unavailable");
+  it("takes a WhatsApp failure reported by callback (63024) as not on WhatsApp: SMS at once, SMS first next time, WhatsApp again once the mark expires", async () => {
+    const from = caller(0);
+    const first = await stack.finalJob(await stack.placeCall(from, MAIN));
+    expect(first).toMatchObject({ status: "delivered", final_channel: "sms" });
+    expect(sendsTo(from)).toEqual(["whatsapp:accepted", "sms:accepted"]);
+    const [whatsapp] = await stack.messagesOf(first.id);
+    expect(whatsapp).toMatchObject({ channel: "whatsapp", status: "failed", error_code: 63024 });
+    // The failed status ended the wait: the job finished well inside the fallback window.
+    const finishedAfterMs = (first.completed_at as Date).getTime() - (whatsapp?.sent_at as Date).getTime();
+    expect(finishedAfterMs).toBeLessThan((WINDOW_S * 1000) / 2);
+
+    const second = await stack.finalJob(await stack.placeCall(from, MAIN));
+    expect(second).toMatchObject({ status: "delivered", final_channel: "sms", channels: ["sms"] });
+    expect(second.reason).toBe("missed call; SMS: the number is not on WhatsApp");
+    expect(sendsTo(from)).toEqual(["whatsapp:accepted", "sms:accepted", "sms:accepted"]);
+
+    stack.advanceClock(31 * DAY_MS);
+    try {
+      const third = await stack.finalJob(await stack.placeCall(from, MAIN));
+      expect(third.channels).toEqual(["whatsapp", "sms"]);
+      expect(sendsTo(from).slice(3)).toEqual(["whatsapp:accepted", "sms:accepted"]);
+    } finally {
+      stack.advanceClock(-31 * DAY_MS);
+    }
   });
 
   it("falls back to SMS when WhatsApp reports no delivery within the window", async () => {
-    const { job, sends } = await afterCall("+15125550141");
-    expect(sends).toEqual(["whatsapp:accepted", "sms:accepted"]);
+    const from = caller(1);
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN), 60_000);
     expect(job).toMatchObject({ status: "delivered", final_channel: "sms" });
+    expect(sendsTo(from)).toEqual(["whatsapp:accepted", "sms:accepted"]);
   });
 
-  it("fails the job with both reasons when WhatsApp fails and SMS is undelivered", async () => {
-    const { job, sends } = await afterCall("+15125550142");
-    expect(sends).toEqual(["whatsapp:accepted", "sms:accepted"]);
+  it("fails the job with every reason when both channels fail", async () => {
+    const from = caller(2);
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN));
     expect(job.status).toBe("failed");
-    expect(job.final_reason).toMatch(/whatsapp: failed \(63016\); sms: undelivered \(30003\)/);
+    expect(job.final_reason).toBe("whatsapp: failed (63016); sms: undelivered (30003)");
   });
 
-  it("reads the outcome from the database when the receipt came before the wait", async () => {
-    const { job, sends } = await afterCall("+15125550143", { missWaits: true });
-    expect(sends).toEqual(["whatsapp:accepted"]);
-    expect(job).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
-  });
-
-  it("does not send again when a run is retried after the send was accepted", async () => {
-    const { job } = await afterCall("+15125550145");
-    // As if the run died after Twilio accepted the message but before its step was recorded.
-    await database.withService((tx) =>
-      tx.updateTable("message_jobs").set({ status: "sending", completed_at: null }).where("id", "=", job.id).execute(),
+  it("delivers by SMS when the WhatsApp send fails on every retry", async () => {
+    const from = caller(7);
+    // Twilio's API down for WhatsApp's first attempt and its four retries.
+    for (let i = 0; i < 5; i++) {
+      stack.sandbox.refuseNextSend({ httpStatus: 500, code: 20500, message: "Internal server error" });
+    }
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN));
+    expect(job).toMatchObject({ status: "delivered", final_channel: "sms" });
+    expect(sendsTo(from)).toEqual([...Array(5).fill("whatsapp:refused 20500"), "sms:accepted"]);
+    const [whatsapp] = await stack.messagesOf(job.id);
+    expect(whatsapp).toMatchObject({ channel: "whatsapp", status: "failed" });
+    expect(whatsapp?.error_message).toMatch(
+      /^not sent, retries exhausted: WhatsApp send failed, will retry: Twilio had an internal server error/,
     );
-    const sendsBefore = sandbox.sends.length;
-    expect((await deliver(job.id)).error).toBeUndefined();
-    expect(sandbox.sends.length).toBe(sendsBefore);
-    const again = await database.withService((tx) =>
-      tx
-        .selectFrom("message_jobs")
-        .select(["status", "final_channel"])
-        .where("id", "=", job.id)
-        .executeTakeFirstOrThrow(),
-    );
-    expect(again).toEqual({ status: "delivered", final_channel: "whatsapp" });
   });
 
-  it("records every status callback and moves the message status only forward", async () => {
-    const { job } = await afterCall("+15125550144");
-    const events = await database.withService((tx) =>
+  it("ends the wait at once when the receipt was stored before the wait began", async () => {
+    const from = caller(5);
+    // Twilio's receipts reach the webhook before its answer to the send reaches the step.
+    stack.onSend(async (channel, to, result) => {
+      if (to !== from || !result.ok) return;
+      while (
+        !stack.sandbox.callbacks.some(
+          (c) =>
+            c.params.MessageSid === result.sid && c.params.MessageStatus === "delivered" && c.responseStatus === 200,
+        )
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    try {
+      const job = await stack.finalJob(await stack.placeCall(from, MAIN));
+      expect(job).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
+      const [whatsapp] = await stack.messagesOf(job.id);
+      const finishedAfterMs = (job.completed_at as Date).getTime() - (whatsapp?.sent_at as Date).getTime();
+      expect(finishedAfterMs).toBeLessThan((WINDOW_S * 1000) / 2);
+    } finally {
+      stack.onSend(null);
+    }
+  });
+
+  it("withholds the SMS and cancels the job when the caller texts STOP while WhatsApp has its chance", async () => {
+    const from = caller(2);
+    stack.onSend(async (channel, to) => {
+      if (to === from && channel === "whatsapp") expect(await stack.text(from, MAIN, "STOP")).toBe(200);
+    });
+    try {
+      const job = await stack.finalJob(await stack.placeCall(from, MAIN));
+      expect(job).toMatchObject({
+        status: "canceled",
+        final_reason: "canceled before the SMS send: the caller opted out",
+      });
+      expect(sendsTo(from)).toEqual(["whatsapp:accepted"]);
+    } finally {
+      stack.onSend(null);
+    }
+  });
+
+  it("records Twilio's 21610 as the caller's opt-out from the carrier and ends the job with that reason", async () => {
+    const from = caller(9);
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN, "voicemail"));
+    expect(job).toMatchObject({
+      status: "canceled",
+      final_reason: `canceled: the caller unsubscribed from ${MAIN} at their carrier (Twilio 21610); recorded as their opt-out`,
+    });
+    expect(sendsTo(from)).toEqual(["sms:refused 21610"]);
+    const ledger = await stack.database.withService((tx) =>
       tx
-        .selectFrom("message_events as e")
-        .innerJoin("messages as m", "m.id", "e.message_id")
-        .select("e.status")
-        .where("m.job_id", "=", job.id)
-        .orderBy("e.received_at")
+        .selectFrom("consent_events as e")
+        .innerJoin("contacts as c", "c.id", "e.contact_id")
+        .select(["e.action", "e.source", "e.actor", "c.opted_out_at"])
+        .where("c.e164", "=", from)
         .execute(),
     );
-    expect(events.map((event) => event.status)).toEqual(["sent", "delivered", "read"]);
+    expect(ledger).toEqual([
+      { action: "opt_out", source: "carrier", actor: "twilio_21610", opted_out_at: expect.any(Date) },
+    ]);
+    const again = await stack.finalJob(await stack.placeCall(from, MAIN, "voicemail"));
+    expect(again).toMatchObject({ status: "skipped", reason: "the caller opted out" });
+    expect(sendsTo(from)).toEqual(["sms:refused 21610"]);
   });
+
+  it("sends a marketing template to a +1 number by SMS only, saying why", async () => {
+    const from = caller(7);
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN, "answered"));
+    expect(job).toMatchObject({ status: "delivered", final_channel: "sms", channels: ["sms"] });
+    expect(job.reason).toBe(
+      "answered call; SMS: WhatsApp does not deliver marketing templates to +1 numbers (Twilio 63049)",
+    );
+    expect(sendsTo(from)).toEqual(["sms:accepted"]);
+  });
+
+  it("does not send again when a channel's run is repeated after its send was accepted", async () => {
+    const from = caller(4);
+    const job = await stack.finalJob(await stack.placeCall(from, MAIN));
+    // As if the run had died after Twilio accepted the message but before its step was recorded.
+    await stack.database.withService((tx) =>
+      tx.updateTable("message_jobs").set({ status: "sending", completed_at: null }).where("id", "=", job.id).execute(),
+    );
+    await stack.requestDelivery({ jobId: job.id, organizationId: ORG, channel: "whatsapp", from: MAIN }, "repeat");
+    const again = await stack.finalJobById(job.id);
+    expect(again).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
+    expect(sendsTo(from)).toEqual(["whatsapp:accepted"]);
+  });
+
+  it("keeps each sender to its pace under a burst, counted in the sandbox's sends", async () => {
+    const firstSend = stack.sandbox.sends.length;
+    // Six businesses' calls at once, all on the shared WhatsApp sender (1 a second here), and
+    // five voicemails to one business, answered by SMS from its long code (1 a second).
+    const calls = await Promise.all([
+      ...BURST_ORGS.map((org) => stack.placeCall(caller(7), org.number)),
+      ...[1, 2, 3, 4, 5].map(() => stack.placeCall(caller(8), MAIN, "voicemail")),
+    ]);
+    for (const callSid of calls) expect((await stack.finalJob(callSid, 60_000)).status).toBe("delivered");
+    const burst = stack.sandbox.sends.slice(firstSend);
+    const timesFrom = (channel: string, from: string) =>
+      burst.filter((send) => send.channel === channel && send.from === from).map((send) => send.createdAt.getTime());
+    const whatsapp = timesFrom("whatsapp", SHARED_SENDER);
+    const sms = timesFrom("sms", MAIN);
+    expect([whatsapp.length, sms.length]).toEqual([6, 5]);
+    // One a second: never two within 0.75 s (a quarter second left for the calls' own jitter).
+    expect(mostWithin(whatsapp, 750)).toBe(1);
+    expect(mostWithin(sms, 750)).toBe(1);
+    // The pace is each sender's own: one sender's queue does not hold up the other.
+    expect(Math.min(...sms)).toBeLessThan(Math.max(...whatsapp));
+  });
+
+  it("cancels a job deferred by quiet hours when the caller texts STOP before they end, and sends nothing", async () => {
+    // Quiet hours around now (UTC), so the call is deferred for a couple of hours.
+    const hour = new Date().getUTCHours();
+    const at = (h: number) => `${String((h + 24) % 24).padStart(2, "0")}:00`;
+    await stack.database.withService((tx) =>
+      tx
+        .updateTable("organizations")
+        .set({ quiet_hours: JSON.stringify({ start: at(hour - 1), end: at(hour + 2) }) })
+        .where("id", "=", QUIET_ORG)
+        .execute(),
+    );
+    const from = caller(7);
+    const callSid = await stack.placeCall(from, QUIET_NUMBER);
+    const event = await waitFor(async () => {
+      const { rows } = await sql<{ data: Record<string, unknown> }>`
+        select data from app.event_outbox where name = 'call/completed' and event_id = ${callSid}`.execute(
+        stack.database.owner,
+      );
+      return rows[0];
+    });
+    await waitFor(async () => (await jobOf(callSid))?.status === "scheduled");
+    // The executor's run sleeps until the quiet hours end. The same run, replayed step by step
+    // with its sleep standing for the night: the caller texts STOP through the webhook meanwhile.
+    const { result, ctx } = await new InngestTestEngine({
+      function: createCallCompleted(createInngestClient({ isDev: true }), { database: stack.database }),
+    }).execute({
+      events: [{ name: "call/completed", id: callSid, data: event?.data ?? {} }],
+      steps: [
+        {
+          id: "wait-for-quiet-hours-to-end",
+          handler: async () => {
+            expect(await stack.text(from, QUIET_NUMBER, "STOP")).toBe(200);
+            return null;
+          },
+        },
+      ],
+    });
+    expect(result).toMatchObject({ decision: "defer", canceled: "canceled: the caller opted out before it was sent" });
+    expect(ctx.step.sendEvent).not.toHaveBeenCalled();
+    expect(await jobOf(callSid)).toMatchObject({
+      status: "canceled",
+      final_reason: "canceled: the caller opted out before it was sent",
+    });
+    expect(sendsTo(from)).toEqual([]);
+  });
+
+  const jobOf = (callSid: string) =>
+    stack.database.withService((tx) =>
+      tx
+        .selectFrom("message_jobs as j")
+        .innerJoin("call_logs as c", "c.id", "j.call_log_id")
+        .select(["j.status", "j.final_reason"])
+        .where("c.call_sid", "=", callSid)
+        .executeTakeFirst(),
+    );
 });
+
+async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -188,13 +188,14 @@ export async function sendOnce(deps: DeliveryRecordsDeps, job: PreparedJob, chan
       : await deps.messaging.sendSms({ to: job.to, from, body: job.smsBody ?? "", statusCallback });
 
   const now = deps.now?.() ?? new Date();
+  if (!result.ok && result.error.kind === "retryable") {
+    // Not accepted: release the claim so the retried step sends again. Its own transaction:
+    // the error thrown after it must not roll the release back.
+    await deps.database.withService((tx) => tx.deleteFrom("messages").where("id", "=", claim.messageId).execute());
+    throw new Error(`${channelName(channel)} send failed, will retry: ${result.error.message}`);
+  }
   return deps.database.withService(async (tx) => {
     if (!result.ok) {
-      if (result.error.kind === "retryable") {
-        // Not accepted: release the claim so the retried step sends again.
-        await tx.deleteFrom("messages").where("id", "=", claim.messageId).execute();
-        throw new Error(`${channelName(channel)} send failed, will retry: ${result.error.message}`);
-      }
       await tx
         .updateTable("messages")
         .set({

@@ -126,7 +126,7 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
     const [whatsapp] = await stack.messagesOf(first.id);
     expect(whatsapp).toMatchObject({ channel: "whatsapp", status: "failed", error_code: 63024 });
     // The failed status ended the wait: the job finished well inside the fallback window.
-    const finishedAfterMs = (first.completed_at as Date).getTime() - (whatsapp?.sent_at as Date).getTime();
+    const finishedAfterMs = (first.completed_at as Date).getTime() - (whatsapp as { sent_at: Date }).sent_at.getTime();
     expect(finishedAfterMs).toBeLessThan((WINDOW_S * 1000) / 2);
 
     const second = await stack.finalJob(await stack.placeCall(from, MAIN));
@@ -177,7 +177,7 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
   it("ends the wait at once when the receipt was stored before the wait began", async () => {
     const from = caller(5);
     // Twilio's receipts reach the webhook before its answer to the send reaches the step.
-    stack.onSend(async (channel, to, result) => {
+    stack.onSend(async (_channel, to, result) => {
       if (to !== from || !result.ok) return;
       while (
         !stack.sandbox.callbacks.some(
@@ -192,7 +192,7 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
       const job = await stack.finalJob(await stack.placeCall(from, MAIN));
       expect(job).toMatchObject({ status: "delivered", final_channel: "whatsapp" });
       const [whatsapp] = await stack.messagesOf(job.id);
-      const finishedAfterMs = (job.completed_at as Date).getTime() - (whatsapp?.sent_at as Date).getTime();
+      const finishedAfterMs = (job.completed_at as Date).getTime() - (whatsapp as { sent_at: Date }).sent_at.getTime();
       expect(finishedAfterMs).toBeLessThan((WINDOW_S * 1000) / 2);
     } finally {
       stack.onSend(null);

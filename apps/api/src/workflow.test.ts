@@ -278,9 +278,13 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
     const whatsapp = timesFrom("whatsapp", SHARED_SENDER);
     const sms = timesFrom("sms", MAIN);
     expect([whatsapp.length, sms.length]).toEqual([6, 5]);
-    // One a second: never two within 0.75 s (a quarter second left for the calls' own jitter).
-    expect(mostWithin(whatsapp, 750)).toBe(1);
-    expect(mostWithin(sms, 750)).toBe(1);
+    // The throttle starts runs a second apart; a send follows its run's start by a step or
+    // two, later on a loaded machine. Allowing that lag up to 2 s: at most 3 sends in any
+    // second, and first to last at least 3 s. Unthrottled, all of them go within a second.
+    for (const times of [whatsapp, sms]) {
+      expect(mostWithin(times, 1000)).toBeLessThanOrEqual(3);
+      expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual((times.length - 1) * 1000 - 2000);
+    }
     // The pace is each sender's own: one sender's queue does not hold up the other.
     expect(Math.min(...sms)).toBeLessThan(Math.max(...whatsapp));
   });

@@ -16,6 +16,8 @@ const ORG = "org_workflow";
 const MAIN = "+15125550100";
 const QUIET_ORG = "org_workflow_quiet";
 const QUIET_NUMBER = "+15125550102";
+const WAKING_ORG = "org_workflow_waking";
+const WAKING_NUMBER = "+15125550103";
 /** Six businesses that send WhatsApp from one shared sender: a burst on it without any business's own pace. */
 const SHARED_SENDER = "+15125550199";
 const BURST_ORGS = [1, 2, 3, 4, 5, 6].map((n) => ({ id: `org_workflow_burst_${n}`, number: `+1512555012${n}` }));
@@ -101,6 +103,7 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
       seed: async (database) => {
         await business(database, { id: ORG, number: MAIN });
         await business(database, { id: QUIET_ORG, number: QUIET_NUMBER });
+        await business(database, { id: WAKING_ORG, number: WAKING_NUMBER });
         for (const org of BURST_ORGS) await business(database, { ...org, whatsappSender: SHARED_SENDER });
       },
     });
@@ -335,12 +338,59 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
     expect(sendsTo(from)).toEqual([]);
   });
 
+  it("wakes a job deferred by quiet hours to find the caller's STOP: the executor's run ends canceled and requests no delivery", async () => {
+    // Quiet hours that end at the next minute, so the executor's run really wakes; with at
+    // least 15 s left in this minute for the call to be deferred and the STOP to arrive.
+    if (new Date().getUTCSeconds() >= 45)
+      await new Promise((resolve) => setTimeout(resolve, (61 - new Date().getUTCSeconds()) * 1000));
+    const now = new Date();
+    const hhmm = (minutes: number) => {
+      const m = (minutes + 24 * 60) % (24 * 60);
+      return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+    };
+    const minuteOfDay = now.getUTCHours() * 60 + now.getUTCMinutes();
+    await stack.database.withService((tx) =>
+      tx
+        .updateTable("organizations")
+        .set({ quiet_hours: JSON.stringify({ start: hhmm(minuteOfDay - 60), end: hhmm(minuteOfDay + 1) }) })
+        .where("id", "=", WAKING_ORG)
+        .execute(),
+    );
+    const from = caller(7);
+    const callSid = await stack.placeCall(from, WAKING_NUMBER);
+    await waitFor(async () => (await jobOf(callSid))?.status === "scheduled");
+    expect(await stack.text(from, WAKING_NUMBER, "STOP")).toBe(200);
+
+    const runOf = async (functionId: string, matches: (data: Record<string, unknown>) => boolean) =>
+      (await stack.executor.runs()).find(
+        (run) => run.functionId.endsWith(functionId) && matches(run.event.data as Record<string, unknown>),
+      );
+    const run = await waitFor(async () => {
+      const found = await runOf("call-completed", (data) => data.callSid === callSid);
+      return found?.status === "completed" ? found : undefined;
+    }, 90_000);
+    expect(run.output).toMatchObject({
+      decision: "defer",
+      canceled: "canceled: the caller opted out before it was sent",
+    });
+    // It ended after its sleep, not before: the run really woke at the end of quiet hours.
+    const { sendAfter } = run.output as { sendAfter: string };
+    expect((run.endedAt as Date).getTime()).toBeGreaterThanOrEqual(Date.parse(sendAfter));
+    const job = await jobOf(callSid);
+    expect(job).toMatchObject({
+      status: "canceled",
+      final_reason: "canceled: the caller opted out before it was sent",
+    });
+    expect(await runOf("deliver-message", (data) => data.jobId === job?.id)).toBeUndefined();
+    expect(sendsTo(from)).toEqual([]);
+  }, 120_000);
+
   const jobOf = (callSid: string) =>
     stack.database.withService((tx) =>
       tx
         .selectFrom("message_jobs as j")
         .innerJoin("call_logs as c", "c.id", "j.call_log_id")
-        .select(["j.status", "j.final_reason"])
+        .select(["j.id", "j.status", "j.final_reason"])
         .where("c.call_sid", "=", callSid)
         .executeTakeFirst(),
     );

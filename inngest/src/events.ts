@@ -17,11 +17,21 @@ export const callCompleted = Object.assign(eventType("call/completed", { schema:
   outbox: outboxOf("call/completed", callCompletedData),
 });
 
-const messageJobCreatedData = z.object({ jobId: z.uuid(), organizationId: z.string() });
-/** A call's message job is ready to deliver; its id is the job id. */
-export const messageJobCreated = Object.assign(eventType("message/job.created", { schema: messageJobCreatedData }), {
-  outbox: outboxOf("message/job.created", messageJobCreatedData),
+const messageDeliveryRequestedData = z.object({
+  jobId: z.uuid(),
+  organizationId: z.string(),
+  channel: z.enum(["whatsapp", "sms"]),
+  /** The sender's lane (packages/domain sender-pace.ts): deliver-message's throttle key. */
+  throttleKey: z.string().min(1).max(200),
 });
+/**
+ * A job's message is to go out on one channel: the first when the job is ready, the next when
+ * the one before did not deliver. Its id is `<jobId>:<channel>`, so each channel runs once.
+ */
+export const messageDeliveryRequested = Object.assign(
+  eventType("message/delivery.requested", { schema: messageDeliveryRequestedData }),
+  { outbox: outboxOf("message/delivery.requested", messageDeliveryRequestedData) },
+);
 
 const messageStatusUpdatedData = z.object({
   sid: z.string(),

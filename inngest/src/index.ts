@@ -4,8 +4,14 @@ import { createDeliverMessage, type DeliverMessageDeps } from "./functions/deliv
 import { createSyncSubscription, type SyncSubscriptionDeps } from "./functions/sync-subscription.ts";
 
 export { type CallflowInngest, createInngestClient, type InngestSettings } from "./client.ts";
-export { callCompleted, messageJobCreated, messageStatusUpdated, stripeSubscriptionChanged } from "./events.ts";
-export { type CallCompletedDeps, createCallCompleted, type JobDecision } from "./functions/call-completed.ts";
+export { type DeliverySend, deliveryRequestOf } from "./delivery-request.ts";
+export { callCompleted, messageDeliveryRequested, messageStatusUpdated, stripeSubscriptionChanged } from "./events.ts";
+export {
+  type CallCompletedDeps,
+  checkConsentOnWaking,
+  createCallCompleted,
+  type JobDecision,
+} from "./functions/call-completed.ts";
 export { createDeliverMessage, type DeliverMessageDeps } from "./functions/deliver-message.ts";
 export { createSyncSubscription, type SyncSubscriptionDeps, writeSubscription } from "./functions/sync-subscription.ts";
 
@@ -23,3 +29,4 @@ export function createFunctions(
 }
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";
+export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "@callflow/db";
 import { migratedDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
 import { InngestTestEngine } from "@inngest/test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createInngestClient } from "../client.ts";
-import { createCallCompleted, decideAndWriteJob } from "./call-completed.ts";
+import { checkConsentOnWaking, createCallCompleted, decideAndWriteJob } from "./call-completed.ts";
 
 const ORG = "org_workflow_test";
 // Wednesday 15:00 in Chicago: open, outside quiet hours.
@@ -89,33 +89,26 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
       events: [{ name: "call/completed", id: call.callSid, data: { organizationId: org, ...call } }],
       // Sending the event and sleeping are the executor's part: recorded, not performed.
       steps: [
-        { id: "job-created", handler: () => ({ ids: ["event-id"] }) },
+        { id: "request-delivery", handler: () => ({ ids: ["event-id"] }) },
         { id: "wait-for-quiet-hours-to-end", handler: () => null },
       ],
     });
 
-  it("writes a job with its decision and asks for delivery", async () => {
+  it("writes a job with its decision and asks for delivery on its first channel, in its sender's lane", async () => {
     const call = await insertCall(database, "+15125550147");
     const { result, ctx } = await run(call);
+    expect(result).toMatchObject({ decision: "send", firstSend: { channel: "whatsapp", from: "+15125550100" } });
+    expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
+    const jobId = (result as { jobId: string }).jobId;
+    expect(vi.mocked(ctx.step.sendEvent).mock.calls[0]?.[1]).toMatchObject({
+      name: "message/delivery.requested",
+      id: `${jobId}:whatsapp`,
+      data: { jobId, channel: "whatsapp", throttleKey: expect.stringMatching(/^whatsapp:\+15125550100:\d+$/) },
+    });
     const job = await database.withService((tx) =>
       tx.selectFrom("message_jobs").selectAll().where("call_log_id", "=", call.callLogId).executeTakeFirstOrThrow(),
     );
-    expect(result).toEqual({
-      jobId: job.id,
-      decision: "send",
-      reason: "missed call; WhatsApp first, SMS as fallback",
-      sendAfter: DAYTIME.toISOString(),
-    });
-    // Delivery is asked for with the job's id as event id: one delivery run per job.
-    expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
-    expect(ctx.step.sendEvent).toHaveBeenCalledWith(
-      "job-created",
-      expect.objectContaining({
-        name: "message/job.created",
-        id: job.id,
-        data: { jobId: job.id, organizationId: ORG },
-      }),
-    );
+    expect(result).toMatchObject({ jobId: job.id, reason: "missed call; WhatsApp first, SMS as fallback" });
     expect(job).toMatchObject({
       organization_id: ORG,
       contact_id: expect.any(String),
@@ -367,6 +360,84 @@ describe.each(testLanes())("call-completed on %s", (lane) => {
         expect(ctx.step.sendEvent).not.toHaveBeenCalled();
       } else expect(ctx.step.sendEvent).toHaveBeenCalledTimes(1);
     });
+  });
+
+  it("cancels a deferred job when the caller opts out before quiet hours end, and asks for nothing", async () => {
+    const night = new Date("2026-11-26T04:00:00Z"); // 22:00 in Chicago
+    const call = await insertCall(database, "+15125550153", night);
+    const { result, ctx } = await new InngestTestEngine({
+      function: createCallCompleted(inngest, { database, now: () => night }),
+    }).execute({
+      events: [{ name: "call/completed", id: call.callSid, data: { organizationId: ORG, ...call } }],
+      steps: [
+        {
+          id: "wait-for-quiet-hours-to-end",
+          // While the job sleeps, the caller texts STOP (as the inbound webhook records it).
+          handler: async () => {
+            await database.withService(async (tx) => {
+              const contact = await tx
+                .selectFrom("contacts")
+                .select("id")
+                .where("e164", "=", "+15125550153")
+                .executeTakeFirstOrThrow();
+              await tx
+                .insertInto("consent_events")
+                .values({
+                  organization_id: ORG,
+                  contact_id: contact.id,
+                  channel: "sms",
+                  action: "opt_out",
+                  source: "inbound_keyword",
+                  actor: `SM${"9".repeat(32)}`,
+                })
+                .execute();
+            });
+            return null;
+          },
+        },
+      ],
+    });
+    expect(result).toMatchObject({ decision: "defer", canceled: "canceled: the caller opted out before it was sent" });
+    expect(ctx.step.sendEvent).not.toHaveBeenCalled();
+    const job = await database.withService((tx) =>
+      tx
+        .selectFrom("message_jobs")
+        .select(["status", "final_reason"])
+        .where("call_log_id", "=", call.callLogId)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(job).toEqual({ status: "canceled", final_reason: "canceled: the caller opted out before it was sent" });
+  });
+
+  it("cancels a deferred job on waking when the business now messages only callers who opted in", async () => {
+    const night = new Date("2026-11-26T04:00:00Z");
+    const call = await insertCall(database, "+15125550154", night);
+    const job = await decideAndWriteJob({ database, now: () => night }, ORG, call.callLogId);
+    expect(job.decision).toBe("defer");
+    await database.withService((tx) =>
+      tx.updateTable("organizations").set({ consent_policy: "explicit" }).where("id", "=", ORG).execute(),
+    );
+    try {
+      expect(await checkConsentOnWaking({ database }, job.jobId)).toEqual({
+        canceled: true,
+        reason: "canceled: the business messages only callers who opted in while it waited for quiet hours to end",
+      });
+    } finally {
+      await database.withService((tx) =>
+        tx.updateTable("organizations").set({ consent_policy: "implied" }).where("id", "=", ORG).execute(),
+      );
+    }
+    const stored = await database.withService((tx) =>
+      tx.selectFrom("message_jobs").select("status").where("id", "=", job.jobId).executeTakeFirstOrThrow(),
+    );
+    expect(stored.status).toBe("canceled");
+  });
+
+  it("goes on with a deferred job the caller still agrees to", async () => {
+    const night = new Date("2026-11-26T04:00:00Z");
+    const call = await insertCall(database, "+15125550155", night);
+    const job = await decideAndWriteJob({ database, now: () => night }, ORG, call.callLogId);
+    expect(await checkConsentOnWaking({ database }, job.jobId)).toEqual({ canceled: false });
   });
 
   it("skips an invalid caller number with the reason", async () => {

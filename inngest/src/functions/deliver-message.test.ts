@@ -28,15 +28,22 @@ const job = (channels: ("whatsapp" | "sms")[], fallbackWindowSeconds = 300) => (
   status: "sending",
   channels,
   to: "+15125550147",
-  from: "+15125550100",
+  from: { whatsapp: "+15125550100", sms: "+15125550100" },
   contactId: null,
   whatsappContentSid: `HX${"a".repeat(32)}`,
   whatsappVariables: { "1": "Northside Plumbing" },
   smsBody: "Northside Plumbing missed your call.",
   fallbackWindowSeconds,
+  usagePeriodStart: null,
 });
 
-const trigger = { name: "message/job.created", id: JOB_ID, data: { jobId: JOB_ID, organizationId: ORG } };
+/** The run for one channel, as call-completed (or the previous channel's run) requests it. */
+const requestFor = (channel: "whatsapp" | "sms") => ({
+  name: "message/delivery.requested",
+  id: `${JOB_ID}:${channel}`,
+  data: { jobId: JOB_ID, organizationId: ORG, channel, throttleKey: `${channel}:+15125550100:0` },
+});
+const trigger = requestFor("whatsapp");
 
 /** The WaitForEvent op the SDK returns for the first wait of a job on `channels`. */
 async function firstWait(channels: ("whatsapp" | "sms")[], fallbackWindowSeconds?: number) {
@@ -50,12 +57,14 @@ async function firstWait(channels: ("whatsapp" | "sms")[], fallbackWindowSeconds
     }),
     statusCallbacks: statusCallbackUrls({ publicUrl: "https://hooks.callflow.test", authToken: "unused" }),
   });
-  const channel = channels[0] as string;
+  const channel = channels[0] as "whatsapp" | "sms";
   const { step } = await new InngestTestEngine({ function: fn }).executeStep(`wait-for-${channel}-outcome`, {
-    events: [trigger],
+    events: [requestFor(channel)],
     steps: [
       { id: "load-job", handler: () => job(channels, fallbackWindowSeconds) },
-      { id: `send-${channel}`, handler: () => ({ messageId: MESSAGE_ID, accepted: true }) },
+      { id: `send-${channel}`, handler: () => ({ outcome: "accepted", messageId: MESSAGE_ID }) },
+      // No receipt yet when the wait begins.
+      { id: `check-${channel}-before-waiting`, handler: () => ({ status: "sent", errorCode: null }) },
     ],
   });
   return step as unknown as { op: string; name: string; displayName: string; opts: { timeout: string; if: string } };

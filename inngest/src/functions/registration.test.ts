@@ -28,10 +28,15 @@ const callCompleted = {
   id: `CA${"1".repeat(32)}`,
   data: { callSid: `CA${"1".repeat(32)}`, organizationId: "org_northside", callLogId: "a" },
 };
-const jobCreated = {
-  name: "message/job.created",
-  id: "job-1",
-  data: { jobId: "0b6f3c1e-8d52-4b7a-9f3e-2c1d5a7e9b40", organizationId: "org_northside" },
+const deliveryRequested = {
+  name: "message/delivery.requested",
+  id: "0b6f3c1e-8d52-4b7a-9f3e-2c1d5a7e9b40:whatsapp",
+  data: {
+    jobId: "0b6f3c1e-8d52-4b7a-9f3e-2c1d5a7e9b40",
+    organizationId: "org_northside",
+    channel: "whatsapp",
+    throttleKey: "whatsapp:+15125550100:7",
+  },
 };
 
 describe("call-completed's registration", () => {
@@ -52,11 +57,13 @@ describe("call-completed's registration", () => {
 describe("deliver-message's registration", () => {
   const [config, failure] = configOf(createDeliverMessage(inngest, deps));
 
-  it("runs on message/job.created, once per job, retried 4 times", () => {
-    expect(config?.triggers).toEqual([{ event: "message/job.created" }]);
-    expect(evaluateExpression(config?.idempotency ?? "", { event: jobCreated })).toBe(jobCreated.data.jobId);
+  it("runs on message/delivery.requested, retried 4 times, one send a second in its sender's lane", () => {
+    expect(config?.triggers).toEqual([{ event: "message/delivery.requested" }]);
     expect(config?.steps.step.retries.attempts).toBe(4);
-    expect(config?.throttle).toBeUndefined();
+    expect(config?.throttle).toMatchObject({ limit: 1, period: "1s" });
+    expect(evaluateExpression(config?.throttle?.key ?? "", { event: deliveryRequested })).toBe(
+      deliveryRequested.data.throttleKey,
+    );
   });
 
   it("has a failure handler for its own failed runs only", () => {
@@ -64,7 +71,7 @@ describe("deliver-message's registration", () => {
     expect(trigger?.event).toBe("inngest/function.failed");
     const failed = (functionId: string) => ({
       name: "inngest/function.failed",
-      data: { function_id: functionId, event: jobCreated, error: { message: "boom" } },
+      data: { function_id: functionId, event: deliveryRequested, error: { message: "boom" } },
     });
     expect(evaluateExpression(trigger?.expression ?? "", { event: failed(config?.id ?? "") })).toBe(true);
     expect(evaluateExpression(trigger?.expression ?? "", { event: failed("callflow-call-completed") })).toBe(false);

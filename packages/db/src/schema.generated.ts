@@ -30,7 +30,7 @@ export interface ConsentEvents {
   contact_id: string;
   channel: Generated<"sms" | "whatsapp" | "voice" | "dashboard" | "api">;
   action: "opt_in" | "opt_out";
-  source: Generated<"inbound_keyword" | "dashboard" | "import" | "api" | "call">;
+  source: Generated<"inbound_keyword" | "dashboard" | "import" | "api" | "call" | "carrier">;
   actor: Generated<string>;
   evidence: ColumnType<JsonValue, string | undefined, string>;
   at: ColumnType<Date, Date | string | undefined, Date | string>;
@@ -83,7 +83,7 @@ export interface MessageJobs {
   to_number: string;
   decision: "send" | "skip" | "defer";
   reason: string;
-  status: Generated<"pending" | "scheduled" | "sending" | "delivered" | "failed" | "skipped">;
+  status: Generated<"pending" | "scheduled" | "sending" | "delivered" | "failed" | "skipped" | "canceled">;
   channels: Generated<("whatsapp" | "sms")[]>;
   whatsapp_content_sid: string | null;
   whatsapp_variables: ColumnType<JsonValue, string | undefined, string>;
@@ -96,6 +96,7 @@ export interface MessageJobs {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   completed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   usage_period_start: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  whatsapp_from: string | null;
 }
 
 export interface Messages {
@@ -129,6 +130,7 @@ export interface Organizations {
   help_text: Generated<string>;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  whatsapp_sender: string | null;
 }
 
 export interface PhoneNumbers {
@@ -166,6 +168,7 @@ export interface Templates {
   archived_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  whatsapp_category: Generated<"utility" | "marketing" | "authentication">;
 }
 
 export interface UsagePeriods {

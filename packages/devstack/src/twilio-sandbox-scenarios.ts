@@ -1,9 +1,12 @@
 // What the local Twilio sandbox does with a message, decided by the recipient's last digit
 // so that every outcome of the after-call workflow can be produced on purpose:
 //
-//   ends in 0  WhatsApp refused at once (63024, not a WhatsApp user); SMS delivered
+//   ends in 0  WhatsApp accepted, then failed by status callback with 63024 (not a WhatsApp
+//              user), as Twilio reports it; SMS delivered
 //   ends in 1  WhatsApp stops at "sent", never delivered; SMS delivered
 //   ends in 2  WhatsApp fails (63016); SMS sent, then undelivered (30003)
+//   ends in 9  SMS refused at once with 21610 (the recipient unsubscribed from the sender, as
+//              Twilio refuses after a STOP); WhatsApp delivered, then read
 //   otherwise  sent, then delivered (WhatsApp then read)
 
 export type SandboxChannel = "whatsapp" | "sms";
@@ -48,7 +51,7 @@ export function sandboxScenario(channel: SandboxChannel, to: string, timing: San
   if (channel === "whatsapp") {
     switch (lastDigit) {
       case "0":
-        return { kind: "refused", refusal: { httpStatus: 400, code: 63024, message: "Invalid message recipient" } };
+        return accepted({ afterMs: sent, status: "failed", errorCode: 63024 });
       case "1":
         return accepted({ afterMs: sent, status: "sent" });
       case "2":
@@ -63,6 +66,12 @@ export function sandboxScenario(channel: SandboxChannel, to: string, timing: San
   }
   if (lastDigit === "2") {
     return accepted({ afterMs: sent, status: "sent" }, { afterMs: delivered, status: "undelivered", errorCode: 30003 });
+  }
+  if (lastDigit === "9") {
+    return {
+      kind: "refused",
+      refusal: { httpStatus: 400, code: 21610, message: "Attempt to send to unsubscribed recipient" },
+    };
   }
   return accepted({ afterMs: sent, status: "sent" }, { afterMs: delivered, status: "delivered" });
 }

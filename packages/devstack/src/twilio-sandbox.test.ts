@@ -159,27 +159,38 @@ describe("Twilio sandbox", () => {
     expect((await api(sandbox, `/Messages/${created.json.sid}.json`)).json.status).toBe("delivered");
   });
 
-  it("numbers ending in 0: refuses WhatsApp at once with 63024, delivers SMS", async () => {
+  it("numbers ending in 0: accepts WhatsApp, then reports it failed with 63024; delivers SMS", async () => {
     const { sandbox, receiver } = await setup();
-    const refused = await sendWhatsApp(sandbox, receiver, "+15125550110");
-    expect(refused).toEqual({
-      status: 400,
-      json: {
-        code: 63024,
-        message: "Invalid message recipient",
-        more_info: "https://www.twilio.com/docs/errors/63024",
-        status: 400,
-      },
-    });
-    expect(sandbox.sends[0]).toMatchObject({ sid: null, accepted: false, errorCode: 63024, channel: "whatsapp" });
-
+    const whatsapp = await sendWhatsApp(sandbox, receiver, "+15125550110");
+    expect(whatsapp).toMatchObject({ status: 201, json: { status: "queued" } });
     const sms = await sendSms(sandbox, receiver, "+15125550110");
     await sandbox.whenIdle();
+    expect(statusesFor(receiver, whatsapp.json.sid)).toEqual([["failed", "63024"]]);
+    expect((await api(sandbox, `/Messages/${whatsapp.json.sid}.json`)).json).toMatchObject({
+      status: "failed",
+      error_code: 63024,
+      error_message: "Invalid message recipient",
+    });
     expect(statusesFor(receiver, sms.json.sid)).toEqual([
       ["sent", undefined],
       ["delivered", undefined],
     ]);
-    expect(receiver.received).toHaveLength(2);
+  });
+
+  it("numbers ending in 9: refuses SMS at once with 21610 (unsubscribed); delivers WhatsApp", async () => {
+    const { sandbox, receiver } = await setup();
+    expect(await sendSms(sandbox, receiver, "+15125550119")).toEqual({
+      status: 400,
+      json: {
+        code: 21610,
+        message: "Attempt to send to unsubscribed recipient",
+        more_info: "https://www.twilio.com/docs/errors/21610",
+        status: 400,
+      },
+    });
+    const whatsapp = await sendWhatsApp(sandbox, receiver, "+15125550119");
+    await sandbox.whenIdle();
+    expect(statusesFor(receiver, whatsapp.json.sid).map(([status]) => status)).toEqual(["sent", "delivered", "read"]);
   });
 
   it("numbers ending in 1: WhatsApp only ever reports sent; SMS is delivered", async () => {

@@ -37,11 +37,19 @@ export {
   isFinalCallStatus,
 } from "./call-outcome.ts";
 export {
+  type ConsentSource,
+  type ConsentState,
+  callerOwnedOptOutSources,
+  consentRefusalOf,
+  staffOptInRefusalOf,
+} from "./consent.ts";
+export {
   type ConsentKeywordAction,
   consentConfirmation,
   consentKeywordOf,
   type KeywordLanguage,
 } from "./consent-keywords.ts";
+export { finalJobStatuses, isFinalJobStatus, type JobStatus, jobStatuses } from "./job-status.ts";
 export { type Channel, type Decision, type DecisionInput, decideMessage } from "./message-decision.ts";
 export {
   isDeliveredLike,
@@ -67,6 +75,16 @@ export {
   quotaFor,
 } from "./plans.ts";
 export {
+  defaultSenderRates,
+  deliveryThrottleKey,
+  LANE,
+  type SenderKind,
+  type SenderRates,
+  senderKindOf,
+  senderKinds,
+  senderRatesSchema,
+} from "./sender-pace.ts";
+export {
   type ConsentPolicy,
   consentPolicies,
   defaultSettings,
@@ -77,7 +95,7 @@ export {
 } from "./settings.ts";
 export { countSmsSegments, type SmsEncoding, type SmsSegments } from "./sms-segments.ts";
 export {
-  CALLER_NAME_FALLBACK,
+  callerNameFallback,
   formatCallTime,
   renderTemplate,
   renderWhatsAppVariables,
@@ -91,3 +109,10 @@ export {
   type WhatsAppVariablesResult,
   whatsAppVariablesSchema,
 } from "./template-render.ts";
+export { isKnownNotOnWhatsApp, NOT_ON_WHATSAPP_MARK_DAYS, type WhatsAppStatus } from "./whatsapp-reachability.ts";
+export {
+  type WhatsAppCategory,
+  whatsappCategories,
+  whatsappCategorySchema,
+  whatsappRefusalOf,
+} from "./whatsapp-templates.ts";

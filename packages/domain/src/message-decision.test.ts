@@ -30,6 +30,7 @@ const base: DecisionInput = {
       trigger: "missed",
       language: "en",
       whatsappContentSid: `HX${"a".repeat(32)}`,
+      whatsappCategory: "utility",
       whatsappVariables: { "1": "{{business_name}}" },
       smsBody: "{{business_name}} missed your call, {{caller_name}}.",
     },
@@ -37,15 +38,17 @@ const base: DecisionInput = {
       id: "t-missed-es",
       trigger: "missed",
       language: "es",
-      whatsappContentSid: null,
-      whatsappVariables: {},
-      smsBody: "{{business_name}} perdió tu llamada.",
+      whatsappContentSid: `HX${"e".repeat(32)}`,
+      whatsappCategory: "utility",
+      whatsappVariables: { "1": "{{caller_name}}", "2": "{{call_time}}" },
+      smsBody: "Hola {{caller_name}}, {{business_name}} perdió tu llamada del {{call_time}}.",
     },
     {
       id: "t-after-en",
       trigger: "after_hours",
       language: "en",
       whatsappContentSid: null,
+      whatsappCategory: "utility",
       whatsappVariables: {},
       smsBody: "We are closed.",
     },
@@ -58,6 +61,7 @@ const contact = (overrides: Partial<NonNullable<DecisionInput["contact"]>>) => (
   optedOut: false,
   optedIn: false,
   whatsappStatus: "unknown" as const,
+  whatsappCheckedAt: null,
   lastMessagedAt: null,
   ...overrides,
 });
@@ -176,8 +180,8 @@ describe("decideMessage", () => {
   it.each<[string, Partial<DecisionInput>, string]>([
     ["a missed call in business hours", {}, "missed call; WhatsApp first, SMS as fallback"],
     [
-      "a caller known not to be on WhatsApp",
-      { contact: contact({ whatsappStatus: "unavailable" }) },
+      "a caller known not to be on WhatsApp (since yesterday)",
+      { contact: contact({ whatsappStatus: "unavailable", whatsappCheckedAt: new Date(NOW.getTime() - 86_400_000) }) },
       "missed call; SMS: the number is not on WhatsApp",
     ],
     [
@@ -228,6 +232,7 @@ describe("decideMessage", () => {
       trigger: "missed" as const,
       language: code,
       whatsappContentSid: null,
+      whatsappCategory: "utility" as const,
       whatsappVariables: {},
       smsBody: code,
     }));
@@ -254,18 +259,51 @@ describe("decideMessage", () => {
     expect(decision.reason).toMatch(/quiet hours/);
   });
 
-  it("goes straight to SMS for a number known not to be on WhatsApp", () => {
-    const decision = decideMessage({ ...base, contact: contact({ whatsappStatus: "unavailable" }) });
-    expect(decision).toMatchObject({ decision: "send", channels: ["sms"], whatsapp: null });
-    expect(decision.reason).toMatch(/not on WhatsApp/);
+  it("goes straight to SMS for a number known not to be on WhatsApp, until the mark expires", () => {
+    const marked = (daysAgo: number) =>
+      decideMessage({
+        ...base,
+        contact: contact({
+          whatsappStatus: "unavailable",
+          whatsappCheckedAt: new Date(NOW.getTime() - daysAgo * 86_400_000),
+        }),
+      });
+    expect(marked(29)).toMatchObject({ decision: "send", channels: ["sms"], whatsapp: null });
+    expect(marked(29).reason).toMatch(/SMS: the number is not on WhatsApp/);
+    // A caller who joins WhatsApp is tried there again once the mark is 30 days old.
+    expect(marked(30)).toMatchObject({ channels: ["whatsapp", "sms"] });
   });
 
-  it("picks the template in the caller's language when there is one", () => {
+  it("sends a marketing template to a +1 number by SMS only, saying why", () => {
+    const marketing = base.templates.map((template) => ({ ...template, whatsappCategory: "marketing" as const }));
+    const us = decideMessage({ ...base, templates: marketing });
+    expect(us).toMatchObject({ channels: ["sms"], whatsapp: null });
+    expect(us.reason).toBe(
+      "missed call; SMS: WhatsApp does not deliver marketing templates to +1 numbers (Twilio 63049)",
+    );
+    const spain = decideMessage({ ...base, templates: marketing, call: { ...base.call, from: "+34612000015" } });
+    expect(spain).toMatchObject({ channels: ["whatsapp", "sms"] });
+  });
+
+  it("writes to a Spanish caller in Spanish: the template, the time and no English fallback name", () => {
     const decision = decideMessage({ ...base, call: { ...base.call, from: "+34612000015" } });
     expect(decision).toMatchObject({
       templateId: "t-missed-es",
-      channels: ["sms"],
-      smsBody: "Northside Plumbing perdió tu llamada.",
+      channels: ["whatsapp", "sms"],
+      // 15:00 in Chicago, as a Spanish reader writes the time: the business's clock.
+      smsBody: "Hola, Northside Plumbing perdió tu llamada del mié, 15:00.",
+      whatsapp: { variables: { "1": "cliente", "2": "mié, 15:00" } },
     });
+    const named = decideMessage({ ...base, call: { ...base.call, from: "+34612000015" }, contact: contact({}) });
+    expect(named).toMatchObject({ smsBody: "Hola Sam, Northside Plumbing perdió tu llamada del mié, 15:00." });
+  });
+
+  it("says why WhatsApp is left out when its variables cannot be filled", () => {
+    const blank = base.templates.map((template) => ({ ...template, whatsappVariables: { "1": " " } }));
+    const decision = decideMessage({ ...base, templates: blank });
+    expect(decision).toMatchObject({ channels: ["sms"] });
+    expect(decision.reason).toMatch(
+      /SMS: the WhatsApp variables cannot be filled: WhatsApp variable \{\{1\}\} is empty/,
+    );
   });
 });

@@ -11,9 +11,12 @@ import {
   type QuietHours,
 } from "./business-hours.ts";
 import type { CallOutcome } from "./call-outcome.ts";
+import { consentRefusalOf } from "./consent.ts";
 import { parsePhoneNumber } from "./phone-number.ts";
 import { hasQuotaLeft } from "./plans.ts";
 import { formatCallTime, renderTemplate, renderWhatsAppVariables } from "./template-render.ts";
+import { isKnownNotOnWhatsApp, type WhatsAppStatus } from "./whatsapp-reachability.ts";
+import { type WhatsAppCategory, whatsappRefusalOf } from "./whatsapp-templates.ts";
 
 export type Channel = "whatsapp" | "sms";
 
@@ -36,7 +39,9 @@ export interface DecisionInput {
     name: string | null;
     optedOut: boolean;
     optedIn: boolean;
-    whatsappStatus: "unknown" | "available" | "unavailable";
+    whatsappStatus: WhatsAppStatus;
+    /** When the WhatsApp status was learnt: "not on WhatsApp" expires (whatsapp-reachability.ts). */
+    whatsappCheckedAt: Date | null;
     lastMessagedAt: Date | null;
   } | null;
   templates: ReadonlyArray<{
@@ -44,6 +49,7 @@ export interface DecisionInput {
     trigger: CallOutcome | "after_hours";
     language: string;
     whatsappContentSid: string | null;
+    whatsappCategory: WhatsAppCategory;
     whatsappVariables: Record<string, string>;
     smsBody: string;
   }>;
@@ -101,9 +107,8 @@ export function decideMessage(input: DecisionInput): Decision {
   const skip = (reason: string): Decision => ({ decision: "skip", reason, to });
 
   if (!call.outcome) return skip("the call has not ended");
-  if (contact?.optedOut) return skip("the caller opted out");
-  if (org.consentPolicy === "explicit" && !contact?.optedIn)
-    return skip("the business messages only callers who opted in");
+  const consentRefusal = consentRefusalOf(contact, org.consentPolicy);
+  if (consentRefusal) return skip(consentRefusal);
   if (!org.triggerOutcomes.includes(call.outcome))
     return skip(`the business sends no message after ${call.outcome} calls`);
   if (contact?.lastMessagedAt && now.getTime() - contact.lastMessagedAt.getTime() < org.cooldownSeconds * 1000) {
@@ -123,29 +128,22 @@ export function decideMessage(input: DecisionInput): Decision {
   const template = (afterHours ? pick("after_hours") : undefined) ?? pick(call.outcome);
   if (!template) return skip(`no active template for ${call.outcome} calls`);
 
+  // Written as the caller reads it: the template's language, the business's clock.
   const variables = {
     business_name: org.name,
     caller_number: to,
     caller_name: contact?.name ?? null,
-    call_time: formatCallTime(call.endedAt, org.timezone),
+    call_time: formatCallTime(call.endedAt, org.timezone, template.language),
     business_phone: call.to,
   };
-  const sms = renderTemplate(template.smsBody, variables);
+  const sms = renderTemplate(template.smsBody, variables, template.language);
   if (!sms.ok) return skip(`the template's SMS text cannot be rendered: ${sms.reason}`);
-  let whatsapp: { contentSid: string; variables: Record<string, string> } | null = null;
-  if (template.whatsappContentSid && contact?.whatsappStatus !== "unavailable") {
-    const rendered = renderWhatsAppVariables(template.whatsappVariables, variables);
-    if (rendered.ok) whatsapp = { contentSid: template.whatsappContentSid, variables: rendered.variables };
-  }
-  const channels: Channel[] = whatsapp ? ["whatsapp", "sms"] : ["sms"];
+  const whatsapp = whatsappOf(template, variables, { to, contact, now });
+  const channels: Channel[] = whatsapp.send ? ["whatsapp", "sms"] : ["sms"];
   const quiet = isQuietTime(org.quietHours, org.timezone, now);
   const why = [
     `${afterHours && template.trigger === "after_hours" ? "after-hours" : call.outcome} call`,
-    whatsapp
-      ? "WhatsApp first, SMS as fallback"
-      : contact?.whatsappStatus === "unavailable"
-        ? "SMS: the number is not on WhatsApp"
-        : "SMS: the template has no WhatsApp content",
+    whatsapp.send ? "WhatsApp first, SMS as fallback" : `SMS: ${whatsapp.why}`,
     ...(quiet ? ["deferred to the end of quiet hours"] : []),
   ].join("; ");
   return {
@@ -154,8 +152,25 @@ export function decideMessage(input: DecisionInput): Decision {
     to,
     templateId: template.id,
     channels,
-    whatsapp,
+    whatsapp: whatsapp.send,
     smsBody: sms.text,
     sendAfter: quiet ? nextAllowedSendTime(org.quietHours, org.timezone, now) : now,
   };
+}
+
+/** The WhatsApp message to try first, or why there is none and SMS goes alone. */
+function whatsappOf(
+  template: DecisionInput["templates"][number],
+  variables: Parameters<typeof renderWhatsAppVariables>[1],
+  caller: { to: string; contact: DecisionInput["contact"]; now: Date },
+): { send: { contentSid: string; variables: Record<string, string> }; why?: never } | { send: null; why: string } {
+  if (!template.whatsappContentSid) return { send: null, why: "the template has no WhatsApp content" };
+  if (caller.contact && isKnownNotOnWhatsApp(caller.contact, caller.now)) {
+    return { send: null, why: "the number is not on WhatsApp" };
+  }
+  const refusal = whatsappRefusalOf(template.whatsappCategory, caller.to);
+  if (refusal) return { send: null, why: refusal };
+  const rendered = renderWhatsAppVariables(template.whatsappVariables, variables, template.language);
+  if (!rendered.ok) return { send: null, why: `the WhatsApp variables cannot be filled: ${rendered.reason}` };
+  return { send: { contentSid: template.whatsappContentSid, variables: rendered.variables } };
 }

@@ -22,6 +22,7 @@ describe("settingsSchema", () => {
       trigger_outcomes: ["missed", "voicemail"],
       answered_min_seconds: 5,
       help_text: "Reply STOP to stop messages from us. Call us back any time.",
+      whatsapp_sender: null,
     });
   });
 
@@ -118,5 +119,27 @@ describe("settingsUpdateSchema", () => {
     const result = settingsUpdateSchema.safeParse(input);
     expect(result.success).toBe(false);
     expect(messagesOf(result)).toMatch(message);
+  });
+});
+
+describe("whatsapp_sender", () => {
+  it.each<[string, string | null, string | null]>([
+    ["E.164", "+15125550100", "+15125550100"],
+    ["a whatsapp: sender, stored in E.164", "whatsapp:+15125550100", "+15125550100"],
+    ["spaced as people write it", " +1 (512) 555-0100 ", "+15125550100"],
+    ["none: the called number", null, null],
+  ])("accepts %s", (_name, input, stored) => {
+    expect(settingsUpdateSchema.parse({ whatsapp_sender: input })).toEqual({ whatsapp_sender: stored });
+  });
+
+  it.each<[string, unknown]>([
+    ["a national number", "5125550100"],
+    ["text", "our WhatsApp"],
+    ["a number", 15125550100],
+    ["something very long", `+1${"5".repeat(100)}`],
+  ])("refuses %s with the form it wants", (_name, input) => {
+    const result = settingsUpdateSchema.safeParse({ whatsapp_sender: input });
+    expect(result.success).toBe(false);
+    expect(messagesOf(result)).toMatch(/WhatsApp sender (is|must be) a phone number/);
   });
 });

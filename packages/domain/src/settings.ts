@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { businessHoursSchema, quietHoursSchema, timeZoneSchema } from "./business-hours.ts";
 import { callOutcomes } from "./call-outcome.ts";
+import { isE164 } from "./phone-number.ts";
 
 export const consentPolicies = ["implied", "explicit"] as const;
 
@@ -35,6 +36,15 @@ const fields = {
     .trim()
     .min(1, { error: "The help reply cannot be empty." })
     .max(320, { error: "The help reply can be at most 320 characters." }),
+  // After-call delivery: the WhatsApp sender when it is not the number callers ring,
+  // "+15125550100" or "whatsapp:+15125550100", stored in E.164; null: the called number.
+  whatsapp_sender: z
+    .string({ error: "The WhatsApp sender must be a phone number." })
+    .trim()
+    .max(80, { error: "The WhatsApp sender is a phone number such as +15125550100.", abort: true })
+    .transform((sender) => sender.replace(/^whatsapp:/i, "").replace(/[\s().-]/g, ""))
+    .refine(isE164, { error: "The WhatsApp sender is a phone number in international form, such as +15125550100." })
+    .nullable(),
 };
 
 /** The defaults are the column defaults in supabase/migrations/…_organizations.sql. */
@@ -54,6 +64,7 @@ export const defaultSettings = {
   trigger_outcomes: ["missed", "voicemail"],
   answered_min_seconds: 5,
   help_text: "Reply STOP to stop messages from us. Call us back any time.",
+  whatsapp_sender: null,
 } satisfies z.input<z.ZodObject<typeof fields>>;
 
 /** An organization's messaging settings; a field left out takes the database default. */
@@ -67,6 +78,7 @@ export const settingsSchema = z.object({
   trigger_outcomes: fields.trigger_outcomes.default(() => [...defaultSettings.trigger_outcomes]),
   answered_min_seconds: fields.answered_min_seconds.default(defaultSettings.answered_min_seconds),
   help_text: fields.help_text.default(defaultSettings.help_text),
+  whatsapp_sender: fields.whatsapp_sender.default(defaultSettings.whatsapp_sender),
 });
 
 export type Settings = z.output<typeof settingsSchema>;

@@ -87,3 +87,14 @@ describe("placeholder parsing of 100 kB adversarial input", () => {
     expect(renderTemplate(text, values)).toEqual(expected);
   });
 });
+
+describe("leaving out an unknown name in 100 kB of spaces", () => {
+  // Quadratic trimming of 50 kB of spaces would outlast the test's timeout.
+  it("stays linear: spaces before the name, and names after spaces", () => {
+    const text = `Hola${" ".repeat(50_000)}x${" ".repeat(50_000)}{{caller_name}}${" {{caller_name}}".repeat(3_000)}!`;
+    expect(renderTemplate(text, {}, "es")).toEqual({
+      ok: true,
+      text: `Hola${" ".repeat(50_000)}x!`,
+    });
+  });
+});

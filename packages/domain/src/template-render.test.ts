@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { countSmsSegments } from "./sms-segments.ts";
 import {
-  CALLER_NAME_FALLBACK,
+  callerNameFallback,
   formatCallTime,
   renderTemplate,
   renderWhatsAppVariables,
@@ -61,6 +61,28 @@ describe("renderTemplate", () => {
     expect(renderTemplate(text, variables)).toEqual({ ok: true, text: expected });
   });
 
+  it.each<[string, string, string, TemplateVariables, string]>([
+    ["Spanish, no name: left out with its space", "es", "Hola {{caller_name}}, te llamamos.", {}, "Hola, te llamamos."],
+    ["Spanish, no name, before a word", "es", "Gracias {{caller_name}} por llamar.", {}, "Gracias por llamar."],
+    ["Spanish, no name, in exclamation marks", "es", "¡Hola {{caller_name}}!", { caller_name: " " }, "¡Hola!"],
+    ["Spanish with a name", "es", "Hola {{caller_name}},", { caller_name: "Ana" }, "Hola Ana,"],
+    ["Brazilian Portuguese, no name", "pt-BR", "Olá {{caller_name}}, obrigado.", {}, "Olá, obrigado."],
+    ["a language without a fallback word", "nl", "Hallo {{caller_name}}!", {}, "Hallo!"],
+    ["English keeps its word", "en", "Hi {{caller_name}},", {}, "Hi there,"],
+    [
+      "spaces before the name go, a line break stays",
+      "es",
+      "Hola  {{caller_name}}\n{{business_name}}",
+      { business_name: "Rivera" },
+      "Hola\nRivera",
+    ],
+  ])("the caller's name in the template's language: %s", (_name, language, text, variables, expected) => {
+    expect(renderTemplate(text, { ...variables, caller_name: variables.caller_name ?? null }, language)).toEqual({
+      ok: true,
+      text: expected,
+    });
+  });
+
   it.each<[string, string, string[], RegExp]>([
     [
       "an unknown name",
@@ -82,16 +104,16 @@ describe("renderTemplate", () => {
     }
   });
 
-  it("renders every known placeholder with the sample variables the dashboard previews with", () => {
-    expect(
-      renderTemplate(
-        "{{business_name}}|{{caller_number}}|{{caller_name}}|{{call_time}}|{{business_phone}}",
-        sampleVariables,
-      ),
-    ).toEqual({ ok: true, text: "Rivera Plumbing|+15125550100|Sam|Tue 3:05 PM|+15125550199" });
+  it("renders every known placeholder with the sample variables", () => {
+    const text = templateVariableNames.map((name) => `{{${name}}}`).join("|");
+    expect(renderTemplate(text, sampleVariables)).toEqual({
+      ok: true,
+      text: templateVariableNames.map((name) => sampleVariables[name]).join("|"),
+    });
+    expect(callerNameFallback("en").inText).toBe("there");
   });
 
-  it("knows exactly the five placeholders, and reads a missing caller name as 'there'", () => {
+  it("knows exactly the five placeholders, and reads a missing caller name as 'there' in English", () => {
     expect([...templateVariableNames]).toEqual([
       "business_name",
       "caller_number",
@@ -100,7 +122,6 @@ describe("renderTemplate", () => {
       "business_phone",
     ]);
     expect(renderTemplate("Hi {{caller_name}}!", {})).toEqual({ ok: true, text: "Hi there!" });
-    expect(CALLER_NAME_FALLBACK).toBe("there");
   });
 });
 
@@ -110,6 +131,9 @@ describe("formatCallTime", () => {
     ["Madrid, the same instant", "2026-03-08T20:05:00Z", "Europe/Madrid", "en-US", "Sun 9:05 PM"],
     ["the org's date, not UTC's", "2026-03-09T03:30:00Z", "America/Chicago", "en-US", "Sun 10:30 PM"],
     ["Spanish", "2026-03-08T20:05:00Z", "Europe/Madrid", "es-ES", "dom, 21:05"],
+    ["a template language tag", "2026-03-08T20:05:00Z", "America/Chicago", "es", "dom, 15:05"],
+    ["Brazilian Portuguese", "2026-03-08T20:05:00Z", "America/Sao_Paulo", "pt-BR", "dom., 17:05"],
+    ["a tag Intl does not know: English", "2026-03-08T20:05:00Z", "America/Chicago", "xx-invalid-tag", "Sun 3:05 PM"],
   ])("%s", (_name, iso, timeZone, locale, expected) => {
     expect(formatCallTime(new Date(iso), timeZone, locale)).toBe(expected);
   });
@@ -140,6 +164,18 @@ describe("renderWhatsAppVariables", () => {
     ],
   ])("%s", (_name, variables, values, expected) => {
     expect(renderWhatsAppVariables(variables, values)).toEqual({ ok: true, variables: expected });
+  });
+
+  it("gives a variable that is only the unknown name the language's word: WhatsApp refuses empty ones", () => {
+    expect(renderWhatsAppVariables({ "1": "{{caller_name}}" }, {}, "es")).toEqual({
+      ok: true,
+      variables: { "1": "cliente" },
+    });
+    expect(renderWhatsAppVariables({ "1": "Hola {{caller_name}}" }, {}, "es")).toEqual({
+      ok: true,
+      variables: { "1": "Hola" },
+    });
+    expect(renderWhatsAppVariables({ "1": "{{caller_name}}" }, {}, "nl")).toMatchObject({ ok: false });
   });
 
   it.each<[string, Record<string, string>, string[], RegExp]>([

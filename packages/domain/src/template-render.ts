@@ -11,15 +11,28 @@ export const templateVariableNames = [
 
 export type TemplateVariableName = (typeof templateVariableNames)[number];
 
-/** Values for one message. A missing value renders as "", except caller_name (see below). */
+/** Values for one message. A missing value renders as "", except caller_name (see callerNameFallback). */
 export type TemplateVariables = Partial<Record<TemplateVariableName, string | null>>;
 
 /**
- * What `{{caller_name}}` becomes when the caller's name is not known, so that "Hi
- * {{caller_name}}," still reads "Hi there,". It is English: templates in other languages
- * should not depend on the name.
+ * What `{{caller_name}}` becomes when the caller's name is not known, by the template's
+ * language. English says "Hi there,". Other languages have no such word: the name is left
+ * out with the space before it ("Hola {{caller_name}}," reads "Hola,"). A WhatsApp variable
+ * cannot be empty, so one that would be is given the word after `alone`.
  */
-export const CALLER_NAME_FALLBACK = "there";
+const CALLER_NAME_FALLBACKS: Readonly<Record<string, { inText: string; alone: string }>> = {
+  en: { inText: "there", alone: "there" },
+  es: { inText: "", alone: "cliente" },
+  pt: { inText: "", alone: "cliente" },
+  it: { inText: "", alone: "cliente" },
+  fr: { inText: "", alone: "client" },
+  de: { inText: "", alone: "Kunde" },
+};
+
+/** The caller-name fallback of a language ("es", "pt-BR"); languages without one leave the name out. */
+export function callerNameFallback(language = "en"): { inText: string; alone: string } {
+  return CALLER_NAME_FALLBACKS[language.split("-")[0] ?? ""] ?? { inText: "", alone: "" };
+}
 
 /** Believable values for previews in the dashboard and for checking a template's placeholders. */
 export const sampleVariables: Readonly<Record<TemplateVariableName, string>> = {
@@ -82,7 +95,7 @@ export function templatePlaceholders(text: string): string[] {
  * error rather than text sent to a caller. Values are inserted in one pass, so a value that
  * itself looks like a placeholder (a caller named "{{business_name}}") stays as it is.
  */
-export function renderTemplate(text: string, variables: TemplateVariables): TemplateRenderResult {
+export function renderTemplate(text: string, variables: TemplateVariables, language = "en"): TemplateRenderResult {
   const { parts, malformed } = parseTemplate(text);
   const unknown = [...new Set(namesOf(parts).filter((name) => !isKnown(name)))];
   if (unknown.length > 0) {
@@ -94,28 +107,54 @@ export function renderTemplate(text: string, variables: TemplateVariables): Temp
     };
   }
   if (malformed) return { ok: false, reason: NOT_CLOSED, unknown: [] };
-  return {
-    ok: true,
-    text: parts.map((part) => ("name" in part ? placeholderValue(part.name, variables) : part.text)).join(""),
-  };
+  const fallback = callerNameFallback(language).inText;
+  const out: string[] = [];
+  for (const part of parts) {
+    if (!("name" in part)) {
+      out.push(part.text);
+      continue;
+    }
+    const value = variables[part.name as TemplateVariableName]?.trim() ?? "";
+    if (part.name !== "caller_name" || value !== "") out.push(value);
+    else if (fallback !== "") out.push(fallback);
+    // A name left out takes the space before it along: "Hola {{caller_name}}," is "Hola,".
+    else if (out.length > 0) out.push(withoutTrailingSpaces(out.pop() as string));
+  }
+  return { ok: true, text: out.join("") };
 }
 
-function placeholderValue(name: string, variables: TemplateVariables): string {
-  if (!isKnown(name)) return "";
-  const value = variables[name]?.trim() ?? "";
-  return name === "caller_name" && value === "" ? CALLER_NAME_FALLBACK : value;
+/** A loop, not /[ \t]+$/: that pattern backtracks quadratically over a long run of spaces. */
+function withoutTrailingSpaces(text: string): string {
+  let end = text.length;
+  while (end > 0 && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
+  return text.slice(0, end);
 }
 
 /**
- * The time of a call as a caller reads it, in the business's timezone: "Sun 3:05 PM". The
- * weekday is there because quiet hours can hold a message until the next day. Newer ICU puts
- * a narrow no-break space before AM/PM; it is replaced by a plain space because that one
- * character would make the whole SMS UCS-2 (70 characters a segment instead of 160).
+ * The time of a call as a caller reads it, in the business's timezone and the template's
+ * language: "Sun 3:05 PM", "dom, 15:05". The weekday is there because quiet hours can hold a
+ * message until the next day. Newer ICU puts a narrow no-break space before AM/PM; it is
+ * replaced by a plain space because that one character would make the whole SMS UCS-2 (70
+ * characters a segment instead of 160).
  */
-export function formatCallTime(at: Date, timeZone: string, locale = "en-US"): string {
-  return new Intl.DateTimeFormat(locale, { timeZone, weekday: "short", hour: "numeric", minute: "2-digit" })
+export function formatCallTime(at: Date, timeZone: string, language = "en-US"): string {
+  return new Intl.DateTimeFormat(knownLocale(language), {
+    timeZone,
+    weekday: "short",
+    hour: "numeric",
+    minute: "2-digit",
+  })
     .format(at)
     .replace(/[\u202f\u00a0]/g, " ");
+}
+
+/** The language as a locale Intl formats in; English (US) when Intl does not know it. */
+function knownLocale(language: string): string {
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([language])[0] ?? "en-US";
+  } catch {
+    return "en-US";
+  }
 }
 
 const WHATSAPP_KEY = /^[1-9][0-9]*$/;
@@ -134,6 +173,7 @@ export const whatsAppVariablesSchema = z.record(
 export function renderWhatsAppVariables(
   variables: Record<string, string>,
   values: TemplateVariables,
+  language = "en",
 ): WhatsAppVariablesResult {
   const badKeys = Object.keys(variables).filter((key) => !WHATSAPP_KEY.test(key));
   if (badKeys.length > 0) {
@@ -147,13 +187,16 @@ export function renderWhatsAppVariables(
   const rendered: Record<string, string> = {};
   const unknown = new Set<string>();
   for (const [key, text] of Object.entries(variables)) {
-    const result = renderTemplate(text, values);
+    const result = renderTemplate(text, values, language);
     if (!result.ok) {
       if (result.unknown.length === 0) return { ...result, reason: `WhatsApp variable {{${key}}}: ${result.reason}` };
       for (const name of result.unknown) unknown.add(name);
       continue;
     }
-    const value = result.text.replace(/\s+/g, " ").trim();
+    const folded = result.text.replace(/\s+/g, " ").trim();
+    // A variable that is only the unknown name gets the language's word for it.
+    const value =
+      folded === "" && templatePlaceholders(text).includes("caller_name") ? callerNameFallback(language).alone : folded;
     if (value === "") {
       return {
         ok: false,

@@ -5,9 +5,11 @@ import type { MessageStatus } from "@callflow/domain";
  * - retryable: try the same request again later (rate limit, Twilio 5xx, network). The adapter
  *   never retries by itself; the workflow engine does, with its own backoff and limits.
  * - not_on_whatsapp: the recipient cannot get WhatsApp messages; remember that and use SMS.
- * - permanent: this request will not succeed as it is (bad number, opted out, landline, ...).
+ * - recipient_opted_out: the recipient unsubscribed from this sender (texted STOP to it); record
+ *   their opt-out and send nothing more.
+ * - permanent: this request will not succeed as it is (bad number, landline, ...).
  */
-export type ProviderErrorKind = "retryable" | "not_on_whatsapp" | "permanent";
+export type ProviderErrorKind = "retryable" | "not_on_whatsapp" | "recipient_opted_out" | "permanent";
 
 export interface ProviderError {
   /** The provider's error code (Twilio's 5-digit codes); null when there was no answer. */

@@ -14,7 +14,8 @@ export interface TwilioErrorEntry {
  * not_on_whatsapp is for codes that say this recipient cannot get WhatsApp at all, so the
  * number is remembered and SMS goes at once. A recipient who blocked the business (63014)
  * or is excluded by Meta for now (63032, 63049) is permanent instead: not a fact about the
- * number to remember.
+ * number to remember. recipient_opted_out is the recipient's own STOP, which Twilio enforces
+ * (21610): it becomes an opt-out in CallFlow's consent ledger.
  */
 export const twilioErrors: Readonly<Record<number, TwilioErrorEntry>> = {
   // Try again later.
@@ -58,7 +59,7 @@ export const twilioErrors: Readonly<Record<number, TwilioErrorEntry>> = {
   21604: { kind: "permanent", reason: "The message has no 'To' number." },
   21606: { kind: "permanent", reason: "The 'From' number is not a messaging-capable number of this Twilio account." },
   21608: { kind: "permanent", reason: "A Twilio trial account can only message verified numbers." },
-  21610: { kind: "permanent", reason: "The recipient has unsubscribed (replied STOP) from this sender." },
+  21610: { kind: "recipient_opted_out", reason: "The recipient has unsubscribed (replied STOP) from this sender." },
   21612: { kind: "permanent", reason: "Twilio cannot route a message between this 'From' and 'To' pair." },
   21614: { kind: "permanent", reason: "The 'To' number is not a mobile number (likely a landline)." },
   21617: { kind: "permanent", reason: "The message body is longer than Twilio's 1600-character limit." },

@@ -91,13 +91,35 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
   });
 
   it("reports a number that is not on WhatsApp as not_on_whatsapp, with Twilio's code and a reason", async () => {
-    const { messaging } = await sandboxed();
+    const { sandbox, messaging } = await sandboxed();
+    // Twilio usually accepts and reports 63024 by callback; a refusal of the create says the same.
+    sandbox.refuseNextSend({ httpStatus: 400, code: 63024, message: "Invalid message recipient" });
     const result = await messaging.sendWhatsApp(whatsapp("+15125550110"));
     expect(result).toEqual({
       ok: false,
       error: { code: 63024, kind: "not_on_whatsapp", message: expect.stringContaining("cannot receive WhatsApp") },
     });
     expect(result.ok || result.error.message).toContain('Twilio said: "Invalid message recipient"');
+  });
+
+  it("reports a recipient who unsubscribed (21610) as recipient_opted_out", async () => {
+    const { messaging } = await sandboxed();
+    expect(await messaging.sendSms(sms("+15125550119"))).toEqual({
+      ok: false,
+      error: {
+        code: 21610,
+        kind: "recipient_opted_out",
+        message: expect.stringContaining("unsubscribed (replied STOP) from this sender"),
+      },
+    });
+  });
+
+  it("reports a WhatsApp send Twilio accepted and later failed with 63024 as accepted", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    const result = await messaging.sendWhatsApp(whatsapp("+15125550110"));
+    if (!result.ok) throw new Error(result.error.message);
+    await sandbox.whenIdle();
+    expect(await messaging.fetchMessage(result.sid)).toEqual({ sid: result.sid, status: "failed", errorCode: 63024 });
   });
 
   it("reports an invalid number and bad credentials as permanent", async () => {

@@ -71,6 +71,60 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/inbound on %s", (lane
     },
   );
 
+  it("cancels the caller's jobs that wait to be sent, with the reason, and leaves one being sent", async () => {
+    const caller = newCaller();
+    await inbound(caller, "What time do you open?");
+    const callerId = (await contact(ORG_A, caller))?.id as string;
+    const jobs = await server.service(async (tx) => {
+      const ids: Record<string, string> = {};
+      for (const status of ["scheduled", "pending", "sending"] as const) {
+        const call = await tx
+          .insertInto("call_logs")
+          .values({
+            organization_id: ORG_A,
+            call_sid: `CA${newMessageSid().slice(2)}`,
+            contact_id: callerId,
+            from_number: caller,
+            to_number: NUMBER_A,
+            status: "no-answer",
+            outcome: "missed",
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        const job = await tx
+          .insertInto("message_jobs")
+          .values({
+            organization_id: ORG_A,
+            call_log_id: call.id,
+            contact_id: callerId,
+            to_number: caller,
+            decision: status === "scheduled" ? "defer" : "send",
+            reason: "missed call",
+            status,
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        ids[status] = job.id;
+      }
+      return ids;
+    });
+    await inbound(caller, "STOP");
+    const statuses = await server.service((tx) =>
+      tx
+        .selectFrom("message_jobs")
+        .select(["id", "status", "final_reason"])
+        .where("contact_id", "=", callerId)
+        .execute(),
+    );
+    const byId = Object.fromEntries(statuses.map((job) => [job.id, [job.status, job.final_reason]]));
+    expect([byId[jobs.scheduled as string], byId[jobs.pending as string], byId[jobs.sending as string]]).toEqual([
+      ["canceled", "canceled: the caller opted out before it was sent"],
+      ["canceled", "canceled: the caller opted out before it was sent"],
+      // A send under way checks consent again before its next channel (deliver-message).
+      ["sending", null],
+    ]);
+  });
+
   it("opts out on WhatsApp for every channel, and back in with START", async () => {
     const caller = newCaller();
     await inbound(`whatsapp:${caller}`, "STOP");

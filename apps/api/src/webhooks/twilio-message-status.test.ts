@@ -300,4 +300,69 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
       expect(padded.status).toBe(400);
     }
   });
+  describe("what a failure says about the caller", () => {
+    /** A sent WhatsApp message whose job belongs to a caller of its own. */
+    async function sentToCaller(e164: string) {
+      const sid = newMessageSid();
+      const sent = await insertSentMessage(server, ORG_A, { providerSid: sid });
+      const contactId = await server.service(async (tx) => {
+        const contact = await tx
+          .insertInto("contacts")
+          .values({ organization_id: ORG_A, e164 })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        await tx.updateTable("message_jobs").set({ contact_id: contact.id }).where("id", "=", sent.jobId).execute();
+        return contact.id;
+      });
+      const contact = () =>
+        server.service((tx) =>
+          tx.selectFrom("contacts").selectAll().where("id", "=", contactId).executeTakeFirstOrThrow(),
+        );
+      const ledger = () =>
+        server.service((tx) =>
+          tx
+            .selectFrom("consent_events")
+            .select(["action", "source", "actor", "channel", "evidence"])
+            .where("contact_id", "=", contactId)
+            .execute(),
+        );
+      return { sid, ...sent, contact, ledger };
+    }
+
+    it("marks the caller not on WhatsApp, dated, when WhatsApp fails with 63024 after accepting", async () => {
+      const caller = await sentToCaller("+15125550810");
+      await statusCallback(caller.sid, "failed", { errorCode: "63024" });
+      expect(await message(caller.messageId)).toMatchObject({ status: "failed", error_code: 63024 });
+      const contact = await caller.contact();
+      expect(contact.whatsapp_status).toBe("unavailable");
+      expect(Date.now() - (contact.whatsapp_checked_at as Date).getTime()).toBeLessThan(60_000);
+      expect(await caller.ledger()).toEqual([]);
+    });
+
+    it("records 21610 as the caller's opt-out, from the carrier, in the consent ledger", async () => {
+      const caller = await sentToCaller("+15125550811");
+      await statusCallback(caller.sid, "failed", { errorCode: "21610" });
+      expect((await caller.contact()).opted_out_at).not.toBeNull();
+      expect(await caller.ledger()).toEqual([
+        {
+          action: "opt_out",
+          source: "carrier",
+          actor: "twilio_21610",
+          channel: "whatsapp",
+          evidence: { error_code: 21610, message_id: caller.messageId, job_id: caller.jobId },
+        },
+      ]);
+    });
+
+    it("learns nothing from other failures, or from a failure reported after delivery", async () => {
+      const other = await sentToCaller("+15125550812");
+      await statusCallback(other.sid, "failed", { errorCode: "63016" });
+      expect((await other.contact()).whatsapp_status).toBe("unknown");
+      const late = await sentToCaller("+15125550813");
+      await statusCallback(late.sid, "delivered");
+      await statusCallback(late.sid, "failed", { errorCode: "63024" });
+      expect(await message(late.messageId)).toMatchObject({ status: "delivered" });
+      expect((await late.contact()).whatsapp_status).toBe("unknown");
+    });
+  });
 });

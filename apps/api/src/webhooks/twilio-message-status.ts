@@ -1,11 +1,12 @@
 // POST /webhooks/twilio/messages/status: a sent message's status callbacks. Every distinct
 // callback becomes a message_events row; the message's status moves only forward
-// (mergeStatus), whatever order the callbacks arrive in; then message/status.updated tells
-// a waiting delivery what the stored status now is.
+// (mergeStatus), whatever order the callbacks arrive in; a failure's code teaches what it
+// says about the recipient (not on WhatsApp, unsubscribed: recipient-facts.ts); then
+// message/status.updated tells a waiting delivery what the stored status now is.
 import type { Tx } from "@callflow/db";
 import { isFailure, type MessageStatus, mergeStatus, parseMessageStatus } from "@callflow/domain";
-import { enqueueEvents, messageStatusUpdated } from "@callflow/inngest";
-import { statusCallbackUrls } from "@callflow/providers";
+import { enqueueEvents, messageStatusUpdated, recordRecipientFact } from "@callflow/inngest";
+import { classifyTwilioError, statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
 import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
@@ -39,6 +40,7 @@ type StoredMessage = {
   id: string;
   organization_id: string;
   job_id: string;
+  channel: "whatsapp" | "sms";
   provider_sid: string | null;
   status: MessageStatus;
 };
@@ -107,6 +109,7 @@ export function messageStatusCallback({ database, outbox, log, publicUrl, authTo
           .set({ ...linked, ...moved })
           .where("id", "=", message.id)
           .execute();
+      if (isFailure(status) && errorCode !== null) await learnFromFailure(tx, message, errorCode);
       // In the same transaction as the status it reports: a waiting delivery learns it even
       // when Inngest is down right now. Waiters re-read the database after their wait anyway.
       await enqueueEvents(tx, [
@@ -138,7 +141,7 @@ async function findMessage(
   sid: string,
   messageId: string | undefined,
 ): Promise<{ message: StoredMessage } | { unknown: string }> {
-  const columns = ["id", "organization_id", "job_id", "provider_sid", "status"] as const;
+  const columns = ["id", "organization_id", "job_id", "channel", "provider_sid", "status"] as const;
   const bySid = await tx
     .selectFrom("messages")
     .select(columns)
@@ -157,4 +160,28 @@ async function findMessage(
   if (byId.provider_sid !== null && byId.provider_sid !== sid)
     return { unknown: `message ${messageId} was sent as ${byId.provider_sid}, not ${sid}` };
   return { message: byId };
+}
+
+/**
+ * A failure reported by callback says as much about the recipient as a refused send: 63024
+ * after acceptance is how Twilio reports "not on WhatsApp". Not for a failure reported after
+ * delivery, which the message's status ignores too.
+ */
+async function learnFromFailure(tx: Tx, message: StoredMessage, errorCode: number) {
+  const job = await tx
+    .selectFrom("message_jobs")
+    .select("contact_id")
+    .where("organization_id", "=", message.organization_id)
+    .where("id", "=", message.job_id)
+    .executeTakeFirst();
+  await recordRecipientFact(tx, {
+    organizationId: message.organization_id,
+    contactId: job?.contact_id ?? null,
+    jobId: message.job_id,
+    messageId: message.id,
+    channel: message.channel,
+    code: errorCode,
+    kind: classifyTwilioError(errorCode),
+    at: new Date(),
+  });
 }

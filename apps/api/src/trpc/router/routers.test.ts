@@ -204,7 +204,7 @@ describe.each(testLanes())("routers on %s", (lane) => {
     it("counts calls and messages of the org over a period", async () => {
       const stats = await member.stats.overview.query({ from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z" });
       expect(stats.calls.total).toBe(121);
-      expect(stats.jobs).toMatchObject({ sent: 1, delivered: 0 });
+      expect(stats.jobs).toMatchObject({ toSend: 1, delivered: 0 });
       expect(
         await codeOf(member.stats.overview.query({ from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" })),
       ).toBe("BAD_REQUEST");

@@ -14,6 +14,7 @@ const SETTINGS_COLUMNS = [
   "trigger_outcomes",
   "answered_min_seconds",
   "help_text",
+  "whatsapp_sender",
   "updated_at",
 ] as const;
 

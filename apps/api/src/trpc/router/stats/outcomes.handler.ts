@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { OrgContext } from "../../trpc.ts";
 import type { StatsPeriod } from "./period.schema.ts";
 
-/** Where every call's message ended (WhatsApp, SMS fallback, failed, skipped and why) over a period. */
+/** Where every call's message ended (WhatsApp, SMS fallback, failed, skipped and why, canceled by an opt-out) over a period. */
 export const statsOutcomes = ({ ctx, input }: { ctx: OrgContext; input: StatsPeriod }) =>
   ctx.db(async (tx) => {
     const calls = await tx
@@ -32,6 +32,7 @@ export const statsOutcomes = ({ ctx, input }: { ctx: OrgContext; input: StatsPer
         ),
         sql<number>`count(*) filter (where status = 'failed')::int`.as("failed"),
         sql<number>`count(*) filter (where status = 'skipped')::int`.as("skipped"),
+        sql<number>`count(*) filter (where status = 'canceled')::int`.as("canceled"),
         sql<number>`count(*) filter (where status in ('pending', 'scheduled', 'sending'))::int`.as("inProgress"),
       ])
       .where("created_at", ">=", input.from)

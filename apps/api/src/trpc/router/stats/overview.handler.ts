@@ -4,7 +4,16 @@ import type { StatsPeriod } from "./period.schema.ts";
 
 const ratio = (part: number, whole: number) => (whole === 0 ? null : Math.round((part / whole) * 1000) / 1000);
 
-/** Calls, messages by channel and status, delivery and fallback rates over a period. */
+/**
+ * Calls, messages by channel and status, jobs by where they are, delivery and fallback rates
+ * over a period (jobs by when they were decided).
+ *
+ * deliveryRate: of the jobs whose delivery ended, delivered or failed, the share delivered.
+ * Jobs on their way (pending, scheduled, sending), skipped when decided, or canceled by an
+ * opt-out before they were sent are in neither part. Every delivered job is in the whole, so
+ * the rate is at most 1; null while no delivery has ended in the period.
+ * fallbackRate: of the delivered jobs, the share delivered by SMS after WhatsApp was tried.
+ */
 export const statsOverview = ({ ctx, input }: { ctx: OrgContext; input: StatsPeriod }) =>
   ctx.db(async (tx) => {
     const calls = await tx
@@ -24,12 +33,15 @@ export const statsOverview = ({ ctx, input }: { ctx: OrgContext; input: StatsPer
     const jobs = await tx
       .selectFrom("message_jobs")
       .select([
-        sql<number>`count(*) filter (where decision = 'send')::int`.as("sent"),
+        sql<number>`count(*) filter (where decision <> 'skip')::int`.as("toSend"),
+        sql<number>`count(*) filter (where status in ('pending', 'scheduled', 'sending'))::int`.as("inProgress"),
         sql<number>`count(*) filter (where status = 'delivered')::int`.as("delivered"),
+        sql<number>`count(*) filter (where status = 'failed')::int`.as("failed"),
+        sql<number>`count(*) filter (where status = 'canceled')::int`.as("canceled"),
         sql<number>`count(*) filter (where status = 'delivered' and final_channel = 'sms' and 'whatsapp' = any(channels))::int`.as(
           "fellBack",
         ),
-        sql<number>`count(*) filter (where decision = 'skip')::int`.as("skipped"),
+        sql<number>`count(*) filter (where status = 'skipped')::int`.as("skipped"),
       ])
       .where("created_at", ">=", input.from)
       .where("created_at", "<", input.to)
@@ -40,7 +52,7 @@ export const statsOverview = ({ ctx, input }: { ctx: OrgContext; input: StatsPer
       calls: { total: calls.reduce((sum, row) => sum + row.count, 0), byOutcome },
       messages,
       jobs,
-      deliveryRate: ratio(jobs.delivered, jobs.sent),
+      deliveryRate: ratio(jobs.delivered, jobs.delivered + jobs.failed),
       fallbackRate: ratio(jobs.fellBack, jobs.delivered),
     };
   });

@@ -1,5 +1,5 @@
 // What a template is made of, as clients send it, and how it maps to its columns.
-import { renderTemplate, sampleVariables } from "@callflow/domain";
+import { renderTemplate, sampleVariables, whatsappCategorySchema } from "@callflow/domain";
 import { z } from "zod";
 
 /**
@@ -25,6 +25,8 @@ export const templateFields = {
     .string()
     .regex(/^HX[0-9a-f]{32}$/, "a WhatsApp Content SID is HX followed by 32 hex digits")
     .nullable(),
+  /** The category Meta approved the Content template in: marketing ones are not sent on WhatsApp to +1 numbers. */
+  whatsappCategory: whatsappCategorySchema,
   whatsappVariables: z.record(
     z.string().regex(/^[1-9][0-9]*$/, "Content variable keys are 1, 2, 3…"),
     templateText(1024),
@@ -40,6 +42,7 @@ export const columnsOf = (input: Partial<TemplateFields>) => ({
   trigger: input.trigger,
   language: input.language,
   whatsapp_content_sid: input.whatsappContentSid,
+  whatsapp_category: input.whatsappCategory,
   whatsapp_variables: input.whatsappVariables === undefined ? undefined : JSON.stringify(input.whatsappVariables),
   sms_body: input.smsBody,
   active: input.active,

@@ -12,6 +12,10 @@ update public.organizations
    set business_hours = '{"tue":[["08:00","20:00"]],"wed":[["08:00","20:00"]],"thu":[["08:00","20:00"]],"fri":[["08:00","20:00"]],"sat":[["08:00","20:00"]],"sun":[["08:00","14:00"]]}'
  where id = 'org_demo_rosas_bakery';
 
+-- The voice flow: calls ring the owner's phone (fictional numbers), then voicemail in the business's language.
+update public.organizations set forward_to = '+34911230199', voice_language = 'es-ES' where id = 'org_demo_rosas_bakery';
+update public.organizations set forward_to = '+15125550199' where id = 'org_demo_northside_plumbing';
+
 insert into public.phone_numbers (organization_id, e164, label) values
   ('org_demo_rosas_bakery', '+34911230100', 'Shop'),
   ('org_demo_northside_plumbing', '+15125550100', 'Main line'),

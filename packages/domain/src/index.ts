@@ -91,3 +91,21 @@ export {
   type WhatsAppVariablesResult,
   whatsAppVariablesSchema,
 } from "./template-render.ts";
+export {
+  type CallFacts,
+  DEFAULT_FORWARD_TIMEOUT_SECONDS,
+  type DialCallStatus,
+  dialAnswered,
+  dialCallStatuses,
+  dialCallStatusSchema,
+  type OutcomeSource,
+  outcomeSources,
+  type SettledOutcome,
+  settleCallOutcome,
+  unavailableMessage,
+  type VoiceFlow,
+  type VoiceLanguage,
+  voiceFlows,
+  voiceLanguages,
+  voicemailGreeting,
+} from "./voice-flow.ts";

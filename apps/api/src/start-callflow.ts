@@ -12,6 +12,7 @@ import {
   startDevExecutor,
   startStripeSandbox,
   startTwilioSandbox,
+  twilioSandboxAddressFile,
 } from "@callflow/devstack";
 import { paidPlans } from "@callflow/domain";
 import { createFunctions, createInngestClient, type OutboxRelay, sendWith, startOutboxRelay } from "@callflow/inngest";
@@ -19,6 +20,7 @@ import {
   createStripeBilling,
   createTwilioMessaging,
   createTwilioNumbers,
+  type PhoneNumberDirectory,
   statusCallbackUrls,
 } from "@callflow/providers";
 import { getRequestListener } from "@hono/node-server";
@@ -90,6 +92,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
           accountSid: config.twilio.accountSid,
           authToken: config.twilio.authToken,
           port: config.twilio.sandbox.port,
+          // simulate:call (another process) finds the sandbox here, to place calls through it.
+          addressFile: twilioSandboxAddressFile(config.dataDir),
         })
       : null;
     if (sandbox) stops.unshift(() => sandbox.stop());
@@ -98,6 +102,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       authToken: config.twilio.authToken,
       ...(sandbox ? { baseUrl: sandbox.url } : {}),
     };
+
+    const numbers = createTwilioNumbers({ ...twilioAccount, publicUrl });
+    if (sandbox) await reconnectNumbers(database, numbers, log);
 
     const billing = await startBilling(config, publicUrl, stops);
 
@@ -172,7 +179,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         serveOrigin: config.inngestServeOrigin ?? publicUrl,
         signed: Boolean(signingKey),
       },
-      phoneNumberDirectory: createTwilioNumbers(twilioAccount),
+      phoneNumberDirectory: numbers,
       billing: billing.provider,
       dashboardUrl: webOrigins[0] as string,
       ...(devIssuer ? { devIssuer: { issuer: devIssuer, authorizedParty: webOrigins[0] as string } } : {}),
@@ -247,6 +254,20 @@ async function startBilling(config: CallflowConfig, publicUrl: string, stops: Ar
     ...(sandbox ? { sandbox: { host: sandbox.host, port: sandbox.port } } : {}),
   });
   return { provider, sandbox };
+}
+
+/**
+ * Local mode: the Twilio sandbox keeps its numbers' configuration in memory, so at each start
+ * the numbers connected in the database are pointed at this API again (Voice URL and status
+ * callback), as Twilio would still have them.
+ */
+async function reconnectNumbers(database: Database, numbers: PhoneNumberDirectory, log: Log) {
+  const connected = await database.withService((tx) => tx.selectFrom("phone_numbers").select("e164").execute());
+  for (const { e164 } of connected) {
+    const owned = await numbers.findOwned(e164);
+    if (owned) await numbers.connect(owned);
+    else log.warn("a connected number is not the local Twilio account's: its calls cannot be simulated", { e164 });
+  }
 }
 
 async function openTheDatabase(config: CallflowConfig, stops: Array<() => Promise<void>>) {

@@ -18,6 +18,8 @@ alter table public.organizations
 alter table public.call_logs
   -- What the incoming TwiML did; null: the call never came through CallFlow's Voice URL.
   add column voice_flow text check (voice_flow in ('forward', 'voicemail', 'hangup')),
+  -- The business's phone the call was forwarded to, as it was then.
+  add column forwarded_to text check (forwarded_to ~ '^\+[1-9][0-9]{6,14}$'),
   add column dial_status text check (dial_status in ('completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled')),
   add column dial_duration_seconds integer check (dial_duration_seconds >= 0),
   add column voicemail_offered boolean not null default false,

@@ -23,6 +23,7 @@ export interface CallLogs {
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   voice_flow: "forward" | "voicemail" | "hangup" | null;
+  forwarded_to: string | null;
   dial_status: "completed" | "answered" | "busy" | "no-answer" | "failed" | "canceled" | null;
   dial_duration_seconds: number | null;
   voicemail_offered: Generated<boolean>;

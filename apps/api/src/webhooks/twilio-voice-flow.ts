@@ -32,6 +32,7 @@ export interface CallReport {
   answeredBy?: string;
   at?: Date;
   voiceFlow?: VoiceFlow;
+  forwardedTo?: string;
   dialStatus?: DialCallStatus;
   dialDurationSeconds?: number;
   voicemailOffered?: boolean;
@@ -84,6 +85,7 @@ export async function recordCallReport(tx: Tx, owner: NumberOwner, report: CallR
       started_at: startedAt,
       ended_at: endedAt,
       voice_flow: report.voiceFlow ?? null,
+      forwarded_to: report.forwardedTo ?? null,
       dial_status: report.dialStatus ?? null,
       dial_duration_seconds: report.dialDurationSeconds ?? null,
       voicemail_offered: report.voicemailOffered ?? false,
@@ -117,6 +119,7 @@ export async function recordCallReport(tx: Tx, owner: NumberOwner, report: CallR
 /** How each fact merges with what earlier callbacks reported: first answer kept, a recording only grows. */
 const factUpdates = {
   voice_flow: sql<never>`coalesce(call_logs.voice_flow, excluded.voice_flow)`,
+  forwarded_to: sql<never>`coalesce(call_logs.forwarded_to, excluded.forwarded_to)`,
   dial_status: sql<never>`coalesce(call_logs.dial_status, excluded.dial_status)`,
   dial_duration_seconds: sql<never>`coalesce(call_logs.dial_duration_seconds, excluded.dial_duration_seconds)`,
   voicemail_offered: sql<never>`call_logs.voicemail_offered or excluded.voicemail_offered`,

@@ -55,7 +55,8 @@ export function voiceIncoming({ database, outbox, log, publicUrl }: TwilioWebhoo
         // Twilio's retry: the same flow as the first answer, whatever changed since.
         const known = await findCallLog(tx, call.CallSid);
         const flow = known?.voice_flow ?? voiceFlowOf(settings);
-        return { twiml: incomingTwiml(flow, settings, urls), settled: false };
+        const then = { ...settings, forwardTo: known?.forwarded_to ?? settings.forwardTo };
+        return { twiml: incomingTwiml(flow, then, urls), settled: false };
       }
       const flow = voiceFlowOf(settings);
       const row = await recordCallReport(tx, owner, {
@@ -64,6 +65,7 @@ export function voiceIncoming({ database, outbox, log, publicUrl }: TwilioWebhoo
         to: call.To,
         status: runningStatus(call.CallStatus, "ringing"),
         voiceFlow: flow,
+        ...(flow === "forward" && settings.forwardTo ? { forwardedTo: settings.forwardTo } : {}),
         voicemailOffered: flow === "voicemail",
         ...(call.Direction !== undefined ? { direction: call.Direction } : {}),
       });

@@ -14,6 +14,11 @@ const SETTINGS_COLUMNS = [
   "trigger_outcomes",
   "answered_min_seconds",
   "help_text",
+  "forward_to",
+  "forward_timeout_seconds",
+  "voicemail_enabled",
+  "voicemail_greeting",
+  "voice_language",
   "updated_at",
 ] as const;
 

@@ -29,6 +29,7 @@ import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createDashboard } from "./http/dashboard.ts";
 import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+import { startOverdueCallSweep } from "./webhooks/twilio-voice-overdue.ts";
 
 /** The dashboard's build (npm start builds it when its sources changed). */
 const WEB_DIST = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -152,6 +153,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       });
     };
     stops.unshift(async () => relay?.stop());
+    // Calls whose final status came before their Dial or Record action are settled once that grace has passed.
+    const overdueCalls = startOverdueCallSweep({ database, outbox, log });
+    stops.unshift(() => overdueCalls.stop());
     const functions = createFunctions(inngest, {
       database,
       billing: billing.provider,

@@ -103,6 +103,7 @@ export {
   type SettledOutcome,
   settleCallOutcome,
   unavailableMessage,
+  VOICE_CALLBACK_GRACE_SECONDS,
   type VoiceFlow,
   type VoiceLanguage,
   voiceFlows,

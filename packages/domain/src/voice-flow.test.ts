@@ -18,82 +18,107 @@ const forwarded: CallFacts = {
 };
 
 describe("settleCallOutcome", () => {
-  it.each<[string, Partial<CallFacts>, SettledOutcome | null]>([
-    ["forwarded, Dial still ringing", {}, null],
+  const settledBy = (outcome: SettledOutcome["outcome"], source: SettledOutcome["source"]) => ({ outcome, source });
+  // Each case as a callback finds it (null: wait for more), then once the final status's grace has passed.
+  it.each<[string, Partial<CallFacts>, SettledOutcome | null, SettledOutcome | null]>([
+    ["forwarded, Dial still ringing", {}, null, null],
     [
       "the business picked up",
       { dialStatus: "completed", dialDurationSeconds: 95 },
-      { outcome: "answered", source: "dial" },
+      settledBy("answered", "dial"),
+      null,
     ],
-    [
-      "Dial reports answered",
-      { dialStatus: "answered", dialDurationSeconds: 40 },
-      { outcome: "answered", source: "dial" },
-    ],
+    ["Dial reports answered", { dialStatus: "answered", dialDurationSeconds: 40 }, settledBy("answered", "dial"), null],
     [
       "the business picked up and hung up at once",
       { dialStatus: "completed", dialDurationSeconds: 2 },
-      { outcome: "missed", source: "dial" },
+      settledBy("missed", "dial"),
+      null,
     ],
-    ["nobody picked up, no voicemail", { dialStatus: "no-answer" }, { outcome: "missed", source: "dial" }],
-    ["busy, no voicemail", { dialStatus: "busy" }, { outcome: "missed", source: "dial" }],
-    ["the forward failed, no voicemail", { dialStatus: "failed" }, { outcome: "missed", source: "dial" }],
-    ["the caller hung up while it rang", { dialStatus: "canceled" }, { outcome: "missed", source: "dial" }],
-    ["nobody picked up, greeting playing", { dialStatus: "no-answer", voicemailOffered: true }, null],
+    ["nobody picked up, no voicemail", { dialStatus: "no-answer" }, settledBy("missed", "dial"), null],
+    ["busy, no voicemail", { dialStatus: "busy" }, settledBy("missed", "dial"), null],
+    ["the forward failed, no voicemail", { dialStatus: "failed" }, settledBy("missed", "dial"), null],
+    ["the caller hung up while it rang", { dialStatus: "canceled" }, settledBy("missed", "dial"), null],
+    ["nobody picked up, greeting playing", { dialStatus: "no-answer", voicemailOffered: true }, null, null],
     [
       "a message after the beep",
       { dialStatus: "no-answer", voicemailOffered: true, recordingDurationSeconds: 23 },
-      { outcome: "voicemail", source: "recording" },
+      settledBy("voicemail", "recording"),
+      null,
     ],
     [
       "an empty recording (silence after the beep)",
       { dialStatus: "no-answer", voicemailOffered: true, recordingDurationSeconds: 0 },
-      { outcome: "missed", source: "recording" },
+      settledBy("missed", "recording"),
+      null,
     ],
     [
-      "the call ended during the greeting: hung up before the beep",
+      "the call ended during the greeting: the Record action may still come; then hung up before the beep",
       { dialStatus: "busy", voicemailOffered: true, callStatus: "completed", durationSeconds: 25 },
-      { outcome: "missed", source: "status" },
+      null,
+      settledBy("missed", "status"),
     ],
     [
       "the recording status came after the call ended",
       { dialStatus: "no-answer", voicemailOffered: true, callStatus: "completed", recordingDurationSeconds: 12 },
-      { outcome: "voicemail", source: "recording" },
+      settledBy("voicemail", "recording"),
+      null,
     ],
     [
-      "the final status came, Dial never reported: not answered by the status alone",
+      "the final status before the Dial action: wait for it; never answered by the status alone",
       { callStatus: "completed", durationSeconds: 60 },
-      { outcome: "missed", source: "status" },
+      null,
+      settledBy("missed", "status"),
+    ],
+    [
+      "the final status, then the Dial action: the Dial result decides",
+      { callStatus: "completed", durationSeconds: 60, dialStatus: "completed", dialDurationSeconds: 50 },
+      settledBy("answered", "dial"),
+      null,
     ],
     [
       "no forwarding number: greeting, then a message",
       { flow: "voicemail", voicemailOffered: true, recordingDurationSeconds: 8 },
-      { outcome: "voicemail", source: "recording" },
+      settledBy("voicemail", "recording"),
+      null,
     ],
-    ["no forwarding number: greeting playing", { flow: "voicemail", voicemailOffered: true }, null],
+    ["no forwarding number: greeting playing", { flow: "voicemail", voicemailOffered: true }, null, null],
+    [
+      "no forwarding number: the call ended at the greeting",
+      { flow: "voicemail", voicemailOffered: true, callStatus: "completed" },
+      null,
+      settledBy("missed", "status"),
+    ],
     [
       "no forwarding number, no voicemail: settled when the TwiML is answered",
       { flow: "hangup", callStatus: "ringing" },
-      { outcome: "missed", source: "incoming" },
+      settledBy("missed", "incoming"),
+      null,
     ],
     [
-      "never through the Voice URL: the status callback alone, as before",
+      "never through the Voice URL: the status callback alone, at once, as before",
       { flow: null, callStatus: "completed", durationSeconds: 42 },
-      { outcome: "answered", source: "status" },
+      settledBy("answered", "status"),
+      null,
     ],
     [
       "never through the Voice URL: a machine answered",
       { flow: null, callStatus: "completed", durationSeconds: 30, answeredBy: "machine_end_beep" },
-      { outcome: "voicemail", source: "status" },
+      settledBy("voicemail", "status"),
+      null,
     ],
-    ["never through the Voice URL, not over", { flow: null, callStatus: "ringing" }, null],
+    ["never through the Voice URL, not over", { flow: null, callStatus: "ringing" }, null, null],
     [
       "never through the Voice URL: no-answer",
       { flow: null, callStatus: "no-answer" },
-      { outcome: "missed", source: "status" },
+      settledBy("missed", "status"),
+      null,
     ],
-  ])("%s", (_name, facts, expected) => {
-    expect(settleCallOutcome({ ...forwarded, ...facts }, { answeredMinSeconds: 5 })).toEqual(expected);
+  ])("%s", (_name, facts, atOnce, overdue) => {
+    const known = { ...forwarded, ...facts };
+    expect(settleCallOutcome(known, { answeredMinSeconds: 5 })).toEqual(atOnce);
+    // Waiting never changes what the facts already settle (null in the last column: the same as at once).
+    expect(settleCallOutcome(known, { answeredMinSeconds: 5, overdue: true })).toEqual(overdue ?? atOnce);
   });
 
   it("applies the business's shortest answered call to the forwarded leg", () => {
@@ -127,11 +152,10 @@ describe("settleCallOutcome", () => {
         known = { ...known, ...facts[index] };
         first ??= settleCallOutcome(known, { answeredMinSeconds: 5 });
       }
-      // Twilio posts the recording before the call's end; the only order that settles
-      // early is the final status before the Dial action, which Twilio sends during the call.
+      // The final status waits for the others: whatever the order, the first outcome settled is the last.
       const settled = settleCallOutcome(known, { answeredMinSeconds: 5 });
       expect(settled).toEqual({ outcome: "voicemail", source: "recording" });
-      if (order.indexOf(2) > order.indexOf(1)) expect(first).toEqual(settled);
+      expect(first).toEqual(settled);
     }
   });
 });

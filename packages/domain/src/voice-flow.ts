@@ -71,20 +71,30 @@ export function dialAnswered(
 }
 
 /**
+ * How long after a call's final status the Dial action and the Record action may still
+ * arrive. Twilio sends them when the caller hangs up during the Dial or the recording, at
+ * about the same moment as the final status callback, so either may reach CallFlow first;
+ * a final status waits this long for them before it settles the call on its own.
+ */
+export const VOICE_CALLBACK_GRACE_SECONDS = 10;
+
+/**
  * The call's outcome once the facts settle it, or null while a callback that could still
- * change it is due. In Twilio's protocol the Dial and Record actions are requested during
- * the call, before its final status callback; so a final status that finds the greeting
- * offered and no recording means the caller hung up before the beep (missed), and one that
- * finds a forward with no Dial result means the Dial action never reached CallFlow (missed:
- * a message to someone who spoke to the business is the smaller mistake than none to
- * someone who did not). A call that never came through the Voice URL is judged by its
- * final status alone, as before the flow existed.
+ * change it is due. The Dial and Record actions may reach CallFlow just after the final
+ * status (see VOICE_CALLBACK_GRACE_SECONDS), so a final status settles a call that went
+ * through the Voice URL only once `overdue` (its grace has passed): then a greeting offered
+ * with no recording means the caller hung up before the beep (missed), and a forward with no
+ * Dial result means the Dial action never reached CallFlow (missed: a message to someone who
+ * spoke to the business is the smaller mistake than none to someone who did not). A call
+ * that never came through the Voice URL is judged by its final status alone, as before the
+ * flow existed.
  */
 export function settleCallOutcome(
   facts: CallFacts,
-  { answeredMinSeconds }: { answeredMinSeconds: number },
+  { answeredMinSeconds, overdue = false }: { answeredMinSeconds: number; overdue?: boolean },
 ): SettledOutcome | null {
-  const over = isFinalCallStatus(facts.callStatus);
+  // Ended, and nothing else due: the final status has waited out its grace.
+  const over = isFinalCallStatus(facts.callStatus) && overdue;
   if (facts.recordingDurationSeconds !== null && facts.recordingDurationSeconds > 0) {
     return { outcome: "voicemail", source: "recording" };
   }

@@ -5,6 +5,7 @@
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { parseTwiml } from "@callflow/devstack";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createLog } from "../log.ts";
 import {
   CALLER,
   errorOf,
@@ -15,6 +16,7 @@ import {
   startTwilioTestServer,
   type TwilioTestServer,
 } from "./twilio-test-server.ts";
+import { settleOverdueCalls, startOverdueCallSweep } from "./twilio-voice-overdue.ts";
 
 const OWNER_PHONE = "+15125550199";
 const VOICE = `${PUBLIC_URL}/webhooks/twilio/voice`;
@@ -72,7 +74,8 @@ function callbacksOf(sid: string, to = NUMBER_A) {
     status: (duration: string) =>
       [
         "/voice",
-        { ...common, CallStatus: "completed", CallDuration: duration, Timestamp: "Wed, 25 Nov 2026 14:03:07 +0000" },
+        // Twilio's Timestamp (RFC 2822): the call ends now.
+        { ...common, CallStatus: "completed", CallDuration: duration, Timestamp: new Date().toUTCString() },
       ] as const,
   } as const;
 }
@@ -122,6 +125,8 @@ describe.each(testLanes())("the voice flow's webhooks on %s", (lane) => {
       async (tx) => (await tx.selectFrom("call_logs").select("id").where("call_sid", "=", sid).execute()).length,
     );
   const eventsFor = async (sid: string) => (await server.events()).filter((event) => event.id === sid);
+  /** The safety net's sweep as if the grace had passed for every call that ended. */
+  const graceOver = () => settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
 
   describe("the TwiML it answers", () => {
     it("forwards to the business's phone with the ring time, its result to /voice/dial", async () => {
@@ -240,13 +245,12 @@ describe.each(testLanes())("the voice flow's webhooks on %s", (lane) => {
       for (const name of order) await send(byName[name]);
       // And everything again: Twilio's retries change nothing.
       for (const name of [...order].reverse()) await send(byName[name]);
-      // Twilio requests the Record action during the call, before the final status: a final
-      // status first means the caller hung up before the beep (documented; see settleCallOutcome).
-      const recordedFirst =
-        Math.min(order.indexOf("recordAction"), order.indexOf("recordingStatus")) < order.indexOf("status");
+      // The final status waits for the Record action and the recording, which Twilio may post just after it.
+      expect(await graceOver()).toBe(0);
       const log = await callLog(sid);
       expect(log).toMatchObject({
-        outcome: recordedFirst ? "voicemail" : "missed",
+        outcome: "voicemail",
+        outcome_source: "recording",
         status: "completed",
         duration_seconds: 55,
         dial_status: "no-answer",
@@ -260,25 +264,41 @@ describe.each(testLanes())("the voice flow's webhooks on %s", (lane) => {
     });
 
     it.each([
-      ["answered: Dial, then the final status", ["dial", "status"], "answered", "dial"],
-      [
-        "the final status before the Dial action: the Dial result never reached CallFlow in time",
-        ["status", "dial"],
-        "missed",
-        "status",
-      ],
-    ] as const)("%s", async (_name, order, outcome, source) => {
+      ["answered: Dial, then the final status", ["dial", "status"]],
+      ["answered: the final status just before the Dial action (the caller hung up first)", ["status", "dial"]],
+    ] as const)("%s", async (_name, order) => {
       const sid = newCallSid();
       const call = callbacksOf(sid);
       const byName = { dial: call.dial("completed", "95"), status: call.status("99") };
       await send(call.incoming as Callback);
       for (const name of order) await send(byName[name]);
+      expect(await graceOver()).toBe(0);
       // The final status of a forwarded call is "completed" with the ringing in it; it never makes a call answered.
       expect(await callLog(sid)).toMatchObject({
-        outcome,
-        outcome_source: source,
+        outcome: "answered",
+        outcome_source: "dial",
         dial_status: "completed",
         dial_duration_seconds: 95,
+      });
+      expect((await eventsFor(sid)).length).toBe(1);
+    });
+
+    it("settles a call whose Dial action never came as missed once the grace has passed; a late one changes nothing", async () => {
+      const sid = newCallSid();
+      const call = callbacksOf(sid);
+      await send(call.incoming as Callback);
+      await send(call.status("40"));
+      // Within the grace (10 s by default) the sweep leaves it: the Dial action may be on its way.
+      expect(await settleOverdueCalls(server.scratch.database)).toBe(0);
+      expect(await callLog(sid)).toMatchObject({ outcome: null, outcome_settled_at: null });
+      expect(await eventsFor(sid)).toEqual([]);
+      expect(await graceOver()).toBe(1);
+      expect(await graceOver()).toBe(0);
+      await send(call.dial("completed", "30"));
+      expect(await callLog(sid)).toMatchObject({
+        outcome: "missed",
+        outcome_source: "status",
+        dial_status: "completed",
       });
       expect((await eventsFor(sid)).length).toBe(1);
     });
@@ -296,7 +316,33 @@ describe.each(testLanes())("the voice flow's webhooks on %s", (lane) => {
       await send(call.incoming as Callback);
       await send(call.dial(dialStatus, dialStatus === "completed" ? "2" : "0"));
       for (const step of after) await send(step === "absent" ? call.recordingStatus("absent", "0") : call.status("20"));
+      // Settled by the final status only once its grace has passed (nothing else came).
+      if (source === "status") expect((await callLog(sid))?.outcome).toBeNull();
+      await graceOver();
       expect(await callLog(sid)).toMatchObject({ outcome, outcome_source: source });
+      expect((await eventsFor(sid)).length).toBe(1);
+    });
+
+    it("the running sweep settles a call over for longer than the grace, and wakes the outbox relay", async () => {
+      const sid = newCallSid();
+      const call = callbacksOf(sid);
+      await send(call.incoming as Callback);
+      const [path, params] = call.status("30");
+      // Ended a minute ago by Twilio's clock: past the 10 s grace.
+      await send([path, { ...params, Timestamp: new Date(Date.now() - 60_000).toUTCString() }]);
+      let woken = 0;
+      const sweep = startOverdueCallSweep({
+        database: server.scratch.database,
+        outbox: { wake: () => void woken++ },
+        log: createLog("silent"),
+        intervalMs: 20,
+      });
+      try {
+        await expect.poll(() => woken, { timeout: 10_000 }).toBe(1);
+      } finally {
+        await sweep.stop();
+      }
+      expect(await callLog(sid)).toMatchObject({ outcome: "missed", outcome_source: "status" });
       expect((await eventsFor(sid)).length).toBe(1);
     });
 

@@ -3,6 +3,8 @@
 // call's outcome is settled from everything known (settleCallOutcome) exactly once: the same
 // transaction sets it and writes call/completed to the outbox, with the CallSid as event id.
 // After that the outcome never changes, whatever arrives later: the functions may have read it.
+// A final status that finds the Dial or Record action still due leaves the call to
+// settleOverdueCalls (twilio-voice-overdue.ts), which settles it once the grace has passed.
 import type { CallLogs, Tx } from "@callflow/db";
 import {
   type CallStatus,
@@ -153,8 +155,14 @@ export async function recordRecordingReport(
 /**
  * Settles the call's outcome when its facts do, once: sets it and writes call/completed in
  * the caller's transaction. True when it did (the outbox relay has an event to send).
+ * `overdue`: the final status has waited out its grace (settleOverdueCalls).
  */
-export async function settleCall(tx: Tx, row: CallLogRow, answeredMinSeconds: number): Promise<boolean> {
+export async function settleCall(
+  tx: Tx,
+  row: CallLogRow,
+  answeredMinSeconds: number,
+  { overdue = false }: { overdue?: boolean } = {},
+): Promise<boolean> {
   if (row.outcome_settled_at) return false;
   const settled = settleCallOutcome(
     {
@@ -167,7 +175,7 @@ export async function settleCall(tx: Tx, row: CallLogRow, answeredMinSeconds: nu
       voicemailOffered: row.voicemail_offered,
       recordingDurationSeconds: row.recording_duration_seconds,
     },
-    { answeredMinSeconds },
+    { answeredMinSeconds, overdue },
   );
   if (!settled) return false;
   await tx

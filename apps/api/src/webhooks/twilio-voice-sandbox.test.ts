@@ -14,6 +14,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLog } from "../log.ts";
 import { NUMBER_A } from "./twilio-test-server.ts";
+import { settleOverdueCalls } from "./twilio-voice-overdue.ts";
 import { twilioWebhooks } from "./twilio-webhooks.ts";
 
 const ACCOUNT_SID = `AC${"5".repeat(32)}`;
@@ -119,10 +120,13 @@ describe.each(testLanes())("calls through the Twilio sandbox on %s", (lane) => {
     expect(call.callbacks.map((callback) => callback.responseStatus)).toEqual(call.callbacks.map(() => 200));
     return call;
   }
+  /** The safety net's sweep, as if the final status's grace had passed. */
+  const graceOver = () => settleOverdueCalls(scratch.database, { graceSeconds: 0 });
 
   it.each([
     ["answered", "answered", "dial", "skip", /no message after answered calls/],
-    ["no-answer", "missed", "status", "send", /missed/],
+    // The caller says nothing after the beep: an empty recording ("absent").
+    ["no-answer", "missed", "recording", "send", /missed/],
     ["busy", "missed", "status", "send", /missed/],
     ["voicemail", "voicemail", "recording", "send", /voicemail/],
     ["hang-up-before-beep", "missed", "status", "send", /missed/],
@@ -131,6 +135,12 @@ describe.each(testLanes())("calls through the Twilio sandbox on %s", (lane) => {
     async (scenario, outcome, source, decision, reason) => {
       const call = await place(scenario);
       expect(call.dial?.number).toBe(OWNER_PHONE);
+      // A caller who hung up at the greeting: the final status waits out its grace for a Record action.
+      if (source === "status") {
+        expect((await callLog(call.callSid)).outcome).toBeNull();
+        expect(await callEvents(call.callSid)).toEqual([]);
+      }
+      await graceOver();
       expect(await callLog(call.callSid)).toMatchObject({
         outcome,
         outcome_source: source,
@@ -168,6 +178,16 @@ describe.each(testLanes())("calls through the Twilio sandbox on %s", (lane) => {
       recording_duration_seconds: 23,
       recording_sid: call.recording?.sid,
     });
+    expect((await decisionFor(call)).decision).toBe("send");
+  });
+
+  it("no forwarding number, the caller hangs up at the greeting: missed once the grace has passed", async () => {
+    await settings({ forward_to: null });
+    const call = await place("hang-up-before-beep");
+    expect(call.callbacks.map((callback) => callback.kind)).toEqual(["voice-url", "voice-status"]);
+    expect((await callLog(call.callSid)).outcome).toBeNull();
+    expect(await graceOver()).toBe(1);
+    expect(await callLog(call.callSid)).toMatchObject({ outcome: "missed", outcome_source: "status" });
     expect((await decisionFor(call)).decision).toBe("send");
   });
 

@@ -12,6 +12,7 @@ import {
   type SandboxCallScenario,
   twilioSandboxAddressFile,
 } from "@callflow/devstack";
+import { VOICE_CALLBACK_GRACE_SECONDS } from "@callflow/domain";
 import { z } from "zod";
 import { loadConfig, webOriginsOf } from "../config.ts";
 
@@ -139,6 +140,7 @@ type CallDetail = {
 const deadline = Date.now() + args.timeout * 1000;
 let callId: string | undefined;
 let last = "";
+let outcomeShown = false;
 while (Date.now() < deadline) {
   if (!callId) {
     const calls = await trpc<{ items: Array<{ id: string; call_sid: string }> }>("calls.list", {
@@ -149,11 +151,15 @@ while (Date.now() < deadline) {
   }
   if (callId) {
     const detail = await trpc<CallDetail>("calls.get", { id: callId });
-    if (!last && detail.call.outcome)
+    if (!outcomeShown && detail.call.outcome) {
       console.log(`outcome: ${detail.call.outcome} (settled by the ${detail.call.outcome_source} callback)`);
+      outcomeShown = true;
+    }
     const line = detail.job
       ? `job ${detail.job.status} (${detail.job.decision}: ${detail.job.reason})${detail.messages.map((m) => `; ${m.channel} ${m.status}${m.error_code ? ` ${m.error_code}` : ""}`).join("")}`
-      : "waiting for the message job…";
+      : detail.call.outcome
+        ? "waiting for the message job…"
+        : `waiting for the outcome (a final status waits ${VOICE_CALLBACK_GRACE_SECONDS} s for a Dial or Record action still due)…`;
     if (line !== last) console.log(line);
     last = line;
     if (detail.job?.status === "scheduled") {

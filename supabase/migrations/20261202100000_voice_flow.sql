@@ -32,3 +32,14 @@ alter table public.call_logs
   add column outcome_source text check (outcome_source in ('incoming', 'dial', 'recording', 'status')),
   add column outcome_settled_at timestamptz,
   add constraint call_logs_settled_outcome check ((outcome_settled_at is null) = (outcome_source is null));
+
+-- Calls logged before the voice flow were settled by their final status, which wrote their
+-- call/completed: they are settled, and never settled again.
+update public.call_logs
+   set outcome_source = 'status', outcome_settled_at = coalesce(ended_at, updated_at)
+ where status in ('completed', 'busy', 'no-answer', 'failed', 'canceled');
+
+-- The overdue-call sweep (apps/api/src/webhooks/twilio-voice-overdue.ts) reads only the calls
+-- of the voice flow still waiting for their outcome.
+create index call_logs_unsettled_voice_flow_idx on public.call_logs (ended_at)
+  where outcome_settled_at is null and voice_flow is not null;

@@ -323,6 +323,32 @@ describe.each(testLanes())("the voice flow's webhooks on %s", (lane) => {
       expect((await eventsFor(sid)).length).toBe(1);
     });
 
+    it("never sweeps a call that did not come through the Voice URL: its final status settled it at once", async () => {
+      const sid = newCallSid();
+      await send(callbacksOf(sid).status("42"));
+      expect(await callLog(sid)).toMatchObject({ voice_flow: null, outcome: "answered", outcome_source: "status" });
+      // A call logged before the voice flow existed, ended long ago and never marked settled.
+      const legacySid = newCallSid();
+      await server.service((tx) =>
+        tx
+          .insertInto("call_logs")
+          .values({
+            organization_id: ORG_A,
+            call_sid: legacySid,
+            from_number: CALLER,
+            to_number: NUMBER_A,
+            status: "completed",
+            outcome: "answered",
+            ended_at: new Date(Date.now() - 3_600_000),
+          })
+          .execute(),
+      );
+      expect(await graceOver()).toBe(0);
+      expect(await callLog(legacySid)).toMatchObject({ outcome: "answered", outcome_settled_at: null });
+      expect((await eventsFor(sid)).length).toBe(1);
+      expect(await eventsFor(legacySid)).toEqual([]);
+    });
+
     it("the running sweep settles a call over for longer than the grace, and wakes the outbox relay", async () => {
       const sid = newCallSid();
       const call = callbacksOf(sid);

@@ -28,6 +28,8 @@ export async function settleOverdueCalls(
       .selectAll("call_logs")
       .select("organizations.answered_min_seconds")
       .where("call_logs.outcome_settled_at", "is", null)
+      // A call that never came through the Voice URL settles at its final status, never later.
+      .where("call_logs.voice_flow", "is not", null)
       .where("call_logs.ended_at", "<=", sql<Date>`now() - make_interval(secs => ${graceSeconds})`)
       .orderBy("call_logs.ended_at")
       .limit(SWEEP_BATCH)

@@ -10,7 +10,7 @@ import { callSid, describeIssues, optional, text } from "./twilio-form.ts";
 import { findNumberOwner, recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
 import { runningStatus, seconds } from "./twilio-voice.ts";
-import { findCallLog, recordCallReport, settleCall, voiceSettingsOf } from "./twilio-voice-flow.ts";
+import { findCallLog, reportCall, voiceSettingsOf } from "./twilio-voice-flow.ts";
 import { hangupTwiml, TWIML_HEADERS, voicemailTwiml } from "./twilio-voice-twiml.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
@@ -54,7 +54,7 @@ export function voiceDialAction({ database, outbox, log, publicUrl }: TwilioWebh
       }
       const answered = dialAnswered(dial.DialCallStatus, dial.DialCallDuration, settings.answeredMinSeconds);
       const offer = !answered && settings.voicemailEnabled;
-      const row = await recordCallReport(tx, owner, {
+      const settled = await reportCall(tx, owner, {
         callSid: dial.CallSid,
         from: dial.From,
         to: dial.To,
@@ -64,10 +64,7 @@ export function voiceDialAction({ database, outbox, log, publicUrl }: TwilioWebh
         ...(dial.DialCallDuration !== undefined ? { dialDurationSeconds: dial.DialCallDuration } : {}),
         voicemailOffered: offer,
       });
-      return {
-        twiml: offer ? voicemailTwiml(settings, urls) : hangupTwiml(),
-        settled: row ? await settleCall(tx, row, settings.answeredMinSeconds) : false,
-      };
+      return { twiml: offer ? voicemailTwiml(settings, urls) : hangupTwiml(), settled };
     });
     if (settled) outbox.wake();
     return c.body(twiml, 200, TWIML_HEADERS);

@@ -58,11 +58,31 @@ const ifForward = (column: string, value: RawBuilder<unknown>) =>
   sql<never>`case when ${forward} then ${value} else ${sql.ref(`call_logs.${column}`)} end`;
 
 /**
- * Writes a callback's facts to its call's log (created by the first callback of the call),
- * and returns the row as it now is, locked until the transaction ends. Null when the CallSid
- * is another organization's (Twilio-wide ids: a row of another org is never touched).
+ * Writes a callback's facts to its call's log and settles the call when its facts now do
+ * (settleCall); true when it wrote call/completed. Null row: the CallSid is another
+ * organization's (Twilio-wide ids: a row of another org is never touched), nothing to settle.
  */
-export async function recordCallReport(tx: Tx, owner: NumberOwner, report: CallReport): Promise<CallLogRow | null> {
+export async function reportCall(tx: Tx, owner: NumberOwner, report: CallReport): Promise<boolean> {
+  const written = await recordCallReport(tx, owner, report);
+  if (!written) return false;
+  if (written.settledOnInsert) {
+    await enqueueCallCompleted(tx, written.row);
+    return true;
+  }
+  return settleCall(tx, written.row, owner.answeredMinSeconds);
+}
+
+/**
+ * Writes a callback's facts to its call's log and returns the row as it now is, locked until
+ * the transaction ends. The first callback of a call creates the row, settled already when
+ * its report alone settles the call (a status callback of a call that never came through the
+ * Voice URL, a goodbye): one write instead of two.
+ */
+async function recordCallReport(
+  tx: Tx,
+  owner: NumberOwner,
+  report: CallReport,
+): Promise<{ row: CallLogRow; settledOnInsert: boolean } | null> {
   const final = finalCallStatuses.includes(report.status);
   const at = report.at ?? new Date();
   const endedAt = final ? at : null;
@@ -71,6 +91,19 @@ export async function recordCallReport(tx: Tx, owner: NumberOwner, report: CallR
     endedAt && report.durationSeconds !== undefined ? new Date(at.getTime() - report.durationSeconds * 1000) : at;
   const contactId = await upsertContact(tx, owner.organizationId, report.from);
   const recording = report.recording;
+  const settledAlone = settleCallOutcome(
+    {
+      callStatus: report.status,
+      durationSeconds: report.durationSeconds ?? null,
+      answeredBy: report.answeredBy ?? null,
+      flow: report.voiceFlow ?? null,
+      dialStatus: report.dialStatus ?? null,
+      dialDurationSeconds: report.dialDurationSeconds ?? null,
+      voicemailOffered: report.voicemailOffered ?? false,
+      recordingDurationSeconds: recording?.durationSeconds ?? null,
+    },
+    { answeredMinSeconds: owner.answeredMinSeconds },
+  );
   const row = await tx
     .insertInto("call_logs")
     .values({
@@ -94,6 +127,10 @@ export async function recordCallReport(tx: Tx, owner: NumberOwner, report: CallR
       recording_sid: recording?.sid ?? null,
       recording_duration_seconds: recording?.durationSeconds ?? null,
       recording_url: recording?.url ?? null,
+      // Applied only when this inserts the row; an existing row keeps its outcome (settleCall decides).
+      ...(settledAlone
+        ? { outcome: settledAlone.outcome, outcome_source: settledAlone.source, outcome_settled_at: sql`now()` }
+        : {}),
     })
     .onConflict((conflict) =>
       conflict
@@ -114,8 +151,12 @@ export async function recordCallReport(tx: Tx, owner: NumberOwner, report: CallR
         .where(sql<boolean>`call_logs.organization_id = excluded.organization_id`),
     )
     .returningAll()
+    // xmax is 0 on a row version this statement inserted, and set on one it updated.
+    .returning(sql<boolean>`(call_logs.xmax = 0)`.as("inserted"))
     .executeTakeFirst();
-  return row ?? null;
+  if (!row) return null;
+  const { inserted, ...log } = row;
+  return { row: log, settledOnInsert: inserted && settledAlone !== null };
 }
 
 /** How each fact merges with what earlier callbacks reported: first answer kept, a recording only grows. */
@@ -184,13 +225,18 @@ export async function settleCall(
     .where("id", "=", row.id)
     .where("outcome_settled_at", "is", null)
     .execute();
+  await enqueueCallCompleted(tx, row);
+  return true;
+}
+
+/** call/completed for a call just settled, in the transaction that settled it; its id is the CallSid. */
+async function enqueueCallCompleted(tx: Tx, row: CallLogRow): Promise<void> {
   await enqueueEvents(tx, [
     callCompleted.outbox(
       { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
       row.call_sid,
     ),
   ]);
-  return true;
 }
 
 /** What the voice flow's TwiML needs to know about the business. */

@@ -11,7 +11,7 @@ import { callSid, describeIssues, optional, text } from "./twilio-form.ts";
 import { findNumberOwner, recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
 import { runningStatus } from "./twilio-voice.ts";
-import { findCallLog, recordCallReport, settleCall, voiceSettingsOf } from "./twilio-voice-flow.ts";
+import { findCallLog, reportCall, voiceSettingsOf } from "./twilio-voice-flow.ts";
 import { hangupTwiml, incomingTwiml, TWIML_HEADERS, voiceFlowOf } from "./twilio-voice-twiml.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
@@ -59,7 +59,7 @@ export function voiceIncoming({ database, outbox, log, publicUrl }: TwilioWebhoo
         return { twiml: incomingTwiml(flow, then, urls), settled: false };
       }
       const flow = voiceFlowOf(settings);
-      const row = await recordCallReport(tx, owner, {
+      const settled = await reportCall(tx, owner, {
         callSid: call.CallSid,
         from: call.From,
         to: call.To,
@@ -69,10 +69,7 @@ export function voiceIncoming({ database, outbox, log, publicUrl }: TwilioWebhoo
         voicemailOffered: flow === "voicemail",
         ...(call.Direction !== undefined ? { direction: call.Direction } : {}),
       });
-      return {
-        twiml: incomingTwiml(flow, settings, urls),
-        settled: row ? await settleCall(tx, row, settings.answeredMinSeconds) : false,
-      };
+      return { twiml: incomingTwiml(flow, settings, urls), settled };
     });
     if (settled) outbox.wake();
     return c.body(twiml, 200, TWIML_HEADERS);

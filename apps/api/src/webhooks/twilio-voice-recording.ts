@@ -15,8 +15,8 @@ import { runningStatus, seconds } from "./twilio-voice.ts";
 import {
   type CallLogRow,
   type RecordingReport,
-  recordCallReport,
   recordRecordingReport,
+  reportCall,
   settleCall,
 } from "./twilio-voice-flow.ts";
 import { emptyTwiml, hangupTwiml, TWIML_HEADERS } from "./twilio-voice-twiml.ts";
@@ -76,7 +76,7 @@ async function recordAction(tx: Tx, callback: RecordingCallback, log: Log): Prom
   }
   if (!(await recordReceipt(tx, { externalId, kind: "voice.recording", organizationId: owner.organizationId })))
     return false;
-  const row = await recordCallReport(tx, owner, {
+  return reportCall(tx, owner, {
     callSid: callback.CallSid,
     from: callback.From as string,
     to,
@@ -84,7 +84,6 @@ async function recordAction(tx: Tx, callback: RecordingCallback, log: Log): Prom
     voicemailOffered: true,
     recording: recordingOf(callback, callback.RecordingDuration ?? 0),
   });
-  return row ? settleCall(tx, row, owner.answeredMinSeconds) : false;
 }
 
 async function recordingStatus(tx: Tx, callback: RecordingCallback, log: Log): Promise<boolean> {

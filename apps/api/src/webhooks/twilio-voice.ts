@@ -10,7 +10,7 @@ import { z } from "zod";
 import { callSid, describeIssues, optional, text } from "./twilio-form.ts";
 import { findNumberOwner, recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
-import { recordCallReport, settleCall } from "./twilio-voice-flow.ts";
+import { reportCall } from "./twilio-voice-flow.ts";
 import { emptyTwiml, TWIML_HEADERS } from "./twilio-voice-twiml.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
@@ -69,7 +69,7 @@ export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOpti
       }
       const first = await recordReceipt(tx, { externalId, kind: "voice.status", organizationId: owner.organizationId });
       if (!first) return false;
-      const row = await recordCallReport(tx, owner, {
+      return reportCall(tx, owner, {
         callSid: call.CallSid,
         from: call.From,
         to: call.To,
@@ -79,7 +79,6 @@ export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOpti
         ...(call.AnsweredBy !== undefined ? { answeredBy: call.AnsweredBy } : {}),
         ...(call.Timestamp !== undefined ? { at: call.Timestamp } : {}),
       });
-      return row ? settleCall(tx, row, owner.answeredMinSeconds) : false;
     });
     if (settled) outbox.wake();
     return c.body(emptyTwiml(), 200, TWIML_HEADERS);

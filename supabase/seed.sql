@@ -12,6 +12,10 @@ update public.organizations
    set business_hours = '{"tue":[["08:00","20:00"]],"wed":[["08:00","20:00"]],"thu":[["08:00","20:00"]],"fri":[["08:00","20:00"]],"sat":[["08:00","20:00"]],"sun":[["08:00","14:00"]]}'
  where id = 'org_demo_rosas_bakery';
 
+-- The voice flow: calls ring the owner's phone (fictional numbers), then voicemail in the business's language.
+update public.organizations set forward_to = '+34911230199', voice_language = 'es-ES' where id = 'org_demo_rosas_bakery';
+update public.organizations set forward_to = '+15125550199' where id = 'org_demo_northside_plumbing';
+
 insert into public.phone_numbers (organization_id, e164, label) values
   ('org_demo_rosas_bakery', '+34911230100', 'Shop'),
   ('org_demo_northside_plumbing', '+15125550100', 'Main line'),
@@ -55,13 +59,15 @@ select organization_id, id, 'sms', 'opt_out', 'inbound_keyword', 'SM' || md5(e16
 
 -- 200 calls per business over the last 30 days: every outcome and final status.
 insert into public.call_logs (organization_id, call_sid, phone_number_id, contact_id, from_number, to_number,
-                              status, outcome, duration_seconds, answered_by, started_at, ended_at)
+                              status, outcome, duration_seconds, answered_by, started_at, ended_at,
+                              outcome_source, outcome_settled_at)
 select c.organization_id,
        'CA' || md5(c.organization_id || ' call ' || n),
        p.id, c.id, c.e164, p.e164,
        s.status, s.outcome, s.duration, s.answered_by,
        now() - (n * interval '3 hours 37 minutes'),
-       now() - (n * interval '3 hours 37 minutes') + make_interval(secs => s.duration + 12)
+       now() - (n * interval '3 hours 37 minutes') + make_interval(secs => s.duration + 12),
+       'status', now() - (n * interval '3 hours 37 minutes') + make_interval(secs => s.duration + 12)
   from generate_series(1, 200) as n
   join lateral (
     select * from public.contacts

@@ -10,6 +10,7 @@ import {
   TWILIO_SANDBOX_ACCOUNT_SID,
   TWILIO_SANDBOX_AUTH_TOKEN,
 } from "@callflow/devstack";
+import type { SenderRates } from "@callflow/domain";
 import { apiEnv } from "./env.ts";
 import type { LogLevel } from "./log.ts";
 
@@ -50,6 +51,8 @@ export interface CallflowConfig {
   webhookAllowedCidrs: string[];
   /** GET /metrics's bearer token; null: only loopback peers may scrape. */
   metricsToken: string | null;
+  /** Messages a second per sender kind, over packages/domain's defaults (sender-pace.ts). */
+  senderRates: Partial<SenderRates>;
 }
 
 /** Thrown for settings that are each valid but do not fit together; the message says what to set. */
@@ -126,6 +129,7 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
     },
     webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS ?? [],
     metricsToken: env.METRICS_TOKEN ?? null,
+    senderRates: env.SENDER_RATES ?? {},
   };
 }
 

@@ -4,6 +4,7 @@
 // turns these values into the configuration every process uses.
 import { databaseEnv, type EnvSource } from "@callflow/db";
 import { devstackEnv } from "@callflow/devstack";
+import { senderRatesSchema } from "@callflow/domain";
 import { inngestEnv } from "@callflow/inngest";
 import { stripeEnv, twilioEnv } from "@callflow/providers";
 import { createEnv } from "@t3-oss/env-core";
@@ -50,6 +51,12 @@ export function apiEnv(source: EnvSource = process.env) {
       TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
       /** Networks allowed to call /webhooks/*, comma-separated CIDR blocks; unset: any (signatures still checked). */
       WEBHOOK_ALLOWED_CIDRS: list.optional(),
+      /** Messages a second per sender, by kind: "whatsapp=80,long_code=1"; kinds not named keep their default. */
+      SENDER_RATES: list
+        .transform((pairs) => Object.fromEntries(pairs.map((pair) => pair.split("=", 2).map((part) => part.trim()))))
+        .pipe(z.record(z.string(), z.coerce.number({ error: "each rate is kind=messages a second, e.g. whatsapp=80" })))
+        .pipe(senderRatesSchema)
+        .optional(),
       /** Bearer token for GET /metrics (Prometheus's credentials); unset: only loopback peers may scrape. */
       METRICS_TOKEN: z
         .string()

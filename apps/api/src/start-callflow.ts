@@ -13,6 +13,7 @@ import {
   startDevExecutor,
   startStripeSandbox,
   startTwilioSandbox,
+  twilioSandboxAddressFile,
 } from "@callflow/devstack";
 import { paidPlans } from "@callflow/domain";
 import { createFunctions, createInngestClient, type OutboxRelay, sendWith, startOutboxRelay } from "@callflow/inngest";
@@ -20,6 +21,7 @@ import {
   createStripeBilling,
   createTwilioMessaging,
   createTwilioNumbers,
+  type PhoneNumberDirectory,
   statusCallbackUrls,
 } from "@callflow/providers";
 import { getRequestListener } from "@hono/node-server";
@@ -28,6 +30,7 @@ import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createDashboard } from "./http/dashboard.ts";
 import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+import { startOverdueCallSweep } from "./webhooks/twilio-voice-overdue.ts";
 
 /** The dashboard's build (npm start builds it when its sources changed). */
 const WEB_DIST = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -87,6 +90,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     });
 
     const { sandbox, twilioAccount } = await startTwilio(config, stops);
+    const numbers = createTwilioNumbers({ ...twilioAccount, publicUrl });
+    if (sandbox) await reconnectNumbers(database, numbers, log);
     const billing = await startBilling(config, publicUrl, stops);
 
     const { executor, inngest, signed } = await startInngest(config, database, log, stops);
@@ -102,11 +107,15 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       });
     };
     stops.add("the outbox relay", async () => relay?.stop());
+    // Calls whose final status came before their Dial or Record action are settled once that grace has passed.
+    const overdueCalls = startOverdueCallSweep({ database, outbox, log });
+    stops.add("the overdue-call sweep", () => overdueCalls.stop());
     const functions = createFunctions(inngest, {
       database,
       billing: billing.provider,
       messaging: createTwilioMessaging(twilioAccount),
       statusCallbacks: statusCallbackUrls({ publicUrl, authToken: config.twilio.authToken }),
+      senderRates: config.senderRates,
     });
 
     let functionsSynced = !executor;
@@ -129,7 +138,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         serveOrigin: config.inngestServeOrigin ?? publicUrl,
         signed,
       },
-      phoneNumberDirectory: createTwilioNumbers(twilioAccount),
+      phoneNumberDirectory: numbers,
       billing: billing.provider,
       dashboardUrl: webOrigins[0] as string,
       ...(devIssuer ? { devIssuer: { issuer: devIssuer, authorizedParty: webOrigins[0] as string } } : {}),
@@ -187,6 +196,8 @@ async function startTwilio(config: CallflowConfig, stops: Stops) {
         accountSid: config.twilio.accountSid,
         authToken: config.twilio.authToken,
         port: config.twilio.sandbox.port,
+        // simulate:call (another process) finds the sandbox here, to place calls through it.
+        addressFile: twilioSandboxAddressFile(config.dataDir),
       })
     : null;
   if (sandbox) stops.add("the Twilio sandbox", () => sandbox.stop());
@@ -260,6 +271,20 @@ async function startBilling(config: CallflowConfig, publicUrl: string, stops: St
     ...(sandbox ? { sandbox: { host: sandbox.host, port: sandbox.port } } : {}),
   });
   return { provider, sandbox };
+}
+
+/**
+ * Local mode: the Twilio sandbox keeps its numbers' configuration in memory, so at each start
+ * the numbers connected in the database are pointed at this API again (Voice URL and status
+ * callback), as Twilio would still have them.
+ */
+async function reconnectNumbers(database: Database, numbers: PhoneNumberDirectory, log: Log) {
+  const connected = await database.withService((tx) => tx.selectFrom("phone_numbers").select("e164").execute());
+  for (const { e164 } of connected) {
+    const owned = await numbers.findOwned(e164);
+    if (owned) await numbers.connect(owned);
+    else log.warn("a connected number is not the local Twilio account's: its calls cannot be simulated", { e164 });
+  }
 }
 
 async function openTheDatabase(config: CallflowConfig, stops: Stops) {

@@ -25,6 +25,8 @@ import type { AppRouter } from "./trpc/root.ts";
 export const WEB_ORIGIN = "http://localhost:5173";
 const TEST_ACCOUNT_SID = `AC${"7".repeat(32)}`;
 const TEST_AUTH_TOKEN = "test-api-twilio-token";
+/** Where connected numbers' Voice URLs point (no Twilio webhooks are served here). */
+const TEST_PUBLIC_URL = "https://api.callflow.test";
 
 export interface TestApi {
   url: string;
@@ -54,6 +56,7 @@ export async function startTestApi(lane: LaneName, overrides: Partial<AppOptions
       accountSid: TEST_ACCOUNT_SID,
       authToken: TEST_AUTH_TOKEN,
       baseUrl: twilio.url,
+      publicUrl: TEST_PUBLIC_URL,
     }),
     ...overrides,
   });

@@ -176,11 +176,12 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
       body: new URLSearchParams(params),
     });
 
-  const shapes = {
-    missed: { callStatus: "no-answer", durationSeconds: 0 },
-    answered: { callStatus: "completed", durationSeconds: 95, answeredBy: "human" },
-    voicemail: { callStatus: "completed", durationSeconds: 38, answeredBy: "machine_end_beep" },
-  } as const;
+  // A number whose calls do not come through CallFlow's Voice URL: its final status settles the outcome.
+  const shapes: Record<"missed" | "answered" | "voicemail", Record<string, string>> = {
+    missed: { CallStatus: "no-answer", CallDuration: "0" },
+    answered: { CallStatus: "completed", CallDuration: "95", AnsweredBy: "human" },
+    voicemail: { CallStatus: "completed", CallDuration: "38", AnsweredBy: "machine_end_beep" },
+  };
 
   async function untilFinal(column: "c.call_sid" | "j.id", value: string, timeoutMs = 30_000): Promise<FinalJob> {
     const deadline = Date.now() + timeoutMs;
@@ -214,14 +215,19 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
       sendHook = hook;
     },
     async placeCall(from, to, outcome = "missed") {
-      const placed = await sandbox.placeCall({
-        voiceStatusCallback: `${publicUrl}/webhooks/twilio/voice`,
-        from,
-        to,
+      const callSid = `CA${randomBytes(16).toString("hex")}`;
+      const params = {
+        AccountSid: ACCOUNT_SID,
+        CallSid: callSid,
+        From: from,
+        To: to,
+        Direction: "inbound",
         ...shapes[outcome],
-      });
-      if (placed.status !== 200) throw new Error(`the voice webhook answered ${placed.status}: ${placed.error}`);
-      return placed.callSid;
+      };
+      const response = await postSigned("/webhooks/twilio/voice", params);
+      if (response.status !== 200)
+        throw new Error(`the voice webhook answered ${response.status}: ${await response.text()}`);
+      return callSid;
     },
     async text(from, to, body) {
       const sid = `SM${randomBytes(16).toString("hex")}`;

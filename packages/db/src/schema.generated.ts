@@ -22,6 +22,16 @@ export interface CallLogs {
   ended_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  voice_flow: "forward" | "voicemail" | "hangup" | null;
+  forwarded_to: string | null;
+  dial_status: "completed" | "answered" | "busy" | "no-answer" | "failed" | "canceled" | null;
+  dial_duration_seconds: number | null;
+  voicemail_offered: Generated<boolean>;
+  recording_sid: string | null;
+  recording_duration_seconds: number | null;
+  recording_url: string | null;
+  outcome_source: "incoming" | "dial" | "recording" | "status" | null;
+  outcome_settled_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface ConsentEvents {
@@ -130,6 +140,11 @@ export interface Organizations {
   help_text: Generated<string>;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  forward_to: string | null;
+  forward_timeout_seconds: Generated<number>;
+  voicemail_enabled: Generated<boolean>;
+  voicemail_greeting: string | null;
+  voice_language: Generated<"en-US" | "en-GB" | "en-AU" | "es-ES" | "es-MX" | "es-US">;
   whatsapp_sender: string | null;
 }
 

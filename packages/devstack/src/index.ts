@@ -31,18 +31,30 @@ export {
   signStripePayload,
 } from "./stripe-sandbox-webhooks.ts";
 export {
-  isSandboxAccountNumber,
-  type PlaceCallOptions,
-  type PlacedCall,
-  type SandboxCallback,
-  type SandboxCallStatus,
-  type SandboxMessage,
+  readTwilioSandboxAddress,
   startTwilioSandbox,
   TWILIO_SANDBOX_ACCOUNT_SID,
   TWILIO_SANDBOX_AUTH_TOKEN,
   type TwilioSandbox,
+  type TwilioSandboxAddress,
   type TwilioSandboxOptions,
+  twilioSandboxAddressFile,
 } from "./twilio-sandbox.ts";
+export type { SandboxCallback } from "./twilio-sandbox-callbacks.ts";
+export {
+  type PlaceCallOptions,
+  type SandboxCall,
+  type SandboxCallError,
+  type SandboxCallScenario,
+  type SandboxCallStatus,
+  sandboxCallScenarios,
+} from "./twilio-sandbox-calls.ts";
+export type { SandboxMessage } from "./twilio-sandbox-messages.ts";
+export {
+  isSandboxAccountNumber,
+  type SandboxNumber,
+  type SandboxNumberConfiguration,
+} from "./twilio-sandbox-numbers.ts";
 export {
   defaultSandboxTiming,
   type SandboxChannel,
@@ -51,3 +63,4 @@ export {
   type SandboxTiming,
   sandboxScenario,
 } from "./twilio-sandbox-scenarios.ts";
+export { parseTwiml, parseXml, TwimlError, type TwimlVerb } from "./twilio-sandbox-twiml.ts";

@@ -109,6 +109,25 @@ export {
   type WhatsAppVariablesResult,
   whatsAppVariablesSchema,
 } from "./template-render.ts";
+export {
+  type CallFacts,
+  DEFAULT_FORWARD_TIMEOUT_SECONDS,
+  type DialCallStatus,
+  dialAnswered,
+  dialCallStatuses,
+  dialCallStatusSchema,
+  type OutcomeSource,
+  outcomeSources,
+  type SettledOutcome,
+  settleCallOutcome,
+  unavailableMessage,
+  VOICE_CALLBACK_GRACE_SECONDS,
+  type VoiceFlow,
+  type VoiceLanguage,
+  voiceFlows,
+  voiceLanguages,
+  voicemailGreeting,
+} from "./voice-flow.ts";
 export { isKnownNotOnWhatsApp, NOT_ON_WHATSAPP_MARK_DAYS, type WhatsAppStatus } from "./whatsapp-reachability.ts";
 export {
   type WhatsAppCategory,

@@ -23,6 +23,11 @@ describe("settingsSchema", () => {
       answered_min_seconds: 5,
       help_text: "Reply STOP to stop messages from us. Call us back any time.",
       whatsapp_sender: null,
+      forward_to: null,
+      forward_timeout_seconds: 12,
+      voicemail_enabled: true,
+      voicemail_greeting: null,
+      voice_language: "en-US",
     });
   });
 
@@ -60,6 +65,12 @@ describe("settingsSchema", () => {
     ["answered_min_seconds 0", { answered_min_seconds: 0 }],
     ["answered_min_seconds 600", { answered_min_seconds: 600 }],
     ["a 320-character help reply", { help_text: "x".repeat(320) }],
+    ["no forwarding number", { forward_to: null }],
+    ["the shortest ring", { forward_timeout_seconds: 5 }],
+    ["the longest ring", { forward_timeout_seconds: 60 }],
+    ["voicemail off", { voicemail_enabled: false }],
+    ["a greeting of the business's own", { voicemail_greeting: "Hola, soy Rosa. Deja tu mensaje." }],
+    ["Spanish from Spain", { voice_language: "es-ES" }],
   ])("accepts %s", (_name, input) => {
     expect(settingsSchema.parse(input)).toMatchObject(input);
   });
@@ -86,6 +97,13 @@ describe("settingsSchema", () => {
     ["a long help reply", { help_text: "x".repeat(321) }, /at most 320 characters/],
     ["quiet hours that start and end together", { quiet_hours: { start: "09:00", end: "09:00" } }, /different times/],
     ["business hours with an unknown day", { business_hours: { Monday: [] } }, /Unknown day "Monday"/],
+    ["a forwarding number that is no number", { forward_to: "call me" }, /.+/],
+    ["a ring under 5 s", { forward_timeout_seconds: 4 }, /ring time must be at least 5 seconds/],
+    ["a ring over a minute", { forward_timeout_seconds: 61 }, /at most 60 seconds\. Keep it under about 15 seconds/],
+    ["voicemail as text", { voicemail_enabled: "yes" }, /on \(true\) or off \(false\)/],
+    ["an empty greeting", { voicemail_greeting: "  " }, /cannot be empty; use null/],
+    ["a long greeting", { voicemail_greeting: "x".repeat(501) }, /at most 500 characters/],
+    ["a language we do not speak", { voice_language: "fr-FR" }, /one of en-US, en-GB/],
   ])("refuses %s", (_name, input, message) => {
     const result = settingsSchema.safeParse(input);
     expect(result.success).toBe(false);
@@ -100,6 +118,8 @@ describe("settingsUpdateSchema", () => {
     ["pausing messages", { trigger_outcomes: [] }, { trigger_outcomes: [] }],
     ["a timezone, correctly cased", { timezone: "america/chicago" }, { timezone: "America/Chicago" }],
     ["a trimmed help reply", { help_text: "  Reply STOP to opt out.  " }, { help_text: "Reply STOP to opt out." }],
+    ["a forwarding number as typed", { forward_to: "+1 (512) 555-0199" }, { forward_to: "+15125550199" }],
+    ["forwarding off", { forward_to: null }, { forward_to: null }],
     [
       "several fields",
       { consent_policy: "explicit", answered_min_seconds: 10 },

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { businessHoursSchema, quietHoursSchema, timeZoneSchema } from "./business-hours.ts";
 import { callOutcomes } from "./call-outcome.ts";
-import { isE164 } from "./phone-number.ts";
+import { e164Schema, isE164 } from "./phone-number.ts";
+import { DEFAULT_FORWARD_TIMEOUT_SECONDS, voiceLanguages } from "./voice-flow.ts";
 
 export const consentPolicies = ["implied", "explicit"] as const;
 
@@ -45,6 +46,26 @@ const fields = {
     .transform((sender) => sender.replace(/^whatsapp:/i, "").replace(/[\s().-]/g, ""))
     .refine(isE164, { error: "The WhatsApp sender is a phone number in international form, such as +15125550100." })
     .nullable(),
+  // The voice flow: where calls are forwarded, how long they ring, and voicemail.
+  // null: no forwarding number; calls go straight to voicemail (or a short message when it is off).
+  forward_to: e164Schema.nullable(),
+  forward_timeout_seconds: wholeSeconds(
+    "The ring time",
+    5,
+    60,
+    "Keep it under about 15 seconds, or the phone's own voicemail may answer first.",
+  ),
+  voicemail_enabled: z.boolean({ error: "Voicemail is on (true) or off (false)." }),
+  // null: a greeting of ours in voice_language, naming the business.
+  voicemail_greeting: z
+    .string({ error: "The voicemail greeting must be text." })
+    .trim()
+    .min(1, { error: "The voicemail greeting cannot be empty; use null for the standard one." })
+    .max(500, { error: "The voicemail greeting can be at most 500 characters." })
+    .nullable(),
+  voice_language: z.enum(voiceLanguages, {
+    error: `The voice language is one of ${voiceLanguages.join(", ")}.`,
+  }),
 };
 
 /** The defaults are the column defaults in supabase/migrations/…_organizations.sql. */
@@ -65,6 +86,12 @@ export const defaultSettings = {
   answered_min_seconds: 5,
   help_text: "Reply STOP to stop messages from us. Call us back any time.",
   whatsapp_sender: null,
+  // The voice flow.
+  forward_to: null,
+  forward_timeout_seconds: DEFAULT_FORWARD_TIMEOUT_SECONDS,
+  voicemail_enabled: true,
+  voicemail_greeting: null,
+  voice_language: "en-US",
 } satisfies z.input<z.ZodObject<typeof fields>>;
 
 /** An organization's messaging settings; a field left out takes the database default. */
@@ -79,6 +106,12 @@ export const settingsSchema = z.object({
   answered_min_seconds: fields.answered_min_seconds.default(defaultSettings.answered_min_seconds),
   help_text: fields.help_text.default(defaultSettings.help_text),
   whatsapp_sender: fields.whatsapp_sender.default(defaultSettings.whatsapp_sender),
+  // The voice flow.
+  forward_to: fields.forward_to.default(defaultSettings.forward_to),
+  forward_timeout_seconds: fields.forward_timeout_seconds.default(defaultSettings.forward_timeout_seconds),
+  voicemail_enabled: fields.voicemail_enabled.default(defaultSettings.voicemail_enabled),
+  voicemail_greeting: fields.voicemail_greeting.default(defaultSettings.voicemail_greeting),
+  voice_language: fields.voice_language.default(defaultSettings.voice_language),
 });
 
 export type Settings = z.output<typeof settingsSchema>;

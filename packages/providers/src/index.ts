@@ -31,7 +31,13 @@ export {
   twilioErrors,
 } from "./twilio-errors.ts";
 export { createTwilioMessaging } from "./twilio-messaging.ts";
-export { createTwilioNumbers, type OwnedNumber, type PhoneNumberDirectory } from "./twilio-numbers.ts";
+export {
+  createTwilioNumbers,
+  type OwnedNumber,
+  type PhoneNumberDirectory,
+  type VoiceWebhookUrls,
+  voiceWebhookUrls,
+} from "./twilio-numbers.ts";
 export {
   mapTwilioMessageStatus,
   validateTwilioSignature,

@@ -1,18 +1,36 @@
-// npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail]
-// Places a call the way Twilio reports one: a signed voice status callback to the API's
-// public webhook path. Then follows the call's message job through the API (tRPC, with a
-// dev token) until it is final, printing each change.
+// npm run -s simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail|busy]
+// Places a call the way a caller does: the local Twilio sandbox dials the business's number
+// and runs the call through that number's Voice URL (CallFlow's TwiML: forward to the
+// business's phone, then voicemail), posting every callback Twilio would, signed; --outcome
+// says what the people on the line do. Then follows the call's message job through the API
+// (tRPC, with a dev token) until it is final, printing each change.
 import { parseArgs } from "node:util";
-import { openDevTokenIssuer } from "@callflow/devstack";
-import twilio from "twilio";
+import {
+  openDevTokenIssuer,
+  readTwilioSandboxAddress,
+  type SandboxCall,
+  type SandboxCallScenario,
+  twilioSandboxAddressFile,
+} from "@callflow/devstack";
+import { VOICE_CALLBACK_GRACE_SECONDS } from "@callflow/domain";
 import { z } from "zod";
-import { loadConfig, publicUrlOf, webOriginsOf } from "../config.ts";
+import { loadConfig, webOriginsOf } from "../config.ts";
 
 const usage =
-  "usage: npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail] [--to <E.164>] [--api <url>] [--timeout <seconds>]";
+  "usage: npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail|busy] [--to <E.164>] [--api <url>] [--timeout <seconds>]";
 const fail = (message: string, code = 2): never => {
   console.error(`simulate:call: ${message}`);
   process.exit(code);
+};
+
+/** What the people on the line do for each outcome asked for. */
+const scenarios: Record<string, SandboxCallScenario> = {
+  // Nobody picks up; at the voicemail greeting the caller says nothing.
+  missed: "no-answer",
+  answered: "answered",
+  voicemail: "voicemail",
+  // The business's line is busy; at the greeting the caller hangs up.
+  busy: "busy",
 };
 
 const argsSchema = z.object({
@@ -23,7 +41,9 @@ const argsSchema = z.object({
     .string({ error: "--from is required" })
     .regex(/^\+[1-9][0-9]{6,14}$/, "--from must be an E.164 number such as +15125550147"),
   outcome: z
-    .enum(["missed", "answered", "voicemail"], { error: "--outcome must be missed, answered or voicemail" })
+    .enum(["missed", "answered", "voicemail", "busy"], {
+      error: "--outcome must be missed, answered, voicemail or busy",
+    })
     .default("missed"),
   to: z
     .string()
@@ -52,11 +72,10 @@ const parsed = argsSchema.safeParse(values);
 if (!parsed.success) fail(`${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
 const args = parsed.data as z.infer<typeof argsSchema>;
 
-// The API's own configuration: its port, public URL, Twilio token, issuer key and dashboard origin.
+// The API's own configuration: its port, data directory (the sandbox's address), Twilio account and dashboard origin.
 const config = loadConfig();
+if (!config.twilio.sandbox) fail("Twilio keys are configured: call the business's number from a phone instead", 1);
 const apiUrl = (args.api ?? `http://localhost:${config.port}`).replace(/\/$/, "");
-const publicUrl = publicUrlOf(config, config.port);
-const authToken = config.twilio.authToken;
 const issuer = openDevTokenIssuer(config.dataDir);
 const token = issuer.issue({
   orgId: args.org,
@@ -78,37 +97,36 @@ async function trpc<T>(path: string, input?: unknown): Promise<T> {
 const numbers = await trpc<Array<{ e164: string }>>("phoneNumbers.list");
 const to = args.to ?? numbers[0]?.e164 ?? fail(`${args.org} has no phone number: add one first`, 1);
 
-const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-const shapes: Record<string, Record<string, string>> = {
-  missed: { CallStatus: "no-answer", CallDuration: "0" },
-  answered: { CallStatus: "completed", CallDuration: "95", AnsweredBy: "human" },
-  voicemail: { CallStatus: "completed", CallDuration: "38", AnsweredBy: "machine_end_beep" },
-};
-const shape = shapes[args.outcome];
-const params: Record<string, string> = {
-  AccountSid: config.twilio.accountSid,
-  ApiVersion: "2010-04-01",
-  CallSid: callSid,
-  From: args.from,
-  To: to,
-  Direction: "inbound",
-  Timestamp: new Date().toUTCString(),
-  ...shape,
-};
-const webhook = `${publicUrl}/webhooks/twilio/voice`;
-const response = await fetch(`${apiUrl}/webhooks/twilio/voice`, {
+const sandbox = readTwilioSandboxAddress(twilioSandboxAddressFile(config.dataDir));
+if (!sandbox)
+  fail(`the local Twilio sandbox is not running: start CallFlow with npm start (DATA_DIR ${config.dataDir})`, 1);
+const placed = await fetch(`${sandbox?.url}/sandbox/calls`, {
   method: "POST",
   headers: {
+    authorization: `Basic ${Buffer.from(`${config.twilio.accountSid}:${config.twilio.authToken}`).toString("base64")}`,
     "content-type": "application/x-www-form-urlencoded",
-    "x-twilio-signature": twilio.getExpectedTwilioSignature(authToken, webhook, params),
   },
-  body: new URLSearchParams(params),
-});
-console.log(`call ${callSid}: ${args.from} → ${to}, ${args.outcome}; webhook answered ${response.status}`);
-if (response.status !== 200) fail(`the voice webhook refused the call: ${await response.text()}`, 1);
+  body: new URLSearchParams({ From: args.from, To: to, Scenario: scenarios[args.outcome] as string }),
+}).catch(() => fail(`the local Twilio sandbox does not answer at ${sandbox?.url}: is npm start still running?`, 1));
+if (!placed.ok) fail(`the Twilio sandbox refused the call: ${await placed.text()}`, 1);
+const call = (await placed.json()) as SandboxCall;
+const callSid = call.callSid;
+console.log(`call ${callSid}: ${args.from} → ${to}, ${args.outcome} (${lineOf(call)})`);
+const refused = call.callbacks.filter((callback) => callback.error);
+for (const error of call.errors)
+  console.error(`  Twilio error ${error.code}: ${error.message}${error.url ? ` (${error.url})` : ""}`);
+if (call.errors.length || refused.length) fail("Twilio could not run the call through CallFlow's webhooks", 1);
+
+/** What happened on the line, in a few words. */
+function lineOf(call: SandboxCall): string {
+  const parts = [call.dial ? `forwarded to ${call.dial.number}: ${call.dial.status}` : "not forwarded"];
+  if (call.recording) parts.push(`a ${call.recording.durationSeconds} s voicemail`);
+  parts.push(`${call.callbacks.length} signed requests to the webhooks`);
+  return parts.join("; ");
+}
 
 type CallDetail = {
-  call: { id: string };
+  call: { id: string; outcome: string | null; outcome_source: string | null };
   job: {
     status: string;
     decision: string;
@@ -122,6 +140,7 @@ type CallDetail = {
 const deadline = Date.now() + args.timeout * 1000;
 let callId: string | undefined;
 let last = "";
+let outcomeShown = false;
 while (Date.now() < deadline) {
   if (!callId) {
     const calls = await trpc<{ items: Array<{ id: string; call_sid: string }> }>("calls.list", {
@@ -132,9 +151,15 @@ while (Date.now() < deadline) {
   }
   if (callId) {
     const detail = await trpc<CallDetail>("calls.get", { id: callId });
+    if (!outcomeShown && detail.call.outcome) {
+      console.log(`outcome: ${detail.call.outcome} (settled by the ${detail.call.outcome_source} callback)`);
+      outcomeShown = true;
+    }
     const line = detail.job
       ? `job ${detail.job.status} (${detail.job.decision}: ${detail.job.reason})${detail.messages.map((m) => `; ${m.channel} ${m.status}${m.error_code ? ` ${m.error_code}` : ""}`).join("")}`
-      : "waiting for the message job…";
+      : detail.call.outcome
+        ? "waiting for the message job…"
+        : `waiting for the outcome (a final status waits ${VOICE_CALLBACK_GRACE_SECONDS} s for a Dial or Record action still due)…`;
     if (line !== last) console.log(line);
     last = line;
     if (detail.job?.status === "scheduled") {

@@ -296,7 +296,7 @@ function inngestRequest(random: Random, t: FuzzTargets): FuzzRequest {
   const path = `/api/inngest?fnId=${uri(fnId)}&stepId=${uri(random.pick(["step", randomString(random)]))}`;
   if (method !== "POST") return { describe: `${method} ${path}`, url: `${t.url}${path}`, init: { method } };
   const event = {
-    name: random.pick(["call/completed", "message/job.created", "inngest/function.failed"]),
+    name: random.pick(["call/completed", "message/delivery.requested", "inngest/function.failed"]),
     id: `evt-${random.int(1e6)}`,
     data: { callSid: `CA${"1".repeat(32)}`, organizationId: "org_fixture_a", callLogId: t.ids.call, jobId: t.ids.job },
     ts: Date.now(),

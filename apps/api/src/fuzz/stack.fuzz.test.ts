@@ -86,7 +86,7 @@ describe(`the whole HTTP surface under ${REQUESTS} fuzzed requests (seed ${SEED}
       clerkWebhookSecret: CLERK_SECRET,
       twilio: { authToken: TWILIO_TOKEN, publicUrl: PUBLIC_URL },
       inngest: { client: inngest, functions, serveOrigin: PUBLIC_URL, signed: true },
-      phoneNumberDirectory: createTwilioNumbers(twilioAccount),
+      phoneNumberDirectory: createTwilioNumbers({ ...twilioAccount, publicUrl: PUBLIC_URL }),
     });
     const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise<void>((resolve) => server.once("listening", () => resolve()));

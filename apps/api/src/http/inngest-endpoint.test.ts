@@ -220,7 +220,12 @@ describe("deliver-message's failure handler, through the endpoint", () => {
           function_id: "callflow-deliver-message",
           run_id: "01J0000000000000000000001",
           error: { name: "Error", message: "Twilio answered 503 five times" },
-          event: { name: "message/job.created", data: { jobId, organizationId: ORG_A }, id: jobId, ts: Date.now() },
+          event: {
+            name: "message/delivery.requested",
+            data: { jobId, organizationId: ORG_A, channel: "whatsapp" },
+            id: `${jobId}:whatsapp`,
+            ts: Date.now(),
+          },
         },
         ts: Date.now(),
       };

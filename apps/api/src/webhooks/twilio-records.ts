@@ -66,7 +66,7 @@ export async function upsertContact(tx: Tx, organizationId: string, from: string
 
 export interface Receipt {
   externalId: string;
-  kind: "voice.status" | "message.status" | "message.inbound";
+  kind: "voice.status" | "voice.incoming" | "voice.dial" | "voice.recording" | "message.status" | "message.inbound";
   organizationId: string | null;
   note?: string;
 }

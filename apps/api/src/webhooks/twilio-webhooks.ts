@@ -6,12 +6,18 @@ import { inboundMessage } from "./twilio-inbound.ts";
 import { messageStatusCallback } from "./twilio-message-status.ts";
 import { type TwilioFormEnv, verifyTwilioSignature } from "./twilio-signature.ts";
 import { voiceStatusCallback } from "./twilio-voice.ts";
+import { voiceDialAction } from "./twilio-voice-dial.ts";
+import { voiceIncoming } from "./twilio-voice-incoming.ts";
+import { voiceRecording } from "./twilio-voice-recording.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
 export function twilioWebhooks(options: TwilioWebhookOptions) {
   const signed = verifyTwilioSignature(options);
   return new Hono<TwilioFormEnv>()
     .post("/voice", signed, voiceStatusCallback(options))
+    .post("/voice/incoming", signed, voiceIncoming(options))
+    .post("/voice/dial", signed, voiceDialAction(options))
+    .post("/voice/recording", signed, voiceRecording(options))
     .post("/messages/status", signed, messageStatusCallback(options))
     .post("/messages/inbound", signed, inboundMessage(options));
 }

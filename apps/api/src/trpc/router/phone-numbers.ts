@@ -43,6 +43,15 @@ export const phoneNumbersRouter = {
       throw new TRPCError({ code: "BAD_GATEWAY", message: "Twilio could not be asked about this number; try again" });
     });
     if (!owned) throw notAvailable(input.e164);
+    // Its calls come to CallFlow before the business sees it connected. The URLs are the same
+    // for every business, so a number another business took meanwhile is left as it was.
+    await ctx.phoneNumberDirectory.connect(owned).catch((error: unknown) => {
+      ctx.log.warn("Twilio number configuration failed", { error: (error as Error).message });
+      throw new TRPCError({
+        code: "BAD_GATEWAY",
+        message: "Twilio could not point this number at CallFlow; try again",
+      });
+    });
     return ctx
       .db((tx) =>
         tx
@@ -56,15 +65,28 @@ export const phoneNumbersRouter = {
         throw error;
       });
   }),
-  remove: adminProcedure.input(uuidInput).mutation(({ ctx, input }) =>
-    ctx.db(async (tx) => {
-      const removed = await tx
-        .deleteFrom("phone_numbers")
-        .where("id", "=", input.id)
-        .returning("id")
-        .executeTakeFirst();
-      if (!removed) throw notFound("phone number");
-      return removed;
-    }),
-  ),
+  /**
+   * Disconnects a number: removed here first, then its Voice URL and status callback are
+   * cleared at Twilio so its calls no longer reach CallFlow. Twilio failing to clear them does
+   * not keep the number connected: a call that still arrives finds no business and is ended.
+   */
+  remove: adminProcedure.input(uuidInput).mutation(async ({ ctx, input }) => {
+    const removed = await ctx.db((tx) =>
+      tx.deleteFrom("phone_numbers").where("id", "=", input.id).returning(["id", "e164"]).executeTakeFirst(),
+    );
+    if (!removed) throw notFound("phone number");
+    const directory = ctx.phoneNumberDirectory;
+    if (directory) {
+      try {
+        const owned = await directory.findOwned(removed.e164);
+        if (owned) await directory.disconnect(owned);
+      } catch (error) {
+        ctx.log.warn("Twilio number could not be disconnected", {
+          e164: removed.e164,
+          error: (error as Error).message,
+        });
+      }
+    }
+    return { id: removed.id };
+  }),
 } satisfies TRPCRouterRecord;

@@ -15,6 +15,11 @@ const SETTINGS_COLUMNS = [
   "answered_min_seconds",
   "help_text",
   "whatsapp_sender",
+  "forward_to",
+  "forward_timeout_seconds",
+  "voicemail_enabled",
+  "voicemail_greeting",
+  "voice_language",
   "updated_at",
 ] as const;
 

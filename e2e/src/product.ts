@@ -1,7 +1,7 @@
 // The whole product as a user starts it: the API's composition root in its own process
 // (local mode: embedded database, dev executor, Twilio sandbox), reached only over HTTP.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,7 +52,11 @@ export async function startProduct(
   const webPort = options.webPort ?? (await freePort());
   const webUrl = `http://127.0.0.1:${webPort}`;
   const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
+  // SIGUSR2 writes a diagnostic report (the main thread's JavaScript stack, even when it is
+  // busy): what a product that does not stop was doing.
+  const reportDir = mkdtempSync(join(tmpdir(), "callflow-e2e-report-"));
+  const nodeArgs = ["--report-on-signal", `--report-directory=${reportDir}`, "--import", "tsx", "apps/api/src/main.ts"];
+  const child: ChildProcess = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: {
       ...inheritedEnvironment(),
@@ -141,9 +145,35 @@ export async function startProduct(
         new Promise<false>((resolve) => setTimeout(() => resolve(false), 60_000)),
       ]);
       if (stopped) return;
+      child.kill("SIGUSR2");
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
       child.kill("SIGKILL");
       await exited;
-      throw new Error(`the product did not stop within 60 s of ${signal}:\n${output.join("").slice(-4000)}`);
+      throw new Error(
+        `the product did not stop within 60 s of ${signal}:\n${output.join("").slice(-4000)}\n${diagnosticReport(reportDir)}`,
+      );
     },
   };
+}
+
+/** The JavaScript stack and open handles from the report SIGUSR2 wrote, if it wrote one. */
+function diagnosticReport(directory: string): string {
+  const file = readdirSync(directory).find((name) => name.endsWith(".json"));
+  if (!file) return "(no diagnostic report was written: its event loop is blocked, or it ignores SIGUSR2)";
+  const report = JSON.parse(readFileSync(join(directory, file), "utf8")) as {
+    javascriptStack?: { message?: string; stack?: string[] };
+    libuv?: Array<{ type: string; is_active: boolean; remoteEndpoint?: unknown; localEndpoint?: unknown }>;
+  };
+  const handles = (report.libuv ?? [])
+    .filter((handle) => handle.is_active)
+    .map(
+      (handle) =>
+        `${handle.type} ${JSON.stringify(handle.localEndpoint ?? "")} ${JSON.stringify(handle.remoteEndpoint ?? "")}`,
+    );
+  return [
+    `main thread: ${report.javascriptStack?.message ?? ""}`,
+    ...(report.javascriptStack?.stack ?? []).slice(0, 30),
+    "active handles:",
+    ...handles.slice(0, 40),
+  ].join("\n");
 }

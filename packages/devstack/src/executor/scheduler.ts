@@ -88,7 +88,7 @@ export function createScheduler(deps: {
           if (entry && entry.count > 1) entry.count--;
           else held.delete(key);
         }
-        if (leftWork) scan();
+        if (leftWork) scanSoon();
       });
     driving.set(run.runId, drive);
   }
@@ -123,8 +123,17 @@ export function createScheduler(deps: {
       })
       .finally(() => {
         scanning = null;
-        if (scanAgain) scan();
+        if (scanAgain) scanSoon();
       });
+  }
+
+  /**
+   * A scan after the current turn of the event loop. Embedded PGlite answers within
+   * microtasks, so scans that follow one another directly would never let timers, I/O or
+   * signals (SIGTERM) run while work keeps being left.
+   */
+  function scanSoon() {
+    setImmediate(scan);
   }
 
   async function pass() {

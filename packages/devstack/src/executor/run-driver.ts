@@ -39,7 +39,19 @@ export function createRunDriver(deps: {
       if (run.nextAt.getTime() > Date.now()) return run.nextAt;
       if (run.status === "sleeping" || run.status === "waiting") {
         // The timer fired or the wait timed out: the step's result is null.
-        run = (await resumeOnTime(run)) ?? (await loadRun(db, runId));
+        const resumed = await resumeOnTime(run);
+        if (resumed) {
+          run = resumed;
+          continue;
+        }
+        // An event ended it first: go on from what is stored. Stored as it was, it could not be
+        // ended now: look again later instead of asking again at once (a loop of embedded
+        // PGlite queries never yields to timers, I/O or signals).
+        const stored = await loadRun(db, runId);
+        if (stored && stored.status === run.status && stored.pendingStep === run.pendingStep) {
+          return new Date(Date.now() + 1_000);
+        }
+        run = stored;
         continue;
       }
       const fn = functions.get(run.functionId);

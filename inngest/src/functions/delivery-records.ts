@@ -50,6 +50,15 @@ export type Attempt =
   | { outcome: "refused"; messageId: string; reason: string }
   | { outcome: "withheld" | "opted_out"; reason: string };
 
+/** The messages row of one channel's attempt for a job (one per job and channel). */
+const attemptRow = (job: PreparedJob, channel: Channel) => ({
+  organization_id: job.organizationId,
+  job_id: job.id,
+  channel,
+  to_number: job.to,
+  from_number: job.from[channel],
+});
+
 export const channelName = (channel: Channel) => (channel === "whatsapp" ? "WhatsApp" : "SMS");
 
 export async function loadJob(deps: DeliveryRecordsDeps, jobId: string): Promise<PreparedJob> {
@@ -138,13 +147,7 @@ async function claimSend(deps: DeliveryRecordsDeps, job: PreparedJob, channel: C
     if (refusal) return { withheld: `canceled before the ${channelName(channel)} send: ${refusal}` };
     const inserted = await tx
       .insertInto("messages")
-      .values({
-        organization_id: job.organizationId,
-        job_id: job.id,
-        channel,
-        to_number: job.to,
-        from_number: job.from[channel],
-      })
+      .values(attemptRow(job, channel))
       .onConflict((conflict) => conflict.columns(["job_id", "channel"]).doNothing())
       .returning("id")
       .executeTakeFirst();
@@ -269,15 +272,7 @@ export async function recordUnsent(
   return deps.database.withService(async (tx) => {
     await tx
       .insertInto("messages")
-      .values({
-        organization_id: job.organizationId,
-        job_id: job.id,
-        channel,
-        to_number: job.to,
-        from_number: job.from[channel],
-        status: "failed",
-        error_message: reason,
-      })
+      .values({ ...attemptRow(job, channel), status: "failed", error_message: reason })
       .onConflict((conflict) => conflict.columns(["job_id", "channel"]).doNothing())
       .execute();
     const row = await tx

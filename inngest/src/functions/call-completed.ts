@@ -11,6 +11,7 @@ import {
   entitlementOf,
   quotaReachedReason,
   type SenderRates,
+  subscriptionStateOf,
   usagePeriodOf,
 } from "@callflow/domain";
 import { NonRetriableError } from "inngest";
@@ -142,15 +143,7 @@ async function loadDecisionInput(tx: Tx, organizationId: string, call: Selectabl
     .select(["plan", "status", "past_due_since", "current_period_start", "current_period_end"])
     .where("organization_id", "=", organizationId)
     .executeTakeFirst();
-  const billing = subscription
-    ? {
-        plan: subscription.plan,
-        status: subscription.status,
-        pastDueSince: subscription.past_due_since,
-        currentPeriodStart: subscription.current_period_start,
-        currentPeriodEnd: subscription.current_period_end,
-      }
-    : null;
+  const billing = subscriptionStateOf(subscription);
   const entitlement = entitlementOf(billing, now);
   const period = usagePeriodOf(billing, now);
   const usage = await tx

@@ -31,6 +31,28 @@ export interface SubscriptionState {
   currentPeriodEnd: Date | null;
 }
 
+/** A `subscriptions` row as the billing rules read it; no row: null, the free plan. */
+export function subscriptionStateOf(
+  row:
+    | {
+        plan: string;
+        status: SubscriptionStatus;
+        past_due_since: Date | null;
+        current_period_start: Date | null;
+        current_period_end: Date | null;
+      }
+    | undefined,
+): SubscriptionState | null {
+  if (!row) return null;
+  return {
+    plan: row.plan,
+    status: row.status,
+    pastDueSince: row.past_due_since,
+    currentPeriodStart: row.current_period_start,
+    currentPeriodEnd: row.current_period_end,
+  };
+}
+
 export type Entitlement =
   | { sending: true; plan: Plan; graceUntil: Date | null }
   | { sending: false; plan: Plan; reason: string };

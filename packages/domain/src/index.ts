@@ -6,6 +6,7 @@ export {
   quotaReachedReason,
   type SubscriptionState,
   type SubscriptionStatus,
+  subscriptionStateOf,
   subscriptionStatuses,
   usagePeriodOf,
 } from "./billing.ts";

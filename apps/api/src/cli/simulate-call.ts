@@ -4,7 +4,6 @@
 // business's phone, then voicemail), posting every callback Twilio would, signed; --outcome
 // says what the people on the line do. Then follows the call's message job through the API
 // (tRPC, with a dev token) until it is final, printing each change.
-import { parseArgs } from "node:util";
 import {
   openDevTokenIssuer,
   readTwilioSandboxAddress,
@@ -15,6 +14,7 @@ import {
 import { VOICE_CALLBACK_GRACE_SECONDS } from "@callflow/domain";
 import { z } from "zod";
 import { loadConfig, webOriginsOf } from "../config.ts";
+import { readCliArgs } from "./cli-args.ts";
 
 const usage =
   "usage: npm run simulate:call -- --org <orgId> --from <E.164> [--outcome missed|answered|voicemail|busy] [--to <E.164>] [--api <url>] [--timeout <seconds>]";
@@ -52,25 +52,7 @@ const argsSchema = z.object({
   api: z.string().url("--api must be the API's URL, such as http://localhost:3000").optional(),
   timeout: z.coerce.number().int().min(1).max(3600).default(120),
 });
-let values: Record<string, unknown> = {};
-try {
-  values = parseArgs({
-    options: {
-      org: { type: "string" },
-      from: { type: "string" },
-      outcome: { type: "string" },
-      to: { type: "string" },
-      api: { type: "string" },
-      timeout: { type: "string" },
-    },
-    args: process.argv.slice(2).filter((arg) => arg !== "--"),
-  }).values;
-} catch (error) {
-  fail(`${(error as Error).message}\n${usage}`);
-}
-const parsed = argsSchema.safeParse(values);
-if (!parsed.success) fail(`${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
-const args = parsed.data as z.infer<typeof argsSchema>;
+const args = readCliArgs("simulate:call", usage, argsSchema, ["org", "from", "outcome", "to", "api", "timeout"]);
 
 // The API's own configuration: its port, data directory (the sandbox's address), Twilio account and dashboard origin.
 const config = loadConfig();

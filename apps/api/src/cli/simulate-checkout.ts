@@ -3,11 +3,11 @@
 // through the API (billing.createCheckoutSession), completes it at the local Stripe
 // sandbox (as the "Subscribe" button does), then follows billing.status until Stripe's
 // signed webhook has been turned into the new plan, and prints it.
-import { parseArgs } from "node:util";
 import { openDevTokenIssuer } from "@callflow/devstack";
 import { paidPlans } from "@callflow/domain";
 import { z } from "zod";
 import { loadConfig, webOriginsOf } from "../config.ts";
+import { readCliArgs } from "./cli-args.ts";
 
 const usage = `usage: npm run -s simulate:checkout -- --org <orgId> --plan ${paidPlans.map((p) => p.id).join("|")} [--api <url>] [--timeout <seconds>]`;
 const fail = (message: string, code = 2): never => {
@@ -25,23 +25,7 @@ const argsSchema = z.object({
   api: z.string().url("--api must be the API's URL, such as http://localhost:3000").optional(),
   timeout: z.coerce.number().int().min(1).max(600).default(60),
 });
-let values: Record<string, unknown> = {};
-try {
-  values = parseArgs({
-    options: {
-      org: { type: "string" },
-      plan: { type: "string" },
-      api: { type: "string" },
-      timeout: { type: "string" },
-    },
-    args: process.argv.slice(2).filter((arg) => arg !== "--"),
-  }).values;
-} catch (error) {
-  fail(`${(error as Error).message}\n${usage}`);
-}
-const parsed = argsSchema.safeParse(values);
-if (!parsed.success) fail(`${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
-const args = parsed.data as z.infer<typeof argsSchema>;
+const args = readCliArgs("simulate:checkout", usage, argsSchema, ["org", "plan", "api", "timeout"]);
 
 const config = loadConfig();
 if (!config.stripe.sandbox) fail("Stripe keys are configured: subscribe through Stripe's own Checkout instead", 1);

@@ -1,10 +1,10 @@
 // npm run -s token -- --org <orgId> [--role admin|member] [--user <userId>]
 // Prints a session token from the local dev issuer. Refuses when Clerk is configured:
 // then only Clerk's own tokens are accepted, and this one would be rejected.
-import { parseArgs } from "node:util";
 import { openDevTokenIssuer } from "@callflow/devstack";
 import { z } from "zod";
 import { loadConfig, webOriginsOf } from "../config.ts";
+import { readCliArgs } from "./cli-args.ts";
 
 const usage = "usage: npm run -s token -- --org <orgId> [--role admin|member] [--user <userId>] [--ttl <seconds>]";
 const argsSchema = z.object({
@@ -31,30 +31,16 @@ if (config.auth.kind === "clerk") {
   );
   process.exit(1);
 }
-let values: Record<string, unknown>;
-try {
-  values = parseArgs({
-    options: { org: { type: "string" }, role: { type: "string" }, user: { type: "string" }, ttl: { type: "string" } },
-    args: process.argv.slice(2).filter((arg) => arg !== "--"),
-  }).values;
-} catch (error) {
-  console.error(`token: ${(error as Error).message}\n${usage}`);
-  process.exit(2);
-}
-const parsed = argsSchema.safeParse(values);
-if (!parsed.success) {
-  console.error(`token: ${parsed.error.issues.map((issue) => issue.message).join("; ")}\n${usage}`);
-  process.exit(2);
-}
+const args = readCliArgs("token", usage, argsSchema, ["org", "role", "user", "ttl"]);
 // The same DATA_DIR, WEB_PORT and WEB_ORIGIN as the API reads: its issuer key, its first authorized party.
 const issuer = openDevTokenIssuer(config.dataDir);
 const authorizedParty = (config.authorizedParties ?? webOriginsOf(config, null))[0];
 console.log(
   issuer.issue({
-    orgId: parsed.data.org,
-    role: parsed.data.role,
-    userId: parsed.data.user,
-    ttlSeconds: parsed.data.ttl,
+    orgId: args.org,
+    role: args.role,
+    userId: args.user,
+    ttlSeconds: args.ttl,
     authorizedParty,
   }),
 );

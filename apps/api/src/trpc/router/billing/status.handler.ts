@@ -1,4 +1,11 @@
-import { atLimitDescription, entitlementOf, paidPlans, plans, usagePeriodOf } from "@callflow/domain";
+import {
+  atLimitDescription,
+  entitlementOf,
+  paidPlans,
+  plans,
+  subscriptionStateOf,
+  usagePeriodOf,
+} from "@callflow/domain";
 import type { OrgContext } from "../../trpc.ts";
 
 /**
@@ -27,15 +34,7 @@ export const billingStatus = ({ ctx }: { ctx: OrgContext }) =>
         "stripe_subscription_id",
       ])
       .executeTakeFirst();
-    const subscription = row
-      ? {
-          plan: row.plan,
-          status: row.status,
-          pastDueSince: row.past_due_since,
-          currentPeriodStart: row.current_period_start,
-          currentPeriodEnd: row.current_period_end,
-        }
-      : null;
+    const subscription = subscriptionStateOf(row);
     const entitlement = entitlementOf(subscription, now);
     const period = usagePeriodOf(subscription, now);
     const usage = await tx

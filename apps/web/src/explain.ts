@@ -49,7 +49,7 @@ const spanishReasons: Array<[RegExp, (match: RegExpMatchArray) => string]> = [
     /^the business sends no message after (\w+) calls$/,
     (m) => `el negocio no envía mensajes tras llamadas ${spanishOutcome[m[1] ?? ""] ?? m[1]}s`,
   ],
-  [/^the caller was messaged less than (\d+) h ago$/, (m) => `ya se le escribió hace menos de ${m[1]} h`],
+  [/^the caller was messaged less than (\d+ (?:h|min)) ago$/, (m) => `ya se le escribió hace menos de ${m[1]}`],
   [/^the monthly message quota of the plan is used up$/, () => "se agotó la cuota mensual de mensajes del plan"],
   [
     /^no active template for (\w+) calls$/,

@@ -143,6 +143,9 @@ describe("decideMessage", () => {
     expect(decide(601).decision).toBe("skip");
     expect(decide(7_200)).toMatchObject({ decision: "skip", reason: "the caller was messaged less than 2 h ago" });
     expect(decide(0).decision).toBe("send");
+    // Under an hour, or not whole hours: minutes, never "0 h".
+    expect(decide(1_800)).toMatchObject({ reason: "the caller was messaged less than 30 min ago" });
+    expect(decide(5_400)).toMatchObject({ reason: "the caller was messaged less than 90 min ago" });
   });
 
   it("skips a call that has no outcome yet", () => {

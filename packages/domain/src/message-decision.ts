@@ -98,6 +98,11 @@ function callerLanguage(e164: string): string | null {
   return null;
 }
 
+/** A cooldown as the skip reason says it: whole hours in hours, anything else in minutes. */
+function cooldownText(seconds: number): string {
+  return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.ceil(seconds / 60)} min`;
+}
+
 export function decideMessage(input: DecisionInput): Decision {
   const { call, organization: org, contact, now } = input;
   const parsed = parsePhoneNumber(call.from);
@@ -112,7 +117,7 @@ export function decideMessage(input: DecisionInput): Decision {
   if (!org.triggerOutcomes.includes(call.outcome))
     return skip(`the business sends no message after ${call.outcome} calls`);
   if (contact?.lastMessagedAt && now.getTime() - contact.lastMessagedAt.getTime() < org.cooldownSeconds * 1000) {
-    return skip(`the caller was messaged less than ${Math.round(org.cooldownSeconds / 3600)} h ago`);
+    return skip(`the caller was messaged less than ${cooldownText(org.cooldownSeconds)} ago`);
   }
   if (!org.entitlement.sending) return skip(org.entitlement.reason);
   if (!hasQuotaLeft(org.entitlement.plan.id, org.messagesUsedThisPeriod)) {

@@ -59,6 +59,14 @@ describe("parsePhoneNumber rejects", () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(reason);
   });
+
+  it("quotes a long input cut short, not whole", () => {
+    const result = parsePhoneNumber(`+1 ${"5".repeat(5_000)}`);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toBe(`"+1 ${"5".repeat(37)}…" is too long to be a phone number. Check for extra digits.`);
+    }
+  });
 });
 
 describe("isE164", () => {

@@ -51,24 +51,27 @@ export function parsePhoneNumber(input: string, defaultCountry?: CountryCode): P
     return { ok: false, reason: "No phone number was given. Enter one with its country code, like +1 512 555 0100." };
   }
   if (WITHHELD_WORDS.has(text.toLowerCase()) || WITHHELD_NUMBERS.has(text.replace(/[^+0-9]/g, ""))) {
-    return { ok: false, reason: `The caller's number is withheld ("${text}"), so there is no number to reply to.` };
+    return {
+      ok: false,
+      reason: `The caller's number is withheld (${quoted(text)}), so there is no number to reply to.`,
+    };
   }
   if (/^(client|sip):/i.test(text)) {
     return {
       ok: false,
-      reason: `"${text}" is a browser or SIP address, not a phone number, so it cannot receive WhatsApp or SMS.`,
+      reason: `${quoted(text)} is a browser or SIP address, not a phone number, so it cannot receive WhatsApp or SMS.`,
     };
   }
   if (/\p{L}/u.test(text)) {
     return {
       ok: false,
-      reason: `"${text}" contains letters. A phone number has only digits, spaces and + ( ) - . characters.`,
+      reason: `${quoted(text)} contains letters. A phone number has only digits, spaces and + ( ) - . characters.`,
     };
   }
   if (!text.startsWith("+") && defaultCountry === undefined) {
     return {
       ok: false,
-      reason: `"${text}" has no country code. Start it with + and the country code, like +1 512 555 0100.`,
+      reason: `${quoted(text)} has no country code. Start it with + and the country code, like +1 512 555 0100.`,
     };
   }
 
@@ -79,16 +82,21 @@ export function parsePhoneNumber(input: string, defaultCountry?: CountryCode): P
   return { ok: false, reason: invalidReason(text, defaultCountry, parsed) };
 }
 
+/** The input as a refusal quotes it: cut short, so a pasted essay does not come back whole. */
+function quoted(text: string): string {
+  return text.length > 40 ? `"${[...text].slice(0, 40).join("")}…"` : `"${text}"`;
+}
+
 function invalidReason(text: string, defaultCountry: CountryCode | undefined, parsed: PhoneNumber | undefined): string {
   switch (validatePhoneNumberLength(text, defaultCountry)) {
     case "NOT_A_NUMBER":
-      return `"${text}" is not a phone number. Enter digits with the country code, like +1 512 555 0100.`;
+      return `${quoted(text)} is not a phone number. Enter digits with the country code, like +1 512 555 0100.`;
     case "INVALID_COUNTRY":
-      return `"${text}" does not start with a known country code. Check the digits after the +.`;
+      return `${quoted(text)} does not start with a known country code. Check the digits after the +.`;
     case "TOO_SHORT":
-      return `"${text}" is too short to be a phone number. Check that no digits are missing.`;
+      return `${quoted(text)} is too short to be a phone number. Check that no digits are missing.`;
     case "TOO_LONG":
-      return `"${text}" is too long to be a phone number. Check for extra digits.`;
+      return `${quoted(text)} is too long to be a phone number. Check for extra digits.`;
     default: {
       // An invalid number often has no single country (+44 is shared by GB, GG, IM, JE).
       const where = parsed?.country
@@ -96,7 +104,7 @@ function invalidReason(text: string, defaultCountry: CountryCode | undefined, pa
         : parsed
           ? ` for country code +${parsed.countryCallingCode}`
           : "";
-      return `"${text}" is not a valid phone number${where}. Check the country code and the digits.`;
+      return `${quoted(text)} is not a valid phone number${where}. Check the country code and the digits.`;
     }
   }
 }

@@ -211,6 +211,17 @@ export const en = {
   "settings.trigger.missed": "Missed calls",
   "settings.trigger.voicemail": "Voicemails",
   "settings.trigger.answered": "Answered calls",
+  "settings.calls": "Calls to your number",
+  "settings.forwardTo": "Ring this phone first (international format)",
+  "settings.forwardToHint": "Your shop's or your own phone. Leave empty to send calls straight to voicemail.",
+  "settings.ringSeconds": "Ring it for (seconds)",
+  "settings.ringSecondsHint":
+    "5 to 60 seconds. Keep it under about 15, or that phone's own voicemail may answer first.",
+  "settings.voicemailOn": "Take a voicemail when nobody answers",
+  "settings.greeting": "Voicemail greeting",
+  "settings.greetingHint":
+    "Up to 500 characters, read aloud. Leave empty for a standard greeting that names your business.",
+  "settings.voiceLanguage": "Language of the voice callers hear",
   "settings.saved": "Saved.",
   "day.mon": "Monday",
   "day.tue": "Tuesday",
@@ -490,6 +501,18 @@ export const es: Record<MessageKey, string> = {
   "settings.trigger.missed": "Llamadas perdidas",
   "settings.trigger.voicemail": "Mensajes de voz",
   "settings.trigger.answered": "Llamadas atendidas",
+  "settings.calls": "Llamadas a su número",
+  "settings.forwardTo": "Hacer sonar primero este teléfono (formato internacional)",
+  "settings.forwardToHint":
+    "El teléfono de su tienda o el suyo. Déjelo vacío para pasar las llamadas directamente al buzón de voz.",
+  "settings.ringSeconds": "Hacerlo sonar durante (segundos)",
+  "settings.ringSecondsHint":
+    "De 5 a 60 segundos. Mejor menos de unos 15, o el buzón de ese teléfono puede contestar antes.",
+  "settings.voicemailOn": "Tomar un mensaje de voz cuando nadie contesta",
+  "settings.greeting": "Saludo del buzón de voz",
+  "settings.greetingHint":
+    "Hasta 500 caracteres, leídos en voz alta. Déjelo vacío para un saludo estándar con el nombre de su negocio.",
+  "settings.voiceLanguage": "Idioma de la voz que oyen quienes llaman",
   "settings.saved": "Guardado.",
   "day.mon": "Lunes",
   "day.tue": "Martes",

@@ -1,5 +1,6 @@
 // Admins edit, members read: numbers, timezone, business and quiet hours, the SMS fallback
-// wait, the per-caller cooldown and which call outcomes get a message.
+// wait, the per-caller cooldown, which call outcomes get a message, and where calls ring
+// (forwarding, ring time, voicemail and its greeting, the voice's language).
 import { type FormEvent, useMemo, useState } from "react";
 import type { DashboardSession } from "../auth/session.ts";
 import { PageTitle } from "../components/layout.tsx";
@@ -10,6 +11,18 @@ import { type Outputs, trpc } from "../trpc.ts";
 type Settings = Outputs["settings"]["get"];
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const OUTCOMES = ["missed", "voicemail", "answered"] as const;
+// The values settings.update accepts; the type check below fails when the API gains one.
+const VOICE_LANGUAGES = [
+  "en-US",
+  "en-GB",
+  "en-AU",
+  "es-ES",
+  "es-MX",
+  "es-US",
+] as const satisfies readonly Settings["voice_language"][];
+type MissingVoiceLanguage = Exclude<Settings["voice_language"], (typeof VOICE_LANGUAGES)[number]>;
+const everyVoiceLanguage: MissingVoiceLanguage extends never ? true : never = true;
+void everyVoiceLanguage;
 const RANGE = /^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$/;
 
 /** "09:00-13:00, 16:00-20:00" → [["09:00","13:00"],["16:00","20:00"]]; null when it does not read. */
@@ -143,6 +156,13 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
   const [fallback, setFallback] = useState(String(settings.fallback_window_seconds));
   const [cooldownHours, setCooldownHours] = useState(String(settings.cooldown_seconds / 3600));
   const [outcomes, setOutcomes] = useState<string[]>(settings.trigger_outcomes as string[]);
+  const [voice, setVoice] = useState<VoiceForm>(() => ({
+    forwardTo: settings.forward_to ?? "",
+    ringSeconds: String(settings.forward_timeout_seconds),
+    voicemailOn: settings.voicemail_enabled,
+    greeting: settings.voicemail_greeting ?? "",
+    language: settings.voice_language,
+  }));
   const [saved, setSaved] = useState(false);
   const update = trpc.settings.update.useMutation({
     onSuccess: async () => {
@@ -170,6 +190,12 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
       fallback_window_seconds: Number(fallback),
       cooldown_seconds: Math.round(Number(cooldownHours) * 3600),
       trigger_outcomes: OUTCOMES.filter((outcome) => outcomes.includes(outcome)),
+      // Empty means none: no forwarding number, the standard greeting.
+      forward_to: voice.forwardTo.trim() || null,
+      forward_timeout_seconds: Number(voice.ringSeconds),
+      voicemail_enabled: voice.voicemailOn,
+      voicemail_greeting: voice.greeting.trim() || null,
+      voice_language: voice.language,
     });
   };
 
@@ -235,6 +261,7 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
         outcomes={outcomes}
         setOutcomes={setOutcomes}
       />
+      <CallsFieldset canEdit={canEdit} voice={voice} setVoice={setVoice} />
       {canEdit ? (
         <div className="form-actions">
           <button type="submit" disabled={update.isPending}>
@@ -312,6 +339,90 @@ function MessagingFieldset(props: {
           </label>
         ))}
       </fieldset>
+    </fieldset>
+  );
+}
+
+interface VoiceForm {
+  forwardTo: string;
+  ringSeconds: string;
+  voicemailOn: boolean;
+  greeting: string;
+  language: Settings["voice_language"];
+}
+
+/** Where a call to the business's number rings, for how long, and what happens when nobody answers. */
+function CallsFieldset(props: { canEdit: boolean; voice: VoiceForm; setVoice: (voice: VoiceForm) => void }) {
+  const { t, lang } = useI18n();
+  const { canEdit, voice, setVoice } = props;
+  const languageNames = useMemo(() => new Intl.DisplayNames([lang], { type: "language" }), [lang]);
+  return (
+    <fieldset disabled={!canEdit} className="panel" id="calls">
+      <legend>{t("settings.calls")}</legend>
+      <label>
+        {t("settings.forwardTo")}
+        <input
+          value={voice.forwardTo}
+          onChange={(event) => setVoice({ ...voice, forwardTo: event.target.value })}
+          placeholder="+15125550100"
+          inputMode="tel"
+          maxLength={40}
+          aria-describedby="forward-hint"
+        />
+        <span className="hint" id="forward-hint">
+          {t("settings.forwardToHint")}
+        </span>
+      </label>
+      <label>
+        {t("settings.ringSeconds")}
+        <input
+          type="number"
+          min={5}
+          max={60}
+          step={1}
+          value={voice.ringSeconds}
+          onChange={(event) => setVoice({ ...voice, ringSeconds: event.target.value })}
+          aria-describedby="ring-hint"
+        />
+        <span className="hint" id="ring-hint">
+          {t("settings.ringSecondsHint")}
+        </span>
+      </label>
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          checked={voice.voicemailOn}
+          onChange={(event) => setVoice({ ...voice, voicemailOn: event.target.checked })}
+        />
+        {t("settings.voicemailOn")}
+      </label>
+      <label>
+        {t("settings.greeting")}
+        <textarea
+          value={voice.greeting}
+          onChange={(event) => setVoice({ ...voice, greeting: event.target.value })}
+          maxLength={500}
+          rows={3}
+          disabled={!voice.voicemailOn}
+          aria-describedby="greeting-hint"
+        />
+        <span className="hint" id="greeting-hint">
+          {t("settings.greetingHint")}
+        </span>
+      </label>
+      <label>
+        {t("settings.voiceLanguage")}
+        <select
+          value={voice.language}
+          onChange={(event) => setVoice({ ...voice, language: event.target.value as VoiceForm["language"] })}
+        >
+          {VOICE_LANGUAGES.map((code) => (
+            <option key={code} value={code}>
+              {languageNames.of(code) ?? code}
+            </option>
+          ))}
+        </select>
+      </label>
     </fieldset>
   );
 }

@@ -116,6 +116,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       messaging: createTwilioMessaging(twilioAccount),
       statusCallbacks: statusCallbackUrls({ publicUrl, authToken: config.twilio.authToken }),
       senderRates: config.senderRates,
+      reconcile: config.reconcile,
     });
 
     let functionsSynced = !executor;

@@ -42,12 +42,12 @@ export function createFunctions(
     ...(billing ? [createSyncSubscription(inngest, { ...deps, billing })] : []),
   ];
 }
+export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export {
   applyStatusReport,
   type StatusReport,
   type StoredMessage,
   storedMessageColumns,
 } from "./message-status-report.ts";
-export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";
 export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";

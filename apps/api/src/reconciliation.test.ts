@@ -109,7 +109,9 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
     }, "the send");
     // Twilio has it read; none of its three callbacks reached CallFlow.
     await until(async () => stack.sandbox.sends.find((send) => send.to === from)?.status === "read", "read at Twilio");
-    expect(stack.sandbox.callbacks.filter((callback) => callback.params.MessageSid === whatsapp.provider_sid)).toEqual([]);
+    expect(stack.sandbox.callbacks.filter((callback) => callback.params.MessageSid === whatsapp.provider_sid)).toEqual(
+      [],
+    );
     expect(whatsapp.status).toBe("queued");
 
     stack.advanceClock(31 * MINUTE);
@@ -117,7 +119,11 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
     expect(output).toMatchObject({ moved: 1, fetchFailed: 0 });
     // The delivery was still waiting out its minute: the reconciled status ended the wait.
     const final = await stack.finalJob(callSid);
-    expect(final).toMatchObject({ status: "delivered", final_channel: "whatsapp", final_reason: "delivered by WhatsApp" });
+    expect(final).toMatchObject({
+      status: "delivered",
+      final_channel: "whatsapp",
+      final_reason: "delivered by WhatsApp",
+    });
     expect(stack.sandbox.sends.filter((send) => send.to === from).map((send) => send.channel)).toEqual(["whatsapp"]);
     expect(await message(job.id, "whatsapp")).toMatchObject({ status: "read", reconcile_after: null });
     expect(await eventsOf(whatsapp.id)).toEqual([{ status: "read", source: "reconciled" }]);

@@ -8,8 +8,8 @@ import type { CallflowInngest } from "../client.ts";
 import { reconciliationRequested } from "../events.ts";
 import {
   defaultReconcileSettings,
-  finishStuckJobs,
   findUnsettledMessages,
+  finishStuckJobs,
   type ReconcileRecordsDeps,
   type ReconcileSettings,
   reconcileMessage,

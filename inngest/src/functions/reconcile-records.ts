@@ -2,13 +2,7 @@
 // messages whose outcome Twilio never told us, what Twilio says when asked, and jobs that
 // nothing moves any more.
 import type { Database } from "@callflow/db";
-import {
-  type Channel,
-  isDeliveredLike,
-  isFailure,
-  type MessageStatus,
-  messageStatuses,
-} from "@callflow/domain";
+import { type Channel, isDeliveredLike, isFailure, type MessageStatus, messageStatuses } from "@callflow/domain";
 import type { MessagingProvider } from "@callflow/providers";
 import { sql } from "kysely";
 import { applyStatusReport, storedMessageColumns } from "../message-status-report.ts";

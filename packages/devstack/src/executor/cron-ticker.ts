@@ -7,13 +7,14 @@
 //   The event id names the function and the tick, a second guard (event ids start one run).
 // - No catch-up storm: after downtime only the latest tick that passed starts a run.
 // - A schedule seen for the first time starts at its next tick, as after a sync to Inngest.
+
+import { sql } from "kysely";
 import { type CronSchedule, nextTick, previousTick } from "./cron.ts";
 import type { SyncedFunction } from "./function-config.ts";
 import type { FunctionRegistry } from "./function-registry.ts";
 import type { Intake } from "./intake.ts";
 import { type ExecutorLog, errorText } from "./log.ts";
 import type { EventPayload } from "./run-state.ts";
-import { sql } from "kysely";
 import { type Db, SCHEMA } from "./store/schema.ts";
 
 /** Syncs are noticed, and a jumped clock corrected, at least this often. */

@@ -30,7 +30,7 @@ describe("parseCron", () => {
     ["* * 0 * *", "day of month 0 is out of range 1-31"],
     ["* * * 13 *", "month 13 is out of range 1-12"],
     ["* * * * 8", "day of week 8 is out of range 0-7"],
-    ["*/0 * * * *", "minute step in \"*/0\" must be at least 1"],
+    ["*/0 * * * *", 'minute step in "*/0" must be at least 1'],
     ["5-1 * * * *", 'minute range "5-1" runs backwards'],
     ["1-2-3 * * * *", 'has more than one "-"'],
     ["*/2/3 * * * *", 'has more than one "/"'],

@@ -109,10 +109,7 @@ const concurrencyOption = z
 const functionConfig = z.object({
   id: z.string().min(1),
   name: z.string().optional(),
-  triggers: z
-    .array(z.unknown())
-    .min(1, "no triggers")
-    .pipe(z.array(trigger)),
+  triggers: z.array(z.unknown()).min(1, "no triggers").pipe(z.array(trigger)),
   steps: z
     .object({
       step: z.object({

@@ -117,6 +117,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       statusCallbacks: statusCallbackUrls({ publicUrl, authToken: config.twilio.authToken }),
       senderRates: config.senderRates,
       reconcile: config.reconcile,
+      outbox,
     });
 
     let functionsSynced = !executor;

@@ -153,6 +153,7 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
     now: () => new Date(Date.now() + offsetMs),
     ...(options.senderRates ? { senderRates: options.senderRates } : {}),
     ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+    outbox: { wake: () => relay?.wake() },
   });
   app = createApp({
     database,

@@ -40,6 +40,8 @@ export const unsettledStatuses: readonly MessageStatus[] = messageStatuses.filte
 export interface ReconcileRecordsDeps {
   database: Database;
   messaging: Pick<MessagingProvider, "fetchMessage">;
+  /** The outbox relay: sends a committed status event now rather than at its next sweep. */
+  outbox?: { wake(): void };
   now?: () => Date;
 }
 
@@ -74,7 +76,14 @@ export async function findUnsettledMessages(
 }
 
 export type Reconciled =
-  | { outcome: "unchanged" | "moved"; from: MessageStatus; to: MessageStatus; reported: MessageStatus }
+  | {
+      outcome: "unchanged" | "moved";
+      from: MessageStatus;
+      to: MessageStatus;
+      reported: MessageStatus;
+      /** Whether Twilio's answer was news, recorded as an event. */
+      recorded: boolean;
+    }
   | { outcome: "fetch_failed"; reason: string };
 
 /**
@@ -103,48 +112,55 @@ export async function reconcileMessage(
     return { outcome: "fetch_failed", reason };
   }
   const now = deps.now?.() ?? new Date();
-  return deps.database.withService(async (tx) => {
-    const stored = await tx
-      .selectFrom("messages")
-      .select([...storedMessageColumns, "sent_at", "created_at"])
-      .where("id", "=", message.id)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const lastHeard = await tx
-      .selectFrom("message_events")
-      .select("status")
-      .where("organization_id", "=", stored.organization_id)
-      .where("message_id", "=", stored.id)
-      .orderBy("received_at", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    const from = stored.status as MessageStatus;
-    let to = from;
-    // News only: what we store, or what Twilio last told us (also a status behind ours), is none.
-    if (fetched.status !== from && fetched.status !== lastHeard?.status) {
-      to = await applyStatusReport(
-        tx,
-        { ...stored, status: from },
-        {
-          sid: message.sid,
-          reported: fetched.status,
-          errorCode: fetched.errorCode,
-          errorMessage: null,
-          source: "reconciled",
-          payload: { status: fetched.status, error_code: fetched.errorCode, asked_at: now.toISOString() },
-          at: now,
-        },
-      );
-    }
-    const age = now.getTime() - (stored.sent_at ?? stored.created_at).getTime();
-    const askAgainAt = new Date(now.getTime() + Math.max(settings.afterMinutes * 60_000, age / 2));
-    await tx
-      .updateTable("messages")
-      .set({ reconcile_error: null, reconcile_after: unsettledStatuses.includes(to) ? askAgainAt : null })
-      .where("id", "=", stored.id)
-      .execute();
-    return { outcome: to === from ? "unchanged" : "moved", from, to, reported: fetched.status };
-  });
+  const reconciled = await deps.database.withService(
+    async (tx): Promise<Extract<Reconciled, { recorded: boolean }>> => {
+      const stored = await tx
+        .selectFrom("messages")
+        .select([...storedMessageColumns, "sent_at", "created_at"])
+        .where("id", "=", message.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const lastHeard = await tx
+        .selectFrom("message_events")
+        .select("status")
+        .where("organization_id", "=", stored.organization_id)
+        .where("message_id", "=", stored.id)
+        .orderBy("received_at", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      const from = stored.status as MessageStatus;
+      let to = from;
+      let recorded = false;
+      // News only: what we store, or what Twilio last told us (also a status behind ours), is none.
+      if (fetched.status !== from && fetched.status !== lastHeard?.status) {
+        to = await applyStatusReport(
+          tx,
+          { ...stored, status: from },
+          {
+            sid: message.sid,
+            reported: fetched.status,
+            errorCode: fetched.errorCode,
+            errorMessage: null,
+            source: "reconciled",
+            payload: { status: fetched.status, error_code: fetched.errorCode, asked_at: now.toISOString() },
+            at: now,
+          },
+        );
+        recorded = true;
+      }
+      const age = now.getTime() - (stored.sent_at ?? stored.created_at).getTime();
+      const askAgainAt = new Date(now.getTime() + Math.max(settings.afterMinutes * 60_000, age / 2));
+      await tx
+        .updateTable("messages")
+        .set({ reconcile_error: null, reconcile_after: unsettledStatuses.includes(to) ? askAgainAt : null })
+        .where("id", "=", stored.id)
+        .execute();
+      return { outcome: to === from ? "unchanged" : "moved", from, to, reported: fetched.status, recorded };
+    },
+  );
+  // A waiting delivery hears of it now, not at the relay's next sweep.
+  if (reconciled.recorded) deps.outbox?.wake();
+  return reconciled;
 }
 
 export interface StuckJobMessage {

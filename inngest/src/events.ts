@@ -61,3 +61,16 @@ export const stripeSubscriptionChanged = Object.assign(
   eventType("stripe/subscription.changed", { schema: stripeSubscriptionChangedData }),
   { outbox: outboxOf("stripe/subscription.changed", stripeSubscriptionChangedData) },
 );
+
+const reconciliationRequestedData = z.object({
+  /** Who asked, for the run's record: an operator's name, a test. */
+  requestedBy: z.string().min(1).max(200),
+});
+/**
+ * Reconciliation now rather than at its next scheduled tick (an operator after an outage,
+ * a test). Its schedule is the function's cron trigger; this is the same run on demand.
+ */
+export const reconciliationRequested = Object.assign(
+  eventType("ops/reconciliation.requested", { schema: reconciliationRequestedData }),
+  { outbox: outboxOf("ops/reconciliation.requested", reconciliationRequestedData) },
+);

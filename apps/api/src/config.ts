@@ -11,6 +11,7 @@ import {
   TWILIO_SANDBOX_AUTH_TOKEN,
 } from "@callflow/devstack";
 import type { SenderRates } from "@callflow/domain";
+import type { ReconcileSettings } from "@callflow/inngest";
 import { apiEnv } from "./env.ts";
 import type { LogLevel } from "./log.ts";
 
@@ -53,6 +54,8 @@ export interface CallflowConfig {
   metricsToken: string | null;
   /** Messages a second per sender kind, over packages/domain's defaults (sender-pace.ts). */
   senderRates: Partial<SenderRates>;
+  /** What reconcile-deliveries does and when (inngest/src/functions/reconcile-records.ts). */
+  reconcile: ReconcileSettings;
 }
 
 /** Thrown for settings that are each valid but do not fit together; the message says what to set. */
@@ -130,6 +133,12 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
     webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS ?? [],
     metricsToken: env.METRICS_TOKEN ?? null,
     senderRates: env.SENDER_RATES ?? {},
+    reconcile: {
+      cron: env.RECONCILE_CRON,
+      afterMinutes: env.RECONCILE_AFTER_MINUTES,
+      stuckJobMinutes: env.RECONCILE_STUCK_JOB_MINUTES,
+      pageSize: env.RECONCILE_PAGE_SIZE,
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // an env.ts reads process.env (env-reads.test.ts fails when something does); config.ts
 // turns these values into the configuration every process uses.
 import { databaseEnv, type EnvSource } from "@callflow/db";
-import { devstackEnv } from "@callflow/devstack";
+import { devstackEnv, parseCron } from "@callflow/devstack";
 import { senderRatesSchema } from "@callflow/domain";
 import { inngestEnv } from "@callflow/inngest";
 import { stripeEnv, twilioEnv } from "@callflow/providers";
@@ -62,6 +62,23 @@ export function apiEnv(source: EnvSource = process.env) {
         .string()
         .regex(/^[\x21-\x7e]{16,512}$/, "16 to 512 visible ASCII characters, no spaces (a bearer token)")
         .optional(),
+      /** Reconciliation (see Operations): when it runs, a cron schedule as Inngest reads it (`TZ=` prefix allowed). */
+      RECONCILE_CRON: z
+        .string()
+        .superRefine((schedule, context) => {
+          try {
+            parseCron(schedule);
+          } catch (error) {
+            context.addIssue({ code: "custom", message: `not a cron schedule: ${(error as Error).message}` });
+          }
+        })
+        .default("*/5 * * * *"),
+      /** A sent message whose status has not moved for this many minutes is asked about at Twilio. */
+      RECONCILE_AFTER_MINUTES: z.coerce.number().int().min(1).max(10_080).default(30),
+      /** A job not final with no change for this many minutes beyond its fallback window is finished. */
+      RECONCILE_STUCK_JOB_MINUTES: z.coerce.number().int().min(10).max(43_200).default(120),
+      /** Messages asked about, and jobs finished, per run at most. */
+      RECONCILE_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     },
     runtimeEnv: source,
     emptyStringAsUndefined: true,

@@ -116,6 +116,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       messaging: createTwilioMessaging(twilioAccount),
       statusCallbacks: statusCallbackUrls({ publicUrl, authToken: config.twilio.authToken }),
       senderRates: config.senderRates,
+      reconcile: config.reconcile,
+      outbox,
     });
 
     let functionsSynced = !executor;

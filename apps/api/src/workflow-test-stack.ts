@@ -21,6 +21,8 @@ import {
   type DeliverySend,
   deliveryRequestOf,
   type OutboxRelay,
+  type ReconcileSettings,
+  reconciliationRequested,
   sendWith,
   startOutboxRelay,
 } from "@callflow/inngest";
@@ -58,6 +60,8 @@ export interface WorkflowTestStack {
   finalJobById(jobId: string, timeoutMs?: number): Promise<FinalJob>;
   /** Asks for a channel's delivery again, as a repeated request would (an event id of its own). */
   requestDelivery(send: DeliverySend, repeat: string): Promise<void>;
+  /** A reconciliation run now, as an operator asks for one; resolves once it has ended, with its output. */
+  reconcile(): Promise<unknown>;
   /** The job's messages in the order they were created. */
   messagesOf(jobId: string): Promise<
     Array<{
@@ -85,6 +89,7 @@ export interface WorkflowTestOptions {
   /** Seeds the business (org, numbers, templates) before the functions sync. */
   seed(database: Database): Promise<void>;
   senderRates?: Partial<SenderRates>;
+  reconcile?: Partial<ReconcileSettings>;
 }
 
 export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTestOptions): Promise<WorkflowTestStack> {
@@ -147,6 +152,8 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
     statusCallbacks: statusCallbackUrls({ publicUrl, authToken: AUTH_TOKEN }),
     now: () => new Date(Date.now() + offsetMs),
     ...(options.senderRates ? { senderRates: options.senderRates } : {}),
+    ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+    outbox: { wake: () => relay?.wake() },
   });
   app = createApp({
     database,
@@ -247,6 +254,18 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
     async requestDelivery(send, repeat) {
       const request = deliveryRequestOf(send, options.senderRates);
       await inngest.send({ ...request, id: `${request.id}:${repeat}` });
+    },
+    async reconcile() {
+      const id = `reconcile-${randomBytes(8).toString("hex")}`;
+      await inngest.send(reconciliationRequested.create({ requestedBy: "test" }, { id }));
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const run = (await executor.runs()).find((summary) => summary.event.id === id);
+        if (run?.status === "completed") return run.output;
+        if (run?.status === "failed") throw new Error(`reconciliation failed: ${JSON.stringify(run.error)}`);
+        if (Date.now() > deadline) throw new Error(`reconciliation did not end: ${run?.status ?? "no run"}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     messagesOf: (jobId) =>
       database.withService((tx) =>

@@ -36,6 +36,12 @@ const spanishOutcome: Record<string, string> = {
   "after-hours": "fuera de horario",
 };
 
+const spanishJobStatus: Record<string, string> = {
+  pending: "pendiente",
+  scheduled: "programado",
+  sending: "enviando",
+};
+
 const spanishReasons: Array<[RegExp, (match: RegExpMatchArray) => string]> = [
   [/^(missed|answered|voicemail|after-hours) call$/, (m) => `llamada ${spanishOutcome[m[1] ?? ""] ?? m[1]}`],
   [/^WhatsApp first, SMS as fallback$/, () => "primero WhatsApp, SMS si no llega"],
@@ -58,6 +64,14 @@ const spanishReasons: Array<[RegExp, (match: RegExpMatchArray) => string]> = [
   [/^caller number is not one we can message: (.*)$/, (m) => `no se puede escribir a este número: ${m[1]}`],
   [/^delivered by WhatsApp$/, () => "entregado por WhatsApp"],
   [/^delivered by SMS$/, () => "entregado por SMS"],
+  // Reconciliation (inngest/src/functions/reconcile-records.ts).
+  [/^delivered by WhatsApp; found by reconciliation$/, () => "entregado por WhatsApp; lo comprobó la conciliación"],
+  [/^delivered by SMS; found by reconciliation$/, () => "entregado por SMS; lo comprobó la conciliación"],
+  [
+    /^stuck (pending|scheduled|sending) for over (\d+) minutes; finished by reconciliation$/,
+    (m) =>
+      `detenido (${spanishJobStatus[m[1] ?? ""] ?? m[1]}) durante más de ${m[2]} minutos; lo cerró la conciliación`,
+  ],
   [/^SMS (\w+); the carrier sent no delivery receipt$/, () => "SMS enviado; el operador no confirmó la entrega"],
   [
     /^monthly message quota reached: (\d+) of (\d+) on (\w+)$/,

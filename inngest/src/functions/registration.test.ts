@@ -5,10 +5,12 @@ import { createInngestClient } from "../client.ts";
 import { evaluateExpression } from "../testing.ts";
 import { createCallCompleted } from "./call-completed.ts";
 import { createDeliverMessage } from "./deliver-message.ts";
+import { createReconcileDeliveries } from "./reconcile-deliveries.ts";
 
 type FunctionConfig = {
   id: string;
-  triggers: Array<{ event: string; expression?: string }>;
+  triggers: Array<{ event?: string; expression?: string; cron?: string }>;
+  concurrency?: unknown;
   steps: { step: { retries: { attempts: number } } };
   idempotency?: string;
   throttle?: { key: string; limit: number; period: string };
@@ -75,5 +77,20 @@ describe("deliver-message's registration", () => {
     });
     expect(evaluateExpression(trigger?.expression ?? "", { event: failed(config?.id ?? "") })).toBe(true);
     expect(evaluateExpression(trigger?.expression ?? "", { event: failed("callflow-call-completed") })).toBe(false);
+  });
+});
+
+describe("reconcile-deliveries' registration", () => {
+  it("runs on its schedule (every 5 minutes by default) and on request, one run at a time", () => {
+    const [config] = configOf(createReconcileDeliveries(inngest, deps));
+    expect(config?.triggers).toEqual([{ cron: "*/5 * * * *" }, { event: "ops/reconciliation.requested" }]);
+    expect(config?.concurrency).toBe(1);
+  });
+
+  it("takes the schedule it is given", () => {
+    const [config] = configOf(
+      createReconcileDeliveries(inngest, { ...deps, reconcile: { cron: "TZ=Europe/Madrid 0 * * * *" } }),
+    );
+    expect(config?.triggers?.[0]).toEqual({ cron: "TZ=Europe/Madrid 0 * * * *" });
   });
 });

@@ -82,6 +82,7 @@ export interface MessageEvents {
   error_code: number | null;
   payload: ColumnType<JsonValue, string | undefined, string>;
   received_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  source: Generated<"callback" | "reconciled">;
 }
 
 export interface MessageJobs {
@@ -124,6 +125,8 @@ export interface Messages {
   sent_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   status_changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  reconcile_after: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  reconcile_error: string | null;
 }
 
 export interface Organizations {

@@ -6,6 +6,7 @@ export {
   openDevTokenIssuer,
 } from "./dev-token-issuer.ts";
 export { devstackEnv } from "./env.ts";
+export { CronError, parseCron } from "./executor/cron.ts";
 export type { ExecutorLog, ExecutorLogLine } from "./executor/log.ts";
 export {
   type DevExecutor,

@@ -53,6 +53,10 @@ export interface MessageStore {
   /** GET Messages/{sid}.json; null when there is no such message. */
   fetch(sid: string): Record<string, unknown> | null;
   refuseNextSend(refusal: SandboxRefusal): void;
+  /** Status callbacks of messages to this number (E.164) are lost: their statuses change, nothing is posted. */
+  loseStatusCallbacksTo(to: string): void;
+  /** Twilio's record of the message changes with no callback (a late carrier report, or one that went backwards). */
+  setStatus(sid: string, status: SandboxMessageStatus, errorCode?: number): void;
 }
 
 export function createMessageStore(options: {
@@ -65,6 +69,7 @@ export function createMessageStore(options: {
   const sends: SandboxMessage[] = [];
   const messages = new Map<string, StoredMessage>();
   const refusals: SandboxRefusal[] = [];
+  const losingCallbacksTo = new Set<string>();
 
   const address = (message: SandboxMessage, which: "to" | "from") =>
     message.channel === "whatsapp" ? `whatsapp:${message[which]}` : message[which];
@@ -102,7 +107,7 @@ export function createMessageStore(options: {
       message.errorMessage = sandboxErrorMessages[step.errorCode] ?? null;
     }
     const callbackUrl = message.statusCallback;
-    if (!callbackUrl) return Promise.resolve();
+    if (!callbackUrl || losingCallbacksTo.has(message.to)) return Promise.resolve();
     const params: Record<string, string> = {
       AccountSid: accountSid,
       ApiVersion: API_VERSION,
@@ -162,6 +167,17 @@ export function createMessageStore(options: {
     },
     refuseNextSend(refusal) {
       refusals.push(refusal);
+    },
+    loseStatusCallbacksTo(to) {
+      losingCallbacksTo.add(to);
+    },
+    setStatus(sid, status, errorCode) {
+      const message = messages.get(sid);
+      if (!message) throw new Error(`the sandbox has no message ${sid}`);
+      message.status = status;
+      message.updatedAt = new Date();
+      message.errorCode = errorCode ?? null;
+      message.errorMessage = errorCode === undefined ? null : (sandboxErrorMessages[errorCode] ?? null);
     },
   };
 }

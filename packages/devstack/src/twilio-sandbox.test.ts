@@ -159,6 +159,31 @@ describe("Twilio sandbox", () => {
     expect((await api(sandbox, `/Messages/${created.json.sid}.json`)).json.status).toBe("delivered");
   });
 
+  it("loses a number's status callbacks when told to: its record moves on, a fetch answers it, nothing is posted", async () => {
+    const { sandbox, receiver } = await setup();
+    sandbox.loseStatusCallbacksTo("+15125550117");
+    const lost = await sendSms(sandbox, receiver, "+15125550117");
+    const kept = await sendSms(sandbox, receiver, "+15125550127");
+    await sandbox.whenIdle();
+    expect(statusesFor(receiver, lost.json.sid)).toEqual([]);
+    expect(statusesFor(receiver, kept.json.sid)).toHaveLength(2);
+    expect((await api(sandbox, `/Messages/${lost.json.sid}.json`)).json.status).toBe("delivered");
+  });
+
+  it("changes a message's record without a callback when told to, as a fetch then shows", async () => {
+    const { sandbox, receiver } = await setup();
+    const created = await sendSms(sandbox, receiver, "+15125550137");
+    await sandbox.whenIdle();
+    sandbox.setMessageStatus(created.json.sid as string, "undelivered", 30003);
+    expect((await api(sandbox, `/Messages/${created.json.sid}.json`)).json).toMatchObject({
+      status: "undelivered",
+      error_code: 30003,
+      error_message: "Unreachable destination handset",
+    });
+    expect(statusesFor(receiver, created.json.sid)).toHaveLength(2);
+    expect(() => sandbox.setMessageStatus(`SM${"0".repeat(32)}`, "sent")).toThrow("the sandbox has no message");
+  });
+
   it("numbers ending in 0: accepts WhatsApp, then reports it failed with 63024; delivers SMS", async () => {
     const { sandbox, receiver } = await setup();
     const whatsapp = await sendWhatsApp(sandbox, receiver, "+15125550110");

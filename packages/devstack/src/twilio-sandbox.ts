@@ -28,7 +28,12 @@ import {
 } from "./twilio-sandbox-http.ts";
 import { createMessageStore, type SandboxMessage } from "./twilio-sandbox-messages.ts";
 import { createNumberStore, isSandboxAccountNumber, type SandboxNumber } from "./twilio-sandbox-numbers.ts";
-import { defaultSandboxTiming, type SandboxRefusal, type SandboxTiming } from "./twilio-sandbox-scenarios.ts";
+import {
+  defaultSandboxTiming,
+  type SandboxMessageStatus,
+  type SandboxRefusal,
+  type SandboxTiming,
+} from "./twilio-sandbox-scenarios.ts";
 
 /** Local mode's Twilio account: the sandbox answers for it, and the API signs and checks with its token. */
 export const TWILIO_SANDBOX_ACCOUNT_SID = `AC${"0".repeat(32)}`;
@@ -69,6 +74,10 @@ export interface TwilioSandbox {
   redeliver(callback: SandboxCallback): Promise<SandboxCallback>;
   /** The next create request is refused with this error (for 429/5xx and other refusals). */
   refuseNextSend(refusal: SandboxRefusal): void;
+  /** Status callbacks of messages to this number (E.164) are lost: Twilio's record moves on, nothing is posted. */
+  loseStatusCallbacksTo(to: string): void;
+  /** Twilio's record of a message changes with no callback (late, or backwards); what a fetch then answers. */
+  setMessageStatus(sid: string, status: SandboxMessageStatus, errorCode?: number): void;
   /** Resolves once every scheduled status change has happened and its callback was posted. */
   whenIdle(): Promise<void>;
   /** Closes the server and cancels pending status changes and callbacks. */
@@ -204,6 +213,8 @@ export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise
     number: (e164) => numbers.find(e164),
     redeliver: (callback) => poster.redeliver(callback),
     refuseNextSend: (refusal) => messages.refuseNextSend(refusal),
+    loseStatusCallbacksTo: (to) => messages.loseStatusCallbacksTo(to),
+    setMessageStatus: (sid, status, errorCode) => messages.setStatus(sid, status, errorCode),
     whenIdle: () => scheduler.whenIdle(),
     async stop() {
       if (stopped) return;

@@ -1,12 +1,10 @@
 // POST /webhooks/twilio/messages/status: a sent message's status callbacks. Every distinct
-// callback becomes a message_events row; the message's status moves only forward
-// (mergeStatus), whatever order the callbacks arrive in; a failure's code teaches what it
-// says about the recipient (not on WhatsApp, unsubscribed: recipient-facts.ts); then
-// message/status.updated tells a waiting delivery what the stored status now is.
+// callback (webhook_receipts) is applied as reconciliation applies what it asks Twilio
+// (@callflow/inngest applyStatusReport): a message_events row, the status only forward,
+// what a failure says about the recipient, then message/status.updated for a waiting delivery.
 import type { Tx } from "@callflow/db";
-import { isFailure, type MessageStatus, mergeStatus, parseMessageStatus } from "@callflow/domain";
-import { enqueueEvents, messageStatusUpdated, recordRecipientFact } from "@callflow/inngest";
-import { classifyTwilioError, statusCallbackUrls } from "@callflow/providers";
+import { applyStatusReport, type StoredMessage, storedMessageColumns } from "@callflow/inngest";
+import { statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
 import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
@@ -35,15 +33,6 @@ const statusCallbackQuerySchema = z.object({
   expires: optional(z.string().max(20)),
   token: optional(z.string().max(100)),
 });
-
-type StoredMessage = {
-  id: string;
-  organization_id: string;
-  job_id: string;
-  channel: "whatsapp" | "sms";
-  provider_sid: string | null;
-  status: MessageStatus;
-};
 
 export function messageStatusCallback({ database, outbox, log, publicUrl, authToken }: TwilioWebhookOptions) {
   const statusCallbacks = statusCallbackUrls({ publicUrl, authToken });
@@ -80,51 +69,15 @@ export function messageStatusCallback({ database, outbox, log, publicUrl, authTo
       });
       if (!first) return false;
 
-      await tx
-        .insertInto("message_events")
-        .values({
-          organization_id: message.organization_id,
-          message_id: message.id,
-          provider_sid: callback.MessageSid,
-          status: callback.MessageStatus,
-          error_code: errorCode,
-          payload: JSON.stringify(form),
-        })
-        .execute();
-
-      const incoming = parseMessageStatus(callback.MessageStatus);
-      const status = incoming ? mergeStatus(message.status, incoming) : message.status;
-      const linked = message.provider_sid === null ? { provider_sid: callback.MessageSid } : {};
-      const moved =
-        status === message.status
-          ? {}
-          : {
-              status,
-              status_changed_at: new Date(),
-              ...(isFailure(status) ? { error_code: errorCode, error_message: callback.ErrorMessage ?? null } : {}),
-            };
-      if (Object.keys(linked).length + Object.keys(moved).length > 0)
-        await tx
-          .updateTable("messages")
-          .set({ ...linked, ...moved })
-          .where("id", "=", message.id)
-          .execute();
-      if (isFailure(status) && errorCode !== null) await learnFromFailure(tx, message, errorCode);
-      // In the same transaction as the status it reports: a waiting delivery learns it even
-      // when Inngest is down right now. Waiters re-read the database after their wait anyway.
-      await enqueueEvents(tx, [
-        messageStatusUpdated.outbox(
-          {
-            sid: callback.MessageSid,
-            messageId: message.id,
-            jobId: message.job_id,
-            organizationId: message.organization_id,
-            status,
-            errorCode,
-          },
-          externalId,
-        ),
-      ]);
+      await applyStatusReport(tx, message, {
+        sid: callback.MessageSid,
+        reported: callback.MessageStatus,
+        errorCode,
+        errorMessage: callback.ErrorMessage ?? null,
+        source: "callback",
+        payload: form,
+        at: new Date(),
+      });
       return true;
     });
     if (stored) outbox.wake();
@@ -141,7 +94,7 @@ async function findMessage(
   sid: string,
   messageId: string | undefined,
 ): Promise<{ message: StoredMessage } | { unknown: string }> {
-  const columns = ["id", "organization_id", "job_id", "channel", "provider_sid", "status"] as const;
+  const columns = storedMessageColumns;
   const bySid = await tx
     .selectFrom("messages")
     .select(columns)
@@ -160,28 +113,4 @@ async function findMessage(
   if (byId.provider_sid !== null && byId.provider_sid !== sid)
     return { unknown: `message ${messageId} was sent as ${byId.provider_sid}, not ${sid}` };
   return { message: byId };
-}
-
-/**
- * A failure reported by callback says as much about the recipient as a refused send: 63024
- * after acceptance is how Twilio reports "not on WhatsApp". Not for a failure reported after
- * delivery, which the message's status ignores too.
- */
-async function learnFromFailure(tx: Tx, message: StoredMessage, errorCode: number) {
-  const job = await tx
-    .selectFrom("message_jobs")
-    .select("contact_id")
-    .where("organization_id", "=", message.organization_id)
-    .where("id", "=", message.job_id)
-    .executeTakeFirst();
-  await recordRecipientFact(tx, {
-    organizationId: message.organization_id,
-    contactId: job?.contact_id ?? null,
-    jobId: message.job_id,
-    messageId: message.id,
-    channel: message.channel,
-    code: errorCode,
-    kind: classifyTwilioError(errorCode),
-    at: new Date(),
-  });
 }

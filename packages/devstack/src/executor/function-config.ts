@@ -3,6 +3,7 @@
 // with their name, so an app never runs here with semantics it would not get on Inngest.
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { type CronSchedule, parseCron } from "./cron.ts";
 import { parseDuration } from "./duration.ts";
 import { type Expression, type ExpressionError, parseExpression } from "./expression.ts";
 import type { GcraLimit } from "./gcra.ts";
@@ -15,6 +16,8 @@ export interface SyncedFunction {
   /** The step URL of the app's latest sync. */
   stepUrl: string;
   triggers: Array<{ event: string; expression: Expression | null }>;
+  /** Cron triggers: each tick starts one run with an `inngest/scheduled.timer` event (cron-ticker.ts). */
+  schedules: CronSchedule[];
   /** Retries after the first attempt. */
   retries: number;
   idempotency: Expression | null;
@@ -59,7 +62,7 @@ const duration = z.string().transform((text, context) => {
 });
 const positiveInt = z.number().int().min(1);
 
-const trigger = z
+const eventTrigger = z
   .object({
     event: z
       .string()
@@ -68,6 +71,30 @@ const trigger = z
     expression: optionalExpression,
   })
   .strict();
+const cronTrigger = z
+  .object({
+    cron: z.string().transform((source, context): CronSchedule => {
+      try {
+        return parseCron(source);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: `"${source.slice(0, 100)}" ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+    // Inngest spreads a tick's start over the jitter; one run a tick here starts on the tick.
+    jitter: z.undefined({ error: "cron jitter is not supported" }).optional(),
+  })
+  .strict();
+/** An event trigger or a cron trigger, each with its own errors (a union would only say "invalid"). */
+const trigger = z.unknown().transform((value, context) => {
+  const isCron = typeof value === "object" && value !== null && "cron" in value;
+  const parsed = isCron ? cronTrigger.safeParse(value) : eventTrigger.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    context.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  }
+  return z.NEVER;
+});
 const concurrencyOption = z
   .object({
     limit: positiveInt,
@@ -82,16 +109,7 @@ const concurrencyOption = z
 const functionConfig = z.object({
   id: z.string().min(1),
   name: z.string().optional(),
-  triggers: z
-    .array(
-      z.unknown().superRefine((value, context) => {
-        if (value && typeof value === "object" && "cron" in value) {
-          context.addIssue({ code: "custom", message: "cron triggers are not supported" });
-        }
-      }),
-    )
-    .min(1, "no triggers")
-    .pipe(z.array(trigger)),
+  triggers: z.array(z.unknown()).min(1, "no triggers").pipe(z.array(trigger)),
   steps: z
     .object({
       step: z.object({
@@ -148,7 +166,8 @@ export function compileFunction(raw: unknown, appName: string): SyncedFunction {
     appName,
     internalId: internalFunctionId(config.id),
     stepUrl: config.steps.step.runtime.url,
-    triggers: config.triggers,
+    triggers: config.triggers.filter((trigger) => "event" in trigger),
+    schedules: config.triggers.flatMap((trigger) => ("cron" in trigger ? [trigger.cron] : [])),
     retries: config.steps.step.retries?.attempts ?? DEFAULT_RETRIES,
     idempotency: config.idempotency,
     throttle: config.throttle

@@ -41,6 +41,8 @@ export interface Intake {
   /** The same inside the caller's transaction; hand the result to `announce` after it commits. */
   ingest(trx: Db, events: IncomingEvent[], seed: string | null, now: Date): Promise<Ingested>;
   announce(ingested: Ingested): void;
+  /** A cron tick: stores its event and starts the one function it is for, in the caller's transaction. */
+  ingestScheduled(trx: Db, fn: SyncedFunction, event: EventPayload, now: Date): Promise<Ingested>;
 }
 
 export function createIntake(deps: {
@@ -139,8 +141,16 @@ export function createIntake(deps: {
     return null;
   }
 
+  async function ingestScheduled(trx: Db, fn: SyncedFunction, event: EventPayload, now: Date): Promise<Ingested> {
+    const internalId = newUlid(now.getTime());
+    await recordEvent(trx, { internalId, id: event.id, name: event.name, payloadJson: canonicalJson(event) }, now);
+    const run = await startRun(trx, fn, event, now);
+    return { ids: [internalId], created: run ? [run] : [], resumed: [] };
+  }
+
   const intake: Intake = {
     ingest,
+    ingestScheduled,
     announce: (ingested) => deps.onReady(ingested),
     async receive(events, seed) {
       const ingested = await retryOnConflict(() =>

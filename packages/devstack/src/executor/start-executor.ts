@@ -5,6 +5,7 @@
 //   http-api.ts        the routes (events, syncs, checkpoints, runs), keys checked
 //   intake.ts          receiving events: store, resume waits, create runs (limits, idempotency)
 //   scheduler.ts       what to drive now, within capacity, and when to look again
+//   cron-ticker.ts     cron triggers: one run a tick (cron.ts reads the schedules)
 //   run-driver.ts      driving one run over the SDK protocol: app-call.ts (sdk-request.ts),
 //                      app-response.ts (what an answer means), run-writer.ts (applying it)
 //   checkpoint.ts      the checkpoint API the SDK posts step results to during a call
@@ -20,6 +21,7 @@ import { z } from "zod";
 import { createAppCaller, type Dispatches } from "./app-call.ts";
 import { inngestBackoff } from "./backoff.ts";
 import { createCheckpoints } from "./checkpoint.ts";
+import { startCronTicker } from "./cron-ticker.ts";
 import { openFunctionRegistry } from "./function-registry.ts";
 import { createHttpApi } from "./http-api.ts";
 import { createIntake } from "./intake.ts";
@@ -51,6 +53,10 @@ export interface DevExecutorOptions {
   requestTimeoutMs?: number;
   /** One structured line per event worth knowing, each with its level (calls are "debug"). */
   log?: ExecutorLog;
+  /** The clock cron schedules are read by (tests move it); default Date.now. */
+  cronClock?: () => number;
+  /** Longest wait between looks for due cron ticks and newly synced schedules. Default 30 s. */
+  cronCheckMs?: number;
 }
 
 const optionsSchema = z.object({
@@ -65,6 +71,7 @@ const optionsSchema = z.object({
     .int()
     .min(1)
     .default(5 * 60_000),
+  cronCheckMs: z.number().int().min(1).default(30_000),
 });
 
 export interface RunSummary {
@@ -149,6 +156,14 @@ export async function startDevExecutor(options: DevExecutorOptions): Promise<Dev
   log({ level: "info", msg: "listening", url, functions: functions.ids() });
   // Unfinished runs continue: due timers fire, waits keep waiting, interrupted calls are made again.
   scheduler.scan();
+  const cron = await startCronTicker({
+    db,
+    functions,
+    intake,
+    log,
+    maxWaitMs: settings.cronCheckMs,
+    ...(options.cronClock ? { now: options.cronClock } : {}),
+  });
 
   let stopped = false;
   return {
@@ -168,6 +183,7 @@ export async function startDevExecutor(options: DevExecutorOptions): Promise<Dev
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      await cron.stop();
       await scheduler.stop();
       log({ level: "info", msg: "stopped" });
     },

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { type Dialect, type Driver, Kysely, PostgresDialect, sql, Transaction } from "kysely";
+import { CompiledQuery, type Dialect, type Driver, Kysely, PostgresDialect, sql, Transaction } from "kysely";
 import pg from "pg";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import type { DB } from "./schema.generated.ts";
@@ -20,6 +20,15 @@ export interface SessionClaims {
 
 export type Tx = Transaction<DB>;
 
+/** The server-side functions that run as service_role (SECURITY DEFINER, owned by it). */
+export type ServiceFunction = "app.record_call_report";
+
+/** `select * from <name>($1, …, $n)`: the same text every time, so no compiling per call. */
+export function serviceFunctionCall(name: ServiceFunction, args: readonly unknown[]): CompiledQuery {
+  const placeholders = args.map((_, index) => `$${index + 1}`).join(", ");
+  return CompiledQuery.raw(`select * from ${name}(${placeholders})`, [...args]);
+}
+
 export interface Database {
   readonly kind: "postgres" | "pglite";
   /** Anything a user asks for: one transaction as `authenticated` with the user's claims. */
@@ -31,6 +40,13 @@ export interface Database {
   readAsTenant<T>(claims: SessionClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** System work (webhooks, functions): one transaction as `service_role`; filter by org yourself. */
   withService<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * One call of a server-side function in `app` as a statement of its own: no transaction
+   * around it, one round trip. The call is made as the connecting role, so only for
+   * SECURITY DEFINER functions owned by service_role, whose bodies run as service_role with
+   * their own search_path (e.g. app.record_call_report).
+   */
+  callServiceFunction<R>(name: ServiceFunction, args: readonly unknown[]): Promise<R[]>;
   /** The connecting role itself, for migrations and tooling; never for requests. */
   readonly owner: Kysely<DB>;
   close(): Promise<void>;
@@ -169,6 +185,9 @@ function databaseOver(owner: Kysely<DB>, kind: Database["kind"], dialect: Dialec
     readAsTenant: (claims, fn) =>
       inTransaction(beginAs("authenticated", JSON.stringify(claims), "read only"), fn, true),
     withService: (fn) => inTransaction(BEGIN_AS_SERVICE, fn, false),
+    async callServiceFunction<R>(name: ServiceFunction, args: readonly unknown[]) {
+      return (await owner.executeQuery<R>(serviceFunctionCall(name, args))).rows;
+    },
     close: () => owner.destroy(),
   };
 }

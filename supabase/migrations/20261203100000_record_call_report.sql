@@ -169,3 +169,33 @@ grant execute on function app.record_call_report(text, text, text, text, text, j
 drop index if exists public.call_logs_unsettled_voice_flow_idx;
 create index call_logs_unsettled_ended_idx on public.call_logs (ended_at)
   where outcome_settled_at is null and ended_at is not null;
+
+-- The outbox relay's one statement per batch (inngest/src/outbox.ts): marks the batch it has
+-- just sent and claims the next (skip locked: several API processes take different rows), so
+-- a batch costs one round trip and one send. Runs as service_role, as the relay's
+-- transactions did.
+create function app.relay_outbox(p_sent bigint[], p_limit integer, p_claim_ms integer)
+returns table (id bigint, event_id text, name text, data jsonb)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if cardinality(p_sent) > 0 then
+    update app.event_outbox o
+       set sent_at = now(), claimed_until = null, last_error = null
+     where o.id = any (p_sent);
+  end if;
+  return query
+    update app.event_outbox o
+       set claimed_until = now() + make_interval(secs => p_claim_ms / 1000.0), attempts = o.attempts + 1
+     where o.id in (select u.id from app.event_outbox u
+                     where u.sent_at is null and (u.claimed_until is null or u.claimed_until < now())
+                     order by u.id limit p_limit for update skip locked)
+    returning o.id, o.event_id, o.name, o.data;
+end
+$$;
+
+alter function app.relay_outbox(bigint[], integer, integer) owner to service_role;
+revoke all on function app.relay_outbox(bigint[], integer, integer) from public, anon, authenticated;
+grant execute on function app.relay_outbox(bigint[], integer, integer) to service_role;

@@ -99,6 +99,7 @@ function recordCallArgs(
   report: CallReport,
   receipt: ReceiptOf | null,
   expectedOrganizationId: string | null,
+  called = storedForm(report.to),
 ): unknown[] {
   const final = isFinalCallStatus(report.status);
   const at = report.at ?? new Date();
@@ -142,7 +143,7 @@ function recordCallArgs(
   return [
     receipt?.externalId ?? null,
     receipt?.kind ?? null,
-    storedForm(report.to),
+    called,
     receipt?.unownedNote ?? null,
     caller.ok ? caller.e164 : null,
     JSON.stringify(call),
@@ -167,16 +168,17 @@ export async function reportCall(tx: Tx, owner: NumberOwner, report: CallReport)
   return settleCall(tx, recorded.call, owner.answeredMinSeconds);
 }
 
-/** Which org owns each called number, as last seen: the event is built before the statement checks it. */
+/**
+ * Which org owns each called number (as phone_numbers stores it), as last seen: the event is
+ * built before the statement checks it.
+ */
 export class NumberOwnerMemo {
   readonly #owners = new Map<string, string>();
-  get(number: string): string | null {
-    const e164 = storedForm(number);
+  get(e164: string | null): string | null {
     return (e164 && this.#owners.get(e164)) ?? null;
   }
-  remember(number: string, organizationId: string): void {
-    const e164 = storedForm(number);
-    if (!e164) return;
+  remember(e164: string | null, organizationId: string): void {
+    if (!e164 || this.#owners.get(e164) === organizationId) return;
     // Bounded: a process serves a bounded set of numbers; a miss costs one more statement.
     if (this.#owners.size >= 10_000) this.#owners.clear();
     this.#owners.set(e164, organizationId);
@@ -198,13 +200,13 @@ export async function ingestCallReport(
   receipt: ReceiptOf,
   report: CallReport,
 ): Promise<Ingested> {
-  const expected = owners.get(report.to);
+  const called = storedForm(report.to);
   const [recorded] = await database.callServiceFunction<Recorded>(
     "app.record_call_report",
-    recordCallArgs(report, receipt, expected),
+    recordCallArgs(report, receipt, owners.get(called), called),
   );
   if (!recorded || recorded.result === "unowned") return "unowned";
-  if (recorded.organization_id) owners.remember(report.to, recorded.organization_id);
+  if (recorded.organization_id) owners.remember(called, recorded.organization_id);
   if (recorded.result !== "recorded" || !recorded.call) return "repeat";
   if (recorded.settled) return "settled";
   const call = recorded.call;

@@ -276,7 +276,7 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
       { name: "call/completed", id: second, data: { callSid: second, organizationId: ORG_A, callLogId: log?.id } },
     ]);
     // A number whose org the process remembers wrongly: written for its real owner, settled by the second statement.
-    owners.remember(NUMBER_B, ORG_A);
+    owners.remember(NUMBER_B, ORG_A); // NUMBER_B is stored as sent
     const moved = newCallSid();
     const report = { ...finalReport(moved, 600), to: NUMBER_B };
     expect(await ingestCallReport(counting, owners, receiptOf(moved), report)).toBe("settled");

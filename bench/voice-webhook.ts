@@ -5,8 +5,10 @@
 // baseline: a bare Hono handler in its own process answering the same `<Response/>`.
 // Goals: >= 1,500 req/s and p99 <= 50 ms at 64 connections, no errors.
 import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@callflow/db";
 import { sql } from "kysely";
@@ -38,12 +40,50 @@ import {
 
 const options = flags(
   "voice-webhook: POST /webhooks/twilio/voice against the product in its own process",
-  { connections: 64, requests: 20_000, duration: 30, warmup: 1_000, serialRequests: 500, pool: 20, callers: 5_000 },
+  {
+    connections: 64,
+    requests: 20_000,
+    duration: 30,
+    warmup: 1_000,
+    serialRequests: 500,
+    pool: 20,
+    callers: 5_000,
+    // A directory: the product runs with `node --cpu-prof` and writes its profile there on exit.
+    cpuProfileDir: "",
+    // Dropped and made again by each run: runs sharing a server need names of their own.
+    database: "callflow_bench_voice",
+  },
   { requests: 4_000, duration: 10, warmup: 300, serialRequests: 200 },
 );
-const DATABASE = "callflow_bench_voice";
+const DATABASE = options.database;
 const ORG = "org_bench_voice";
 const BUSINESS_NUMBER = "+15550100001";
+
+/**
+ * `node --cpu-prof` for the product: Node 20 refuses --cpu-prof in NODE_OPTIONS, so a preload
+ * (written into the directory) starts the V8 profiler and writes `api-<pid>.cpuprofile` on exit.
+ */
+function cpuProfilePreload(directory: string): string {
+  mkdirSync(directory, { recursive: true });
+  const preload = join(directory, "cpu-profile-preload.cjs");
+  writeFileSync(
+    preload,
+    `const inspector = require("node:inspector");
+const { writeFileSync } = require("node:fs");
+const session = new inspector.Session();
+session.connect();
+session.post("Profiler.enable");
+session.post("Profiler.setSamplingInterval", { interval: 500 });
+session.post("Profiler.start");
+process.on("exit", () => {
+  session.post("Profiler.stop", (error, result) => {
+    if (!error) writeFileSync(${JSON.stringify(directory)} + "/api-" + process.pid + ".cpuprofile", JSON.stringify(result.profile));
+  });
+});
+`,
+  );
+  return preload;
+}
 
 // ---- setup
 printMachine("voice-webhook");
@@ -71,6 +111,7 @@ const product = await startProductProcess({
   DATABASE_POOL_SIZE: String(options.pool),
   INNGEST_DEV: receiverUrl,
   LOG_LEVEL: "silent",
+  ...(options.cpuProfileDir ? { NODE_OPTIONS: `--require ${cpuProfilePreload(options.cpuProfileDir)}` } : {}),
 });
 const database = await openDatabase({ databaseUrl, poolSize: 1 });
 await database.owner.insertInto("organizations").values({ id: ORG, name: "Bench voice" }).execute();

@@ -59,6 +59,35 @@ describe.each(testLanes())("the event outbox on %s", (lane) => {
     expect(await unsent()).toEqual([]);
   });
 
+  it("costs one statement per batch: marking one sent and claiming the next are one call, with no transaction", async () => {
+    await database.withService((tx) =>
+      enqueueEvents(
+        tx,
+        Array.from({ length: 7 }, (_, n) => event(n)),
+      ),
+    );
+    const used = { statements: 0, transactions: 0 };
+    const counting: Database = {
+      ...database,
+      callServiceFunction(name, args) {
+        used.statements++;
+        return database.callServiceFunction(name, args);
+      },
+      withService(fn) {
+        used.transactions++;
+        return database.withService(fn);
+      },
+    };
+    const relay = startOutboxRelay({ database: counting, batchSize: 3, sweepMs: 60_000, send: async () => {} });
+    await relay.drain();
+    await relay.stop();
+    // Three batches, then one call that marks the last sent and finds nothing more (and one
+    // more pass when drain's wake came while the first ran).
+    expect(used.transactions).toBe(0);
+    expect([4, 5]).toContain(used.statements);
+    expect(await unsent()).toEqual([]);
+  });
+
   it("keeps what Inngest did not take, with the reason, and sends it on the next wake", async () => {
     await database.withService((tx) => enqueueEvents(tx, [event(1)]));
     let down = true;

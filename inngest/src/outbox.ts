@@ -53,45 +53,44 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let stopped = false;
 
   /**
-   * Takes a batch in one statement (no transaction is held while sending: in local mode
-   * the executor that receives the events shares the database), sends it, marks it sent.
-   * Several relays (API processes) take different rows: skip locked.
+   * Marks the batch just sent and takes the next in one statement (app.relay_outbox): no
+   * transaction is held while sending (in local mode the executor that receives the events
+   * shares the database), and several relays (API processes) take different rows.
    */
-  async function sendBatch(): Promise<number> {
-    const claimed = await options.database.withService(async (tx) => {
-      const { rows } = await sql<Claimed>`
-        update app.event_outbox set claimed_until = now() + ${`${claimMs} milliseconds`}::interval, attempts = attempts + 1
-         where id in (select id from app.event_outbox
-                       where sent_at is null and (claimed_until is null or claimed_until < now())
-                       order by id limit ${batchSize} for update skip locked)
-        returning id, event_id, name, data`.execute(tx);
-      // UPDATE … RETURNING has no order: events go out in the order they were written.
-      return rows.sort((a, b) => a.id - b.id);
-    });
-    if (claimed.length === 0) return 0;
-    const ids = claimed.map((row) => row.id);
+  async function markAndClaim(sent: number[], limit: number): Promise<Claimed[]> {
+    const claimed = await options.database.callServiceFunction<Claimed>("app.relay_outbox", [sent, limit, claimMs]);
+    // UPDATE … RETURNING has no order: events go out in the order they were written.
+    return claimed.sort((a, b) => a.id - b.id);
+  }
+
+  /** Sends a claimed batch; one Inngest did not take is released with the reason, for the next try. */
+  async function send(claimed: Claimed[]): Promise<void> {
     try {
       await options.send(claimed.map((row) => ({ name: row.name, id: row.event_id, data: row.data })));
     } catch (error) {
       const message = (error as Error).message.slice(0, 500);
+      const ids = claimed.map((row) => row.id);
       await options.database.withService((tx) =>
         sql`update app.event_outbox set claimed_until = null, last_error = ${message}
              where id = any(${ids}::bigint[])`.execute(tx),
       );
       throw error;
     }
-    await options.database.withService((tx) =>
-      sql`update app.event_outbox set sent_at = now(), claimed_until = null, last_error = null
-           where id = any(${ids}::bigint[])`.execute(tx),
-    );
-    return claimed.length;
   }
 
+  /** Batch after batch until none is left; the last call only marks what was sent. */
   async function sendAll(): Promise<void> {
     do {
       again = false;
+      let sent: number[] = [];
       try {
-        while (!stopped && (await sendBatch()) === batchSize) {}
+        for (;;) {
+          const claimed = await markAndClaim(sent, stopped ? 0 : batchSize);
+          sent = [];
+          if (claimed.length === 0) break;
+          await send(claimed);
+          sent = claimed.map((row) => row.id);
+        }
       } catch (error) {
         options.onError?.(error as Error);
         return;

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "./database.ts";
+import { type Database, databaseOverPglite, openDatabase, openPglite, type Tx } from "./database.ts";
 import { migrate } from "./migrator.ts";
 import { bareDatabase, migratedDatabase, type ScratchDatabase, testLanes } from "./test-databases.ts";
 import { adminOf, insertTwoOrgFixture, memberOf, ORG_A, ORG_B } from "./test-fixture.ts";
@@ -36,6 +36,58 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
     expect(await session(database, claims)).toEqual({ role: "authenticated", org: "org_'x", admin: false });
     const calls = await database.withService((tx) => tx.selectFrom("call_logs").select("id").execute());
     expect(calls).toHaveLength(2);
+  });
+
+  it.each([
+    ["quotes and backslashes", { sub: "a'b\\'c\\\\", o: { id: ORG_A, rol: "member" } }],
+    ["an E'' breakout", { sub: "x\\'; set role postgres; select E'", o: { id: ORG_A, rol: "member" } }],
+    ["unicode and escapes", { sub: "ñ\u2028\n\t\u0001", o: { id: ORG_A, rol: "member" } }],
+  ])("sends claims with %s as the literal they are (the set-up is one simple-protocol message)", async (_, claims) => {
+    for (const run of [database.withTenant, database.readAsTenant]) {
+      const seen = await run(claims, async (tx) => {
+        const result = await sql<{ claims: string; role: string }>`
+          select current_setting('request.jwt.claims') as claims, current_user as role`.execute(tx);
+        return result.rows[0];
+      });
+      expect(seen).toEqual({ claims: JSON.stringify(claims), role: "authenticated" });
+    }
+  });
+
+  it("reads as the tenant in a read-only transaction that Postgres keeps read-only", async () => {
+    const rows = await database.readAsTenant(memberOf(ORG_B), (tx) =>
+      tx.selectFrom("call_logs").select("organization_id").execute(),
+    );
+    expect(rows).toEqual([{ organization_id: ORG_B }]);
+    await expect(
+      database.readAsTenant(adminOf(ORG_A), (tx) =>
+        tx.updateTable("organizations").set({ name: "written in a read" }).where("id", "=", ORG_A).execute(),
+      ),
+    ).rejects.toThrow(/read-only transaction/);
+    const org = await database.withService((tx) =>
+      tx.selectFrom("organizations").select("name").where("id", "=", ORG_A).executeTakeFirstOrThrow(),
+    );
+    expect(org.name).not.toBe("written in a read");
+  });
+
+  it("leaves no claims or role behind after a read answered before its commit", async () => {
+    // One connection: the next transaction must wait for the read's commit, not join it.
+    const single = scratch.url ? await openDatabase({ databaseUrl: scratch.url, poolSize: 1 }) : database;
+    try {
+      const [read, after] = await Promise.all([
+        single.readAsTenant(memberOf(ORG_A), (tx) => tx.selectFrom("call_logs").select("organization_id").execute()),
+        single.withService(async (tx) => {
+          const result = await sql<{ role: string; claims: string; readOnly: string }>`
+            select current_user as role, current_setting('request.jwt.claims') as claims,
+                   current_setting('transaction_read_only') as "readOnly"`.execute(tx);
+          await tx.updateTable("organizations").set({ name: "Org B" }).where("id", "=", ORG_B).execute();
+          return result.rows[0];
+        }),
+      ]);
+      expect(read).toEqual([{ organization_id: ORG_A }]);
+      expect(after).toEqual({ role: "service_role", claims: "", readOnly: "off" });
+    } finally {
+      if (single !== database) await single.close();
+    }
   });
 
   it("leaves no claims or role behind when the transaction ends", async () => {
@@ -149,6 +201,66 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
     expect(contact.opted_in_at).toBeNull();
     // Who and through what come from the server: the member's token, the dashboard.
     expect(contact.entry).toEqual({ actor: memberOf(ORG_A).sub, source: "dashboard", channel: "dashboard" });
+  });
+});
+
+describe("exchanges of a tenant's transaction (embedded: one exec or query call is one round trip)", () => {
+  let database: Database;
+  let calls: string[] = [];
+  // While closed, a COMMIT's exchange does not complete.
+  let commitGate: Promise<void> = Promise.resolve();
+  beforeAll(async () => {
+    const pglite = await openPglite();
+    const counted = new Proxy(pglite, {
+      get(target, property) {
+        const value = Reflect.get(target, property);
+        if (property === "exec" || property === "query")
+          return async (text: string, ...rest: unknown[]) => {
+            const verb = text.trimStart().split(/\s/)[0] ?? "";
+            calls.push(verb);
+            if (verb === "commit") await commitGate;
+            return (value as (...args: unknown[]) => unknown).call(target, text, ...rest);
+          };
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    database = databaseOverPglite(counted);
+    await migrate(database);
+    await insertTwoOrgFixture(database);
+  });
+  afterAll(() => database?.close());
+
+  const page = (tx: Tx) => tx.selectFrom("call_logs").select("organization_id").execute();
+
+  it("sends BEGIN with the set-up: a read is its query plus one, a write its queries plus two", async () => {
+    calls = [];
+    await database.readAsTenant(memberOf(ORG_A), page);
+    await database.withTenant(memberOf(ORG_A), page);
+    await database.withService(page);
+    expect(calls).toEqual(["begin", "select", "commit", "begin", "select", "commit", "begin", "select", "commit"]);
+  });
+
+  it("answers a read before its COMMIT completes, and a write only after", async () => {
+    let open = () => {};
+    commitGate = new Promise((resolve) => {
+      open = resolve;
+    });
+    let written = false;
+    const write = database.withTenant(memberOf(ORG_A), page).then(() => {
+      written = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(written).toBe(false);
+    open();
+    await write;
+    commitGate = new Promise((resolve) => {
+      open = resolve;
+    });
+    // The read resolves while its COMMIT is held; a hang here fails the test by its timeout.
+    expect(await database.readAsTenant(memberOf(ORG_A), page)).toEqual([{ organization_id: ORG_A }]);
+    expect(calls.at(-1)).toBe("commit");
+    open();
+    commitGate = Promise.resolve();
   });
 });
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import { CompiledQuery, type Dialect, type Driver, Kysely, PostgresDialect, sql, Transaction } from "kysely";
 import pg from "pg";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import type { DB } from "./schema.generated.ts";
@@ -20,12 +20,33 @@ export interface SessionClaims {
 
 export type Tx = Transaction<DB>;
 
+/** The server-side functions that run as service_role (SECURITY DEFINER, owned by it). */
+export type ServiceFunction = "app.record_call_report" | "app.relay_outbox";
+
+/** `select * from <name>($1, …, $n)`: the same text every time, so no compiling per call. */
+export function serviceFunctionCall(name: ServiceFunction, args: readonly unknown[]): CompiledQuery {
+  const placeholders = args.map((_, index) => `$${index + 1}`).join(", ");
+  return CompiledQuery.raw(`select * from ${name}(${placeholders})`, [...args]);
+}
+
 export interface Database {
   readonly kind: "postgres" | "pglite";
   /** Anything a user asks for: one transaction as `authenticated` with the user's claims. */
   withTenant<T>(claims: SessionClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A user's read: withTenant in a READ ONLY transaction (Postgres refuses any write in it),
+   * answered as soon as `fn` resolves; its commit finishes before the connection is reused.
+   */
+  readAsTenant<T>(claims: SessionClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** System work (webhooks, functions): one transaction as `service_role`; filter by org yourself. */
   withService<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * One call of a server-side function in `app` as a statement of its own: no transaction
+   * around it, one round trip. The call is made as the connecting role, so only for
+   * SECURITY DEFINER functions owned by service_role, whose bodies run as service_role with
+   * their own search_path (app.record_call_report, app.relay_outbox).
+   */
+  callServiceFunction<R>(name: ServiceFunction, args: readonly unknown[]): Promise<R[]>;
   /** The connecting role itself, for migrations and tooling; never for requests. */
   readonly owner: Kysely<DB>;
   close(): Promise<void>;
@@ -52,7 +73,8 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     // An idle connection the server closed (restart, failover, pooler recycling) is dropped
     // and replaced on the next checkout; unhandled, its error would end the process.
     pool.on("error", () => {});
-    return databaseOver(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), "postgres");
+    const dialect = new PostgresDialect({ pool });
+    return databaseOver(new Kysely<DB>({ dialect }), "postgres", dialect);
   }
   const pglite = await openPglite("dataDir" in location ? location.dataDir : undefined);
   return databaseOverPglite(pglite);
@@ -65,7 +87,8 @@ export async function openPglite(dataDir?: string): Promise<PGlite> {
 
 /** For a process that shares its PGlite instance (for example with a socket server). */
 export function databaseOverPglite(pglite: PGlite): Database {
-  return databaseOver(new Kysely<DB>({ dialect: new PGliteDialect(pglite) }), "pglite");
+  const dialect = new PGliteDialect(pglite);
+  return databaseOver(new Kysely<DB>({ dialect }), "pglite", dialect);
 }
 
 // Everything a transaction's visibility depends on is set in it, transaction-local, whatever
@@ -76,28 +99,94 @@ export function databaseOverPglite(pglite: PGlite): Database {
 // - row_security: off would turn every policy-checked query into an error.
 const SEARCH_PATH = "public, extensions, pg_temp";
 
-function databaseOver(owner: Kysely<DB>, kind: Database["kind"]): Database {
+/**
+ * A string as a Postgres literal. E'' reads backslashes as escapes whatever
+ * standard_conforming_strings says, so doubling them and the quotes is the whole escape.
+ */
+export function quoteLiteral(text: string): string {
+  if (text.includes("\0")) throw new Error("a Postgres literal cannot hold a NUL character");
+  return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+}
+
+/**
+ * BEGIN and the transaction's set-up as one simple-protocol message (one round trip): a
+ * multi-statement string cannot carry bound parameters, so the claims go in as a literal.
+ * Role via set_config is SET LOCAL ROLE; everything ends with the transaction, so nothing
+ * reaches the next user of a pooled connection (PgBouncer/Supavisor transaction mode too).
+ */
+function beginAs(role: "authenticated" | "service_role", claims: string, access: "read write" | "read only"): string {
+  const token = quoteLiteral(claims);
+  return `begin ${access}; select set_config('search_path', '${SEARCH_PATH}', true), set_config('row_security', 'on', true),
+    set_config('request.jwt.claims', ${token}, true), set_config('request.jwt.claim', ${token}, true),
+    set_config('role', '${role}', true)`;
+}
+
+// No claims: system work filters by org itself and must not act on anyone's token.
+const BEGIN_AS_SERVICE = beginAs("service_role", "", "read write");
+
+/** A transaction never starts, ends or destroys anything through its driver: the connection's owner does. */
+const transactionDriver: Driver = {
+  init: async () => {},
+  acquireConnection: () => Promise.reject(new Error("a transaction has its connection")),
+  beginTransaction: () => Promise.reject(new Error("transactions do not nest")),
+  commitTransaction: () => Promise.reject(new Error("the transaction's owner commits it")),
+  rollbackTransaction: () => Promise.reject(new Error("the transaction's owner rolls it back")),
+  releaseConnection: async () => {},
+  destroy: async () => {},
+};
+
+function databaseOver(owner: Kysely<DB>, kind: Database["kind"], dialect: Dialect): Database {
+  /**
+   * Runs `fn` in a transaction begun by `begin` on one connection. `answerEarly`: the result
+   * is handed back once `fn` resolves, and the commit runs after it; only for READ ONLY
+   * transactions, whose commit cannot change anything they read or lose anything they wrote.
+   */
+  const inTransaction = <T>(begin: string, fn: (tx: Tx) => Promise<T>, answerEarly: boolean): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      owner
+        .connection()
+        .execute(async (connection) => {
+          try {
+            await sql.raw(begin).execute(connection);
+          } catch (error) {
+            // A set-up that failed after BEGIN leaves an aborted transaction on the connection.
+            await sql
+              .raw("rollback")
+              .execute(connection)
+              .catch(() => {});
+            throw error;
+          }
+          const tx = new Transaction<DB>({
+            config: { dialect },
+            dialect,
+            driver: transactionDriver,
+            executor: connection.getExecutor(),
+          });
+          let result: T;
+          try {
+            result = await fn(tx);
+          } catch (error) {
+            await sql.raw("rollback").execute(connection);
+            throw error;
+          }
+          if (answerEarly) resolve(result);
+          await sql.raw("commit").execute(connection);
+          resolve(result);
+        })
+        // After an early answer this is a failed commit of a read-only transaction: the
+        // connection is released (a broken one is dropped by the pool) and nothing is lost.
+        .catch(reject);
+    });
   return {
     kind,
     owner,
-    withTenant(claims, fn) {
-      return owner.transaction().execute(async (tx) => {
-        const token = JSON.stringify(claims);
-        // Bound parameters for the claims; `role` via set_config is SET LOCAL ROLE.
-        await sql`select set_config('search_path', ${SEARCH_PATH}, true), set_config('row_security', 'on', true),
-          set_config('request.jwt.claims', ${token}, true), set_config('request.jwt.claim', ${token}, true),
-          set_config('role', 'authenticated', true)`.execute(tx);
-        return fn(tx);
-      });
-    },
-    withService(fn) {
-      return owner.transaction().execute(async (tx) => {
-        // No claims: system work filters by org itself and must not act on anyone's token.
-        await sql`select set_config('search_path', ${SEARCH_PATH}, true), set_config('row_security', 'on', true),
-          set_config('request.jwt.claims', '', true), set_config('request.jwt.claim', '', true),
-          set_config('role', 'service_role', true)`.execute(tx);
-        return fn(tx);
-      });
+    withTenant: (claims, fn) =>
+      inTransaction(beginAs("authenticated", JSON.stringify(claims), "read write"), fn, false),
+    readAsTenant: (claims, fn) =>
+      inTransaction(beginAs("authenticated", JSON.stringify(claims), "read only"), fn, true),
+    withService: (fn) => inTransaction(BEGIN_AS_SERVICE, fn, false),
+    async callServiceFunction<R>(name: ServiceFunction, args: readonly unknown[]) {
+      return (await owner.executeQuery<R>(serviceFunctionCall(name, args))).rows;
     },
     close: () => owner.destroy(),
   };

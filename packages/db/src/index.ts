@@ -4,7 +4,9 @@ export {
   databaseOverPglite,
   openDatabase,
   openPglite,
+  type ServiceFunction,
   type SessionClaims,
+  serviceFunctionCall,
   type Tx,
 } from "./database.ts";
 export { type EmbeddedDatabase, startEmbeddedDatabase } from "./embedded.ts";

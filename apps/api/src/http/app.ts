@@ -68,9 +68,9 @@ export function createApp(options: AppOptions) {
   const { database, log } = options;
   const ensureOrganization = createOrganizationProvisioner(database);
   const tenantDb =
-    (session: Session) =>
+    (session: Session, access: "read" | "write") =>
     <T>(fn: (tx: Tx) => Promise<T>) =>
-      database.withTenant(session.claims, fn);
+      access === "read" ? database.readAsTenant(session.claims, fn) : database.withTenant(session.claims, fn);
 
   const app = new Hono<{ Variables: Variables }>();
   const metrics = metricsEndpoint({

@@ -101,7 +101,11 @@ describe("an internal error", () => {
     const api = await startTestApi("pglite");
     try {
       const broken = Object.assign(new Error('relation "public.call_logs" does not exist'), { code: "42P01" });
+      // Queries read through readAsTenant, mutations through withTenant: both fail.
       api.scratch.database.withTenant = async () => {
+        throw broken;
+      };
+      api.scratch.database.readAsTenant = async () => {
         throw broken;
       };
       const response = await fetch(`${api.url}/trpc/calls.list?input=${encodeURIComponent("{}")}`, {

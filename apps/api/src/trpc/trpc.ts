@@ -16,7 +16,8 @@ export interface ApiContext {
   /** Null with the reason when there was no token or it did not verify. */
   session: Session | null;
   sessionProblem: string | null;
-  tenantDb: (session: Session) => <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+  /** "read" for queries: a READ ONLY transaction answered before its commit (readAsTenant). */
+  tenantDb: (session: Session, access: "read" | "write") => <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
   ensureOrganization: (session: Session) => Promise<void>;
   rateLimit: RateLimiter;
   /** CallFlow's Twilio numbers, for connecting one; null when Twilio is not configured. */
@@ -91,7 +92,7 @@ export const protectedProcedure = procedure.meta({ access: "user" }).use(({ ctx,
   return next({ ctx: { session: ctx.session } });
 });
 
-export const orgProcedure = protectedProcedure.meta({ access: "org" }).use(async ({ ctx, next }) => {
+export const orgProcedure = protectedProcedure.meta({ access: "org" }).use(async ({ ctx, next, type }) => {
   const { session } = ctx;
   if (!session.orgId) {
     throw new TRPCError({
@@ -108,7 +109,9 @@ export const orgProcedure = protectedProcedure.meta({ access: "org" }).use(async
     });
   }
   await ctx.ensureOrganization(session);
-  return next({ ctx: { session, orgId: session.orgId, userId: session.userId, db: ctx.tenantDb(session) } });
+  // Queries only read: Postgres holds them to it, and they are answered before their commit.
+  const db = ctx.tenantDb(session, type === "query" ? "read" : "write");
+  return next({ ctx: { session, orgId: session.orgId, userId: session.userId, db } });
 });
 
 export const adminProcedure = orgProcedure.meta({ access: "admin" }).use(({ ctx, next }) => {

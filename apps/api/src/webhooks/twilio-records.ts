@@ -33,7 +33,7 @@ export async function findNumberOwner(tx: Tx, number: string): Promise<NumberOwn
  * The number as phone_numbers stores it. A business's own number is matched by shape too
  * when it is outside the ranges libphonenumber knows: it is Twilio's number, not a guess.
  */
-function storedForm(number: string): string | null {
+export function storedForm(number: string): string | null {
   const parsed = parsePhoneNumber(number);
   if (parsed.ok) return parsed.e164;
   const bare = number

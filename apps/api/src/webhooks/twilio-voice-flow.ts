@@ -1,23 +1,29 @@
 // What the voice webhooks share: each callback writes the facts it reports to the call's log
-// in one statement (which also locks the row, so callbacks of one call take turns), then the
-// call's outcome is settled from everything known (settleCallOutcome) exactly once: the same
-// transaction sets it and writes call/completed to the outbox, with the CallSid as event id.
+// in one statement, app.record_call_report (which also locks the row, so callbacks of one call
+// take turns), then the call's outcome is settled from everything known (settleCallOutcome)
+// exactly once: one statement sets it and writes call/completed to the outbox, with the
+// CallSid as event id; for a new row whose report settles it, the recording statement itself.
 // After that the outcome never changes, whatever arrives later: the functions may have read it.
 // A final status that finds the Dial or Record action still due leaves the call to
 // settleOverdueCalls (twilio-voice-overdue.ts), which settles it once the grace has passed.
-import type { CallLogs, Tx } from "@callflow/db";
+import { randomUUID } from "node:crypto";
+import { type CallLogs, type Database, serviceFunctionCall, type Tx } from "@callflow/db";
 import {
+  type CallFacts,
   type CallStatus,
   callStatusOrder,
   type DialCallStatus,
   finalCallStatuses,
+  isFinalCallStatus,
+  parsePhoneNumber,
   settleCallOutcome,
   type VoiceFlow,
   type VoiceLanguage,
 } from "@callflow/domain";
-import { callCompleted, enqueueEvents } from "@callflow/inngest";
-import { type RawBuilder, type Selectable, sql } from "kysely";
-import { type NumberOwner, upsertContact } from "./twilio-records.ts";
+import { callCompleted } from "@callflow/inngest";
+import { type Selectable, sql } from "kysely";
+import { type NumberOwner, type Receipt, storedForm } from "./twilio-records.ts";
+import { outcomePieces } from "./twilio-voice-outcome-pieces.ts";
 
 export type CallLogRow = Selectable<CallLogs>;
 
@@ -48,128 +54,183 @@ export interface RecordingReport {
   url?: string;
 }
 
-const sqlList = (values: readonly string[]) => sql.raw(`array[${values.map((value) => `'${value}'`).join(", ")}]`);
+/** The call's facts as settleCallOutcome reads them, and what settling it writes. */
+export type SettleableCall = Pick<
+  CallLogRow,
+  | "id"
+  | "call_sid"
+  | "organization_id"
+  | "status"
+  | "duration_seconds"
+  | "answered_by"
+  | "voice_flow"
+  | "dial_status"
+  | "dial_duration_seconds"
+  | "voicemail_offered"
+  | "recording_duration_seconds"
+> & { outcome_settled_at: Date | string | null };
 
-/** The status moves forward only, and a final one stays (callbacks arrive out of order). */
-const forward = sql<boolean>`(call_logs.status <> all(${sqlList(finalCallStatuses)})
-  and array_position(${sqlList(callStatusOrder)}, excluded.status) >= array_position(${sqlList(callStatusOrder)}, call_logs.status))`;
-/** `value` when the status moves forward, else the column as it is (typed as the column it sets). */
-const ifForward = (column: string, value: RawBuilder<unknown>) =>
-  sql<never>`case when ${forward} then ${value} else ${sql.ref(`call_logs.${column}`)} end`;
-
-/**
- * Writes a callback's facts to its call's log and settles the call when its facts now do
- * (settleCall); true when it wrote call/completed. Null row: the CallSid is another
- * organization's (Twilio-wide ids: a row of another org is never touched), nothing to settle.
- */
-export async function reportCall(tx: Tx, owner: NumberOwner, report: CallReport): Promise<boolean> {
-  const written = await recordCallReport(tx, owner, report);
-  if (!written) return false;
-  if (written.settledOnInsert) {
-    await enqueueCallCompleted(tx, written.row);
-    return true;
-  }
-  return settleCall(tx, written.row, owner.answeredMinSeconds);
+/** A delivery's receipt, recorded by the same statement as its report. */
+export interface ReceiptOf {
+  externalId: string;
+  kind: Receipt["kind"];
+  /** Why nobody owns the called number, for operators (webhook_receipts.note). */
+  unownedNote: string;
 }
 
+type Recorded = {
+  result: "unowned" | "repeat" | "foreign" | "recorded";
+  organization_id: string | null;
+  answered_min_seconds: number | null;
+  inserted: boolean;
+  settled: boolean;
+  call: SettleableCall | null;
+};
+
+const STATUS_ORDER = [...callStatusOrder];
+const FINAL_STATUSES = [...finalCallStatuses];
+
 /**
- * Writes a callback's facts to its call's log and returns the row as it now is, locked until
- * the transaction ends. The first callback of a call creates the row, settled already when
- * its report alone settles the call (a status callback of a call that never came through the
- * Voice URL, a goodbye): one write instead of two.
+ * app.record_call_report's arguments: the callback's facts as call_logs columns (with a new
+ * row's id), and, when the org that owns the number is known, what the report alone settles
+ * for each of its possible thresholds and the call/completed event for that org.
  */
-async function recordCallReport(
-  tx: Tx,
-  owner: NumberOwner,
+function recordCallArgs(
   report: CallReport,
-): Promise<{ row: CallLogRow; settledOnInsert: boolean } | null> {
-  const final = finalCallStatuses.includes(report.status);
+  receipt: ReceiptOf | null,
+  expectedOrganizationId: string | null,
+  called = storedForm(report.to),
+): unknown[] {
+  const final = isFinalCallStatus(report.status);
   const at = report.at ?? new Date();
   const endedAt = final ? at : null;
   // A first sight of the call at its end still gets a start: its end less its duration.
   const startedAt =
     endedAt && report.durationSeconds !== undefined ? new Date(at.getTime() - report.durationSeconds * 1000) : at;
-  const contactId = await upsertContact(tx, owner.organizationId, report.from);
   const recording = report.recording;
-  const settledAlone = settleCallOutcome(
-    {
-      callStatus: report.status,
-      durationSeconds: report.durationSeconds ?? null,
-      answeredBy: report.answeredBy ?? null,
-      flow: report.voiceFlow ?? null,
-      dialStatus: report.dialStatus ?? null,
-      dialDurationSeconds: report.dialDurationSeconds ?? null,
-      voicemailOffered: report.voicemailOffered ?? false,
-      recordingDurationSeconds: recording?.durationSeconds ?? null,
-    },
-    { answeredMinSeconds: owner.answeredMinSeconds },
-  );
-  const row = await tx
-    .insertInto("call_logs")
-    .values({
-      organization_id: owner.organizationId,
-      call_sid: report.callSid,
-      phone_number_id: owner.phoneNumberId,
-      contact_id: contactId,
-      from_number: report.from,
-      to_number: report.to,
-      direction: report.direction?.startsWith("outbound") ? "outbound" : "inbound",
-      status: report.status,
-      duration_seconds: report.durationSeconds ?? null,
-      answered_by: report.answeredBy ?? null,
-      started_at: startedAt,
-      ended_at: endedAt,
-      voice_flow: report.voiceFlow ?? null,
-      forwarded_to: report.forwardedTo ?? null,
-      dial_status: report.dialStatus ?? null,
-      dial_duration_seconds: report.dialDurationSeconds ?? null,
-      voicemail_offered: report.voicemailOffered ?? false,
-      recording_sid: recording?.sid ?? null,
-      recording_duration_seconds: recording?.durationSeconds ?? null,
-      recording_url: recording?.url ?? null,
-      // Applied only when this inserts the row; an existing row keeps its outcome (settleCall decides).
-      ...(settledAlone
-        ? { outcome: settledAlone.outcome, outcome_source: settledAlone.source, outcome_settled_at: sql`now()` }
-        : {}),
-    })
-    .onConflict((conflict) =>
-      conflict
-        .column("call_sid")
-        .doUpdateSet({
-          status: ifForward("status", sql`excluded.status`),
-          duration_seconds: ifForward(
-            "duration_seconds",
-            sql`coalesce(excluded.duration_seconds, call_logs.duration_seconds)`,
+  const call = {
+    id: randomUUID(),
+    call_sid: report.callSid,
+    from_number: report.from,
+    to_number: report.to,
+    direction: report.direction?.startsWith("outbound") ? "outbound" : "inbound",
+    status: report.status,
+    duration_seconds: report.durationSeconds ?? null,
+    answered_by: report.answeredBy ?? null,
+    started_at: startedAt.toISOString(),
+    ended_at: endedAt?.toISOString() ?? null,
+    voice_flow: report.voiceFlow ?? null,
+    forwarded_to: report.forwardedTo ?? null,
+    dial_status: report.dialStatus ?? null,
+    dial_duration_seconds: report.dialDurationSeconds ?? null,
+    voicemail_offered: report.voicemailOffered ?? false,
+    recording_sid: recording?.sid ?? null,
+    recording_duration_seconds: recording?.durationSeconds ?? null,
+    recording_url: recording?.url ?? null,
+  };
+  const settle =
+    expectedOrganizationId === null
+      ? null
+      : {
+          organizationId: expectedOrganizationId,
+          pieces: outcomePieces(factsOf(call)),
+          event: callCompleted.outbox(
+            { callSid: call.call_sid, organizationId: expectedOrganizationId, callLogId: call.id },
+            call.call_sid,
           ),
-          answered_by: ifForward("answered_by", sql`coalesce(excluded.answered_by, call_logs.answered_by)`),
-          ended_at: ifForward("ended_at", sql`coalesce(excluded.ended_at, call_logs.ended_at)`),
-          started_at: sql`least(call_logs.started_at, excluded.started_at)`,
-          contact_id: sql`coalesce(call_logs.contact_id, excluded.contact_id)`,
-          phone_number_id: sql`coalesce(call_logs.phone_number_id, excluded.phone_number_id)`,
-          ...factUpdates,
-        })
-        .where(sql<boolean>`call_logs.organization_id = excluded.organization_id`),
-    )
-    .returningAll()
-    // xmax is 0 on a row version this statement inserted, and set on one it updated.
-    .returning(sql<boolean>`(call_logs.xmax = 0)`.as("inserted"))
-    .executeTakeFirst();
-  if (!row) return null;
-  const { inserted, ...log } = row;
-  return { row: log, settledOnInsert: inserted && settledAlone !== null };
+        };
+  const caller = parsePhoneNumber(report.from);
+  return [
+    receipt?.externalId ?? null,
+    receipt?.kind ?? null,
+    called,
+    receipt?.unownedNote ?? null,
+    caller.ok ? caller.e164 : null,
+    JSON.stringify(call),
+    STATUS_ORDER,
+    FINAL_STATUSES,
+    settle && JSON.stringify(settle),
+  ];
 }
 
-/** How each fact merges with what earlier callbacks reported: first answer kept, a recording only grows. */
-const factUpdates = {
-  voice_flow: sql<never>`coalesce(call_logs.voice_flow, excluded.voice_flow)`,
-  forwarded_to: sql<never>`coalesce(call_logs.forwarded_to, excluded.forwarded_to)`,
-  dial_status: sql<never>`coalesce(call_logs.dial_status, excluded.dial_status)`,
-  dial_duration_seconds: sql<never>`coalesce(call_logs.dial_duration_seconds, excluded.dial_duration_seconds)`,
-  voicemail_offered: sql<never>`call_logs.voicemail_offered or excluded.voicemail_offered`,
-  recording_sid: sql<never>`coalesce(excluded.recording_sid, call_logs.recording_sid)`,
-  recording_duration_seconds: sql<never>`greatest(call_logs.recording_duration_seconds, excluded.recording_duration_seconds)`,
-  recording_url: sql<never>`coalesce(excluded.recording_url, call_logs.recording_url)`,
-};
+/**
+ * Writes a callback's facts to its call's log (app.record_call_report) in the caller's
+ * transaction, and settles the call when its facts now do; true when it wrote call/completed.
+ * For the callbacks that decide their TwiML from the org's settings first (incoming, Dial).
+ */
+export async function reportCall(tx: Tx, owner: NumberOwner, report: CallReport): Promise<boolean> {
+  const query = serviceFunctionCall("app.record_call_report", recordCallArgs(report, null, owner.organizationId));
+  const [recorded] = (await tx.executeQuery<Recorded>(query)).rows;
+  if (recorded?.result !== "recorded" || !recorded.call) return false;
+  // An inserted row was settled by the statement when its report settles it; an updated row,
+  // locked by the statement until this transaction ends, is settled from all its facts here.
+  if (recorded.inserted) return recorded.settled;
+  return settleCall(tx, recorded.call, owner.answeredMinSeconds);
+}
+
+/**
+ * Which org owns each called number (as phone_numbers stores it), as last seen: the event is
+ * built before the statement checks it.
+ */
+export class NumberOwnerMemo {
+  readonly #owners = new Map<string, string>();
+  get(e164: string | null): string | null {
+    return (e164 && this.#owners.get(e164)) ?? null;
+  }
+  remember(e164: string | null, organizationId: string): void {
+    if (!e164 || this.#owners.get(e164) === organizationId) return;
+    // Bounded: a process serves a bounded set of numbers; a miss costs one more statement.
+    if (this.#owners.size >= 10_000) this.#owners.clear();
+    this.#owners.set(e164, organizationId);
+  }
+}
+
+export type Ingested = "unowned" | "repeat" | "recorded" | "settled";
+
+/**
+ * A callback that is its own delivery (the status callback, the Record action) in one
+ * statement, with no transaction around it: receipt, contact, call log and, when the report
+ * alone settles a new row for the org `owners` expected, its outcome and call/completed.
+ * Otherwise a row the report now settles is settled by a second statement; a crash between
+ * the two leaves an ended, unsettled call, which settleOverdueCalls settles after its grace.
+ */
+export async function ingestCallReport(
+  database: Database,
+  owners: NumberOwnerMemo,
+  receipt: ReceiptOf,
+  report: CallReport,
+): Promise<Ingested> {
+  const called = storedForm(report.to);
+  const [recorded] = await database.callServiceFunction<Recorded>(
+    "app.record_call_report",
+    recordCallArgs(report, receipt, owners.get(called), called),
+  );
+  if (!recorded || recorded.result === "unowned") return "unowned";
+  if (recorded.organization_id) owners.remember(called, recorded.organization_id);
+  if (recorded.result !== "recorded" || !recorded.call) return "repeat";
+  if (recorded.settled) return "settled";
+  const call = recorded.call;
+  const answeredMinSeconds = recorded.answered_min_seconds ?? 0;
+  if (call.outcome_settled_at || !outcomeOf(call, answeredMinSeconds, false)) return "recorded";
+  const settled = await database.withService((tx) => settleCall(tx, call, answeredMinSeconds));
+  return settled ? "settled" : "recorded";
+}
+
+const factsOf = (
+  row: Omit<SettleableCall, "id" | "call_sid" | "organization_id" | "outcome_settled_at">,
+): CallFacts => ({
+  callStatus: row.status,
+  durationSeconds: row.duration_seconds,
+  answeredBy: row.answered_by,
+  flow: row.voice_flow,
+  dialStatus: row.dial_status,
+  dialDurationSeconds: row.dial_duration_seconds,
+  voicemailOffered: row.voicemail_offered,
+  recordingDurationSeconds: row.recording_duration_seconds,
+});
+
+const outcomeOf = (row: SettleableCall, answeredMinSeconds: number, overdue: boolean) =>
+  settleCallOutcome(factsOf(row), { answeredMinSeconds, overdue });
 
 /**
  * A recording status callback names only the call: its facts go to the call's existing log.
@@ -194,49 +255,34 @@ export async function recordRecordingReport(
 }
 
 /**
- * Settles the call's outcome when its facts do, once: sets it and writes call/completed in
- * the caller's transaction. True when it did (the outbox relay has an event to send).
- * `overdue`: the final status has waited out its grace (settleOverdueCalls).
+ * Settles the call's outcome when its facts do, once: sets it and writes call/completed in one
+ * statement of the caller's transaction (no event when another settled it first). True when it
+ * did (the outbox relay has an event to send). `overdue`: the final status has waited out its
+ * grace (settleOverdueCalls).
  */
 export async function settleCall(
   tx: Tx,
-  row: CallLogRow,
+  row: SettleableCall,
   answeredMinSeconds: number,
   { overdue = false }: { overdue?: boolean } = {},
 ): Promise<boolean> {
   if (row.outcome_settled_at) return false;
-  const settled = settleCallOutcome(
-    {
-      callStatus: row.status,
-      durationSeconds: row.duration_seconds,
-      answeredBy: row.answered_by,
-      flow: row.voice_flow,
-      dialStatus: row.dial_status,
-      dialDurationSeconds: row.dial_duration_seconds,
-      voicemailOffered: row.voicemail_offered,
-      recordingDurationSeconds: row.recording_duration_seconds,
-    },
-    { answeredMinSeconds, overdue },
-  );
+  const settled = outcomeOf(row, answeredMinSeconds, overdue);
   if (!settled) return false;
-  await tx
-    .updateTable("call_logs")
-    .set({ outcome: settled.outcome, outcome_source: settled.source, outcome_settled_at: sql`now()` })
-    .where("id", "=", row.id)
-    .where("outcome_settled_at", "is", null)
-    .execute();
-  await enqueueCallCompleted(tx, row);
-  return true;
-}
-
-/** call/completed for a call just settled, in the transaction that settled it; its id is the CallSid. */
-async function enqueueCallCompleted(tx: Tx, row: CallLogRow): Promise<void> {
-  await enqueueEvents(tx, [
-    callCompleted.outbox(
-      { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
-      row.call_sid,
-    ),
-  ]);
+  const event = callCompleted.outbox(
+    { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
+    row.call_sid,
+  );
+  const { rows } = await sql<{ id: string }>`
+    with settled as (
+      update public.call_logs set outcome = ${settled.outcome}, outcome_source = ${settled.source}, outcome_settled_at = now()
+       where id = ${row.id} and outcome_settled_at is null
+      returning id)
+    insert into app.event_outbox (event_id, name, data)
+    select ${event.id}, ${event.name}, ${JSON.stringify(event.data)}::jsonb from settled
+    on conflict (event_id) do nothing
+    returning event_id as id`.execute(tx);
+  return rows.length > 0;
 }
 
 /** What the voice flow's TwiML needs to know about the business. */

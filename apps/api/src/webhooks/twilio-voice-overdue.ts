@@ -3,6 +3,8 @@
 // moment when the caller hangs up, and either may reach CallFlow first. Once the call has
 // been over for VOICE_CALLBACK_GRACE_SECONDS, this settles it with what is known (missed
 // when neither came), in one transaction per call with its call/completed, as the webhooks do.
+// It also settles any other ended call left unsettled: the status callback writes the status
+// and settles in two statements when the row already existed, and a crash may come between.
 import type { Database } from "@callflow/db";
 import { VOICE_CALLBACK_GRACE_SECONDS } from "@callflow/domain";
 import { sql } from "kysely";
@@ -28,8 +30,9 @@ export async function settleOverdueCalls(
       .selectAll("call_logs")
       .select("organizations.answered_min_seconds")
       .where("call_logs.outcome_settled_at", "is", null)
-      // A call that never came through the Voice URL settles at its final status, never later.
-      .where("call_logs.voice_flow", "is not", null)
+      // Also a call that never came through the Voice URL, which settles at its final status:
+      // here only when a crash came between writing that status and settling it.
+      .where("call_logs.outcome", "is", null)
       .where("call_logs.ended_at", "<=", sql<Date>`now() - make_interval(secs => ${graceSeconds})`)
       .orderBy("call_logs.ended_at")
       .limit(SWEEP_BATCH)

@@ -3,20 +3,21 @@
 // is processed: completed, or absent for silence after the beep). A recording with sound
 // settles the call as voicemail; an empty one as missed. The status callback names only the
 // call, so its facts go to the call's existing log.
-import type { Tx } from "@callflow/db";
+import type { Database, Tx } from "@callflow/db";
 import { callStatusSchema } from "@callflow/domain";
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Log } from "../log.ts";
 import { callSid, describeIssues, optional, text } from "./twilio-form.ts";
-import { findNumberOwner, recordReceipt } from "./twilio-records.ts";
+import { recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
 import { runningStatus, seconds } from "./twilio-voice.ts";
 import {
   type CallLogRow,
+  ingestCallReport,
+  NumberOwnerMemo,
   type RecordingReport,
   recordRecordingReport,
-  reportCall,
   settleCall,
 } from "./twilio-voice-flow.ts";
 import { emptyTwiml, hangupTwiml, TWIML_HEADERS } from "./twilio-voice-twiml.ts";
@@ -39,6 +40,7 @@ export const recordingCallbackSchema = z.object({
 type RecordingCallback = z.infer<typeof recordingCallbackSchema>;
 
 export function voiceRecording({ database, outbox, log }: TwilioWebhookOptions) {
+  const owners = new NumberOwnerMemo();
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = recordingCallbackSchema.safeParse(form);
@@ -51,39 +53,42 @@ export function voiceRecording({ database, outbox, log }: TwilioWebhookOptions) 
       const missing = (["From", "To", "RecordingDuration"] as const).filter((field) => callback[field] === undefined);
       if (missing.length) return c.json({ error: `not a Record action: ${missing.join(", ")} missing` }, 400);
     }
-    const settled = await database.withService((tx) =>
-      isAction ? recordAction(tx, callback, log) : recordingStatus(tx, callback, log),
-    );
+    const settled = isAction
+      ? await recordAction(database, owners, callback, log)
+      : await database.withService((tx) => recordingStatus(tx, callback, log));
     if (settled) outbox.wake();
     // The caller has usually hung up (Twilio then ignores this); one who pressed a key is let go.
     return c.body(isAction ? hangupTwiml() : emptyTwiml(), 200, TWIML_HEADERS);
   };
 }
 
-async function recordAction(tx: Tx, callback: RecordingCallback, log: Log): Promise<boolean> {
+/** The Record action is its own delivery: one statement records it (see ingestCallReport). */
+async function recordAction(
+  database: Database,
+  owners: NumberOwnerMemo,
+  callback: RecordingCallback,
+  log: Log,
+): Promise<boolean> {
   const to = callback.To as string;
-  const externalId = `${callback.CallSid}:record`;
-  const owner = await findNumberOwner(tx, to);
-  if (!owner) {
-    await recordReceipt(tx, {
-      externalId,
+  const ingested = await ingestCallReport(
+    database,
+    owners,
+    {
+      externalId: `${callback.CallSid}:record`,
       kind: "voice.recording",
-      organizationId: null,
-      note: `no organization owns the called number ${to}`,
-    });
-    log.warn("Record action for a number nobody owns", { callSid: callback.CallSid, to });
-    return false;
-  }
-  if (!(await recordReceipt(tx, { externalId, kind: "voice.recording", organizationId: owner.organizationId })))
-    return false;
-  return reportCall(tx, owner, {
-    callSid: callback.CallSid,
-    from: callback.From as string,
-    to,
-    status: runningStatus(callback.CallStatus, "in-progress"),
-    voicemailOffered: true,
-    recording: recordingOf(callback, callback.RecordingDuration ?? 0),
-  });
+      unownedNote: `no organization owns the called number ${to}`,
+    },
+    {
+      callSid: callback.CallSid,
+      from: callback.From as string,
+      to,
+      status: runningStatus(callback.CallStatus, "in-progress"),
+      voicemailOffered: true,
+      recording: recordingOf(callback, callback.RecordingDuration ?? 0),
+    },
+  );
+  if (ingested === "unowned") log.warn("Record action for a number nobody owns", { callSid: callback.CallSid, to });
+  return ingested === "settled";
 }
 
 async function recordingStatus(tx: Tx, callback: RecordingCallback, log: Log): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { Database } from "@callflow/db";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -9,6 +10,8 @@ import {
   startTwilioTestServer,
   type TwilioTestServer,
 } from "./twilio-test-server.ts";
+import { type CallReport, ingestCallReport, NumberOwnerMemo } from "./twilio-voice-flow.ts";
+import { settleOverdueCalls } from "./twilio-voice-overdue.ts";
 
 describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
   let server: TwilioTestServer;
@@ -230,6 +233,75 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     expect((await callLog(sid))?.status).toBe("completed");
     expect((await server.events()).map((event) => event.id)).toEqual([sid]);
     expect(await receipts(sid)).toHaveLength(1);
+  });
+
+  const finalReport = (sid: string, durationSeconds: number): CallReport => ({
+    callSid: sid,
+    from: CALLER,
+    to: NUMBER_A,
+    status: "completed",
+    durationSeconds,
+  });
+  const receiptOf = (sid: string) => ({
+    externalId: `${sid}:completed`,
+    kind: "voice.status" as const,
+    unownedNote: "nobody owns it",
+  });
+
+  it("records and settles a new call of a number it has seen in one statement, with no transaction", async () => {
+    const used = { statements: 0, transactions: 0 };
+    const database = server.scratch.database;
+    const counting: Database = {
+      ...database,
+      callServiceFunction(name, args) {
+        used.statements++;
+        return database.callServiceFunction(name, args);
+      },
+      withService(fn) {
+        used.transactions++;
+        return database.withService(fn);
+      },
+    };
+    const owners = new NumberOwnerMemo();
+    // First sight of the number in this process: its org is learnt, the call settled by a second statement.
+    const first = newCallSid();
+    expect(await ingestCallReport(counting, owners, receiptOf(first), finalReport(first, 30))).toBe("settled");
+    expect(used).toEqual({ statements: 1, transactions: 1 });
+    const second = newCallSid();
+    expect(await ingestCallReport(counting, owners, receiptOf(second), finalReport(second, 3))).toBe("settled");
+    expect(used).toEqual({ statements: 2, transactions: 1 });
+    expect(await callLog(second)).toMatchObject({ outcome: "missed", outcome_source: "status", status: "completed" });
+    const log = await callLog(second);
+    expect((await server.events()).slice(-1)).toEqual([
+      { name: "call/completed", id: second, data: { callSid: second, organizationId: ORG_A, callLogId: log?.id } },
+    ]);
+    // A number whose org the process remembers wrongly: written for its real owner, settled by the second statement.
+    owners.remember(NUMBER_B, ORG_A); // NUMBER_B is stored as sent
+    const moved = newCallSid();
+    const report = { ...finalReport(moved, 600), to: NUMBER_B };
+    expect(await ingestCallReport(counting, owners, receiptOf(moved), report)).toBe("settled");
+    expect(await callLog(moved)).toMatchObject({ organization_id: ORG_B, outcome: "answered" });
+    expect((await server.events()).at(-1)?.data).toMatchObject({ organizationId: ORG_B });
+  });
+
+  it("loses nothing when the process dies between writing a final status and settling the call", async () => {
+    const sid = newCallSid();
+    await callback(sid, "ringing");
+    const dying: Database = {
+      ...server.scratch.database,
+      withService: () => Promise.reject(new Error("the process died here")),
+    };
+    await expect(ingestCallReport(dying, new NumberOwnerMemo(), receiptOf(sid), finalReport(sid, 30))).rejects.toThrow(
+      "the process died here",
+    );
+    expect(await callLog(sid)).toMatchObject({ status: "completed", outcome: null, outcome_settled_at: null });
+    expect(await server.events()).toEqual([]);
+    // Twilio does not retry a callback it got an answer to; the overdue sweep settles the call.
+    await settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
+    expect(await callLog(sid)).toMatchObject({ status: "completed", outcome: "answered", outcome_source: "status" });
+    expect((await server.events()).map((event) => event.id)).toEqual([sid]);
+    await settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
+    expect((await server.events()).map((event) => event.id)).toEqual([sid]);
   });
 
   it.each([

@@ -8,9 +8,8 @@ import { type CallStatus, callStatusSchema, isFinalCallStatus } from "@callflow/
 import type { Context } from "hono";
 import { z } from "zod";
 import { callSid, describeIssues, optional, text } from "./twilio-form.ts";
-import { findNumberOwner, recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
-import { reportCall } from "./twilio-voice-flow.ts";
+import { ingestCallReport, NumberOwnerMemo } from "./twilio-voice-flow.ts";
 import { emptyTwiml, TWIML_HEADERS } from "./twilio-voice-twiml.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
@@ -46,6 +45,7 @@ export const voiceStatusCallbackSchema = z.object({
 export type VoiceStatusCallback = z.infer<typeof voiceStatusCallbackSchema>;
 
 export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOptions) {
+  const owners = new NumberOwnerMemo();
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = voiceStatusCallbackSchema.safeParse(form);
@@ -53,23 +53,15 @@ export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOpti
       return c.json({ error: `not a voice status callback: ${describeIssues(parsed.error, form)}` }, 400);
     const call = parsed.data;
 
-    const settled = await database.withService(async (tx) => {
-      const externalId = `${call.CallSid}:${call.CallStatus}`;
-      const owner = await findNumberOwner(tx, call.To);
-      if (!owner) {
-        // 200 all the same: Twilio would only retry, and operators find the receipt.
-        await recordReceipt(tx, {
-          externalId,
-          kind: "voice.status",
-          organizationId: null,
-          note: `no organization owns the called number ${call.To}`,
-        });
-        log.warn("voice callback for a number nobody owns", { callSid: call.CallSid, to: call.To });
-        return false;
-      }
-      const first = await recordReceipt(tx, { externalId, kind: "voice.status", organizationId: owner.organizationId });
-      if (!first) return false;
-      return reportCall(tx, owner, {
+    const ingested = await ingestCallReport(
+      database,
+      owners,
+      {
+        externalId: `${call.CallSid}:${call.CallStatus}`,
+        kind: "voice.status",
+        unownedNote: `no organization owns the called number ${call.To}`,
+      },
+      {
         callSid: call.CallSid,
         from: call.From,
         to: call.To,
@@ -78,9 +70,12 @@ export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOpti
         ...(call.CallDuration !== undefined ? { durationSeconds: call.CallDuration } : {}),
         ...(call.AnsweredBy !== undefined ? { answeredBy: call.AnsweredBy } : {}),
         ...(call.Timestamp !== undefined ? { at: call.Timestamp } : {}),
-      });
-    });
-    if (settled) outbox.wake();
+      },
+    );
+    // 200 all the same for a number nobody owns: Twilio would only retry, and operators find the receipt.
+    if (ingested === "unowned")
+      log.warn("voice callback for a number nobody owns", { callSid: call.CallSid, to: call.To });
+    if (ingested === "settled") outbox.wake();
     return c.body(emptyTwiml(), 200, TWIML_HEADERS);
   };
 }

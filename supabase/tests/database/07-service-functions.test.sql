@@ -1,0 +1,38 @@
+-- The functions the API calls as statements of their own (packages/db callServiceFunction) run
+-- as service_role with their own search_path, and no API role but service_role may call them:
+-- a user's session can never write a call log or take the outbox through them.
+begin;
+create extension if not exists pgtap with schema extensions;
+set local search_path = extensions, public;
+
+select plan(12);
+
+select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as service_role (its owner)')
+  from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
+                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure)
+ order by proname;
+select ok(prosecdef, proname || ' is security definer')
+  from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
+                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure)
+ order by proname;
+select ok(proconfig @> array['search_path=""'], proname || ' pins an empty search_path')
+  from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
+                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure)
+ order by proname;
+select ok(not has_function_privilege(role, 'app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'execute'),
+          role || ' may not record call reports')
+  from unnest(array['anon', 'authenticated']) as role;
+select ok(not has_function_privilege(role, 'app.relay_outbox(bigint[], integer, integer)', 'execute'),
+          role || ' may not take the outbox')
+  from unnest(array['anon', 'authenticated']) as role;
+
+set local role authenticated;
+select throws_ok(
+  $$select * from app.relay_outbox(array[]::bigint[], 100, 30000)$$,
+  '42501', null, 'a user session calling the relay''s function is refused');
+reset role;
+select ok(has_function_privilege('service_role', 'app.relay_outbox(bigint[], integer, integer)', 'execute'),
+          'service_role may take the outbox');
+
+select * from finish();
+rollback;

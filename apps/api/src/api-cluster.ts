@@ -96,6 +96,10 @@ export async function runClusterPrimary(
 
   process.on("SIGINT", () => void shutdown("SIGINT", 0));
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
+  // Workers accept from the shared socket themselves. With node's default round robin the
+  // primary accepts and hands each connection over: one handed to a worker as it dies is
+  // never answered nor closed, and its client (Twilio, the executor) waits out its timeout.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   log.info("starting API workers", { processes: config.apiProcesses, port: parts.apiPort });
   for (let i = 0; i < config.apiProcesses; i++) fork();
 }

@@ -123,7 +123,8 @@ try {
       for (const pid of apiPids) resetPeakRss(pid);
       const cpuBefore = apiPids.map(processCpuSeconds);
       const result = await load(product);
-      const cpu = apiPids.reduce((sum, pid, i) => sum + processCpuSeconds(pid) - (cpuBefore[i] ?? 0), 0);
+      const cpuEach = apiPids.map((pid, i) => processCpuSeconds(pid) - (cpuBefore[i] ?? 0));
+      const cpu = cpuEach.reduce((sum, seconds) => sum + seconds, 0);
       const peak = Math.max(...apiPids.map(peakRssMb));
       const s = result.latencies.summary();
       rows.push([`${processes} API process(es)`, result.completed, result.errors, result.rps, s.p50, s.p99, cpu, peak]);
@@ -139,6 +140,8 @@ try {
       latencyFigures(name, s, ["p50", "p99"]);
       figure(`${name}_errors`, result.errors, "count");
       figure(`api_processes_${processes}_peak_rss_per_process`, peak, "MB");
+      // Workers accept connections themselves (SCHED_NONE): how evenly the kernel spread them (0.5: evenly).
+      if (processes > 1) figure("api_processes_2_busiest_worker_cpu_share", Math.max(...cpuEach) / cpu, "ratio");
     } finally {
       await product.stop();
     }

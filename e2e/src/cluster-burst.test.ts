@@ -90,136 +90,141 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of A
     await scratch?.dispose();
   });
 
-  it(`keeps every answered callback of a ${CALLS}-call burst through a killed worker, each call handled once`, async () => {
-    scratch = await bareDatabase(lane);
-    const { database } = scratch;
-    await migrate(database);
-    await seedOnce(database);
-    const keys = {
-      INNGEST_EVENT_KEY: `local-${randomBytes(16).toString("hex")}`,
-      INNGEST_SIGNING_KEY: `signkey-test-${randomBytes(32).toString("hex")}`,
-    };
-    const shared = { DATABASE_URL: scratch.url as string, DATABASE_POOL_SIZE: "8", ...keys };
-    executor = await startExecutorProcess(shared);
-    product = await startProduct({
-      dataDir: mkdtempSync(join(tmpdir(), "callflow-cluster-")),
-      port: await freePort(),
-      env: {
-        ...shared,
-        API_PROCESSES: "2",
-        INNGEST_BASE_URL: executor.url,
-        // The burst is about the processes, not the senders' pace: no lane waits.
-        SENDER_RATES: "whatsapp=1000,long_code=1000",
-      },
-    });
-    const cluster = product;
-    const workers = childProcesses(cluster.pid);
-    expect(workers).toHaveLength(2);
-    // As against Inngest Cloud: the deployment syncs the app (any worker answers; runs go to PUBLIC_URL).
-    expect((await fetch(`${cluster.url}/api/inngest`, { method: "PUT" })).status).toBe(200);
-    await cluster.trpc(
-      cluster.token(ORG),
-      "settings.update",
-      { fallback_window_seconds: 10, quiet_hours: null, cooldown_seconds: 0 },
-      "POST",
-    );
+  it(
+    `keeps every answered callback of a ${CALLS}-call burst through a killed worker, each call handled once`,
+    async () => {
+      scratch = await bareDatabase(lane);
+      const { database } = scratch;
+      await migrate(database);
+      await seedOnce(database);
+      const keys = {
+        INNGEST_EVENT_KEY: `local-${randomBytes(16).toString("hex")}`,
+        INNGEST_SIGNING_KEY: `signkey-test-${randomBytes(32).toString("hex")}`,
+      };
+      const shared = { DATABASE_URL: scratch.url as string, DATABASE_POOL_SIZE: "8", ...keys };
+      executor = await startExecutorProcess(shared);
+      product = await startProduct({
+        dataDir: mkdtempSync(join(tmpdir(), "callflow-cluster-")),
+        port: await freePort(),
+        env: {
+          ...shared,
+          API_PROCESSES: "2",
+          INNGEST_BASE_URL: executor.url,
+          // The burst is about the processes, not the senders' pace: no lane waits.
+          SENDER_RATES: "whatsapp=1000,long_code=1000",
+        },
+      });
+      const cluster = product;
+      const workers = childProcesses(cluster.pid);
+      expect(workers).toHaveLength(2);
+      // As against Inngest Cloud: the deployment syncs the app (any worker answers; runs go to PUBLIC_URL).
+      expect((await fetch(`${cluster.url}/api/inngest`, { method: "PUT" })).status).toBe(200);
+      await cluster.trpc(
+        cluster.token(ORG),
+        "settings.update",
+        { fallback_window_seconds: 10, quiet_hours: null, cooldown_seconds: 0 },
+        "POST",
+      );
 
-    const prefix = String(1000 + Math.floor(Math.random() * 9000));
-    const calls = Array.from({ length: CALLS }, (_, i) => callbacksOf(i, prefix));
-    const answered = new Set<string>(); // CallSids whose final callback was answered 200
-    const unanswered: Callback[] = [];
-    const killed = workers[0] as number;
-    let next = 0;
-    let killedAt = -1;
-    const burstStarted = Date.now();
-    const sender = async () => {
-      while (next < calls.length) {
-        const call = calls[next++] as PlacedCall;
-        for (const callback of call.callbacks) {
-          const status = await postCallback(cluster.url, callback);
-          if (status !== 200) unanswered.push(callback);
-          else if (callback.CallStatus === "no-answer") answered.add(call.callSid);
+      const prefix = String(1000 + Math.floor(Math.random() * 9000));
+      const calls = Array.from({ length: CALLS }, (_, i) => callbacksOf(i, prefix));
+      const answered = new Set<string>(); // CallSids whose final callback was answered 200
+      const unanswered: Callback[] = [];
+      const killed = workers[0] as number;
+      let next = 0;
+      let killedAt = -1;
+      const burstStarted = Date.now();
+      const sender = async () => {
+        while (next < calls.length) {
+          const call = calls[next++] as PlacedCall;
+          for (const callback of call.callbacks) {
+            const status = await postCallback(cluster.url, callback);
+            if (status !== 200) unanswered.push(callback);
+            else if (callback.CallStatus === "no-answer") answered.add(call.callSid);
+          }
+          if (killedAt < 0 && answered.size >= CALLS / 2) {
+            killedAt = answered.size;
+            process.kill(killed, "SIGKILL");
+          }
         }
-        if (killedAt < 0 && answered.size >= CALLS / 2) {
-          killedAt = answered.size;
-          process.kill(killed, "SIGKILL");
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: SENDERS }, sender));
-    const burstSeconds = (Date.now() - burstStarted) / 1000;
-    expect(killedAt).toBeGreaterThan(0);
+      };
+      await Promise.all(Array.from({ length: SENDERS }, sender));
+      const burstSeconds = (Date.now() - burstStarted) / 1000;
+      expect(killedAt).toBeGreaterThan(0);
 
-    // Every callback answered 200 left its call/completed in the outbox (sent or not yet).
-    const sids = calls.map((call) => call.callSid);
-    const { rows: outbox } = await sql<{ event_id: string }>`
+      // Every callback answered 200 left its call/completed in the outbox (sent or not yet).
+      const sids = calls.map((call) => call.callSid);
+      const { rows: outbox } = await sql<{ event_id: string }>`
       select event_id from app.event_outbox where event_id = any(${[...answered]})`.execute(database.owner);
-    expect(outbox.map((row) => row.event_id).sort()).toEqual([...answered].sort());
+      expect(outbox.map((row) => row.event_id).sort()).toEqual([...answered].sort());
 
-    // Twilio delivers again what was not answered 200; the worker that died has been replaced.
-    for (const callback of unanswered) {
-      let status = 0;
-      for (let attempt = 0; attempt < 20 && status !== 200; attempt++) {
-        status = await postCallback(cluster.url, callback);
-        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+      // Twilio delivers again what was not answered 200; the worker that died has been replaced.
+      for (const callback of unanswered) {
+        let status = 0;
+        for (let attempt = 0; attempt < 20 && status !== 200; attempt++) {
+          status = await postCallback(cluster.url, callback);
+          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        expect(status).toBe(200);
       }
-      expect(status).toBe(200);
-    }
-    const replaced = childProcesses(cluster.pid);
-    expect(replaced).toHaveLength(2);
-    expect(replaced).not.toContain(killed);
+      const replaced = childProcesses(cluster.pid);
+      expect(replaced).toHaveLength(2);
+      expect(replaced).not.toContain(killed);
 
-    // One call log per call, however many times and in whatever order its callbacks came.
-    const { rows: logs } = await sql<{ call_sid: string; logs: number; status: string }>`
+      // One call log per call, however many times and in whatever order its callbacks came.
+      const { rows: logs } = await sql<{ call_sid: string; logs: number; status: string }>`
       select call_sid, count(*)::int as logs, min(status) as status from call_logs
        where call_sid = any(${sids}) group by call_sid`.execute(database.owner);
-    expect(logs).toHaveLength(CALLS);
-    expect(logs.filter((row) => row.logs !== 1 || row.status !== "no-answer")).toEqual([]);
+      expect(logs).toHaveLength(CALLS);
+      expect(logs.filter((row) => row.logs !== 1 || row.status !== "no-answer")).toEqual([]);
 
-    // Every job reaches a final status.
-    const unfinished = async () => {
-      const { rows } = await sql<{ jobs: number; open: number }>`
+      // Every job reaches a final status.
+      const unfinished = async () => {
+        const { rows } = await sql<{ jobs: number; open: number }>`
         select count(j.id)::int as jobs,
                count(j.id) filter (where j.status in ('pending', 'scheduled', 'sending'))::int as open
           from call_logs c left join message_jobs j on j.call_log_id = c.id
          where c.call_sid = any(${sids})`.execute(database.owner);
-      return rows[0] as { jobs: number; open: number };
-    };
-    const deadline = Date.now() + 150_000;
-    let state = await unfinished();
-    while ((state.jobs < CALLS || state.open > 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      state = await unfinished();
-    }
-    expect(state, `jobs not final:\n${cluster.output.join("").slice(-3000)}`).toEqual({ jobs: CALLS, open: 0 });
+        return rows[0] as { jobs: number; open: number };
+      };
+      // The executor drives the runs; on 2 busy cores a call takes it up to about half a second.
+      const deadline = Date.now() + 60_000 + CALLS * 600;
+      let state = await unfinished();
+      while ((state.jobs < CALLS || state.open > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        state = await unfinished();
+      }
+      expect(state, `jobs not final:\n${cluster.output.join("").slice(-3000)}`).toEqual({ jobs: CALLS, open: 0 });
 
-    // One job per call, at most one message a channel per job; and messages were really sent.
-    const { rows: jobsPerCall } = await sql<{ call_sid: string; jobs: number }>`
+      // One job per call, at most one message a channel per job; and messages were really sent.
+      const { rows: jobsPerCall } = await sql<{ call_sid: string; jobs: number }>`
       select c.call_sid, count(j.id)::int as jobs from call_logs c left join message_jobs j on j.call_log_id = c.id
        where c.call_sid = any(${sids}) group by c.call_sid having count(j.id) <> 1`.execute(database.owner);
-    expect(jobsPerCall).toEqual([]);
-    const { rows: repeated } = await sql<{ job_id: string; channel: string }>`
+      expect(jobsPerCall).toEqual([]);
+      const { rows: repeated } = await sql<{ job_id: string; channel: string }>`
       select m.job_id, m.channel from messages m join message_jobs j on j.id = m.job_id
         join call_logs c on c.id = j.call_log_id
        where c.call_sid = any(${sids}) group by m.job_id, m.channel having count(*) > 1`.execute(database.owner);
-    expect(repeated).toEqual([]);
-    const { rows: outcomes } = await sql<{ status: string; final_channel: string | null; jobs: number }>`
+      expect(repeated).toEqual([]);
+      const { rows: outcomes } = await sql<{ status: string; final_channel: string | null; jobs: number }>`
       select j.status, j.final_channel, count(*)::int as jobs from message_jobs j join call_logs c on c.id = j.call_log_id
        where c.call_sid = any(${sids}) group by 1, 2 order by 1, 2`.execute(database.owner);
-    const count = (status: string, channel: string | null) =>
-      outcomes.find((row) => row.status === status && row.final_channel === channel)?.jobs ?? 0;
-    expect(count("delivered", "whatsapp")).toBeGreaterThan(0);
-    expect(count("delivered", "sms")).toBeGreaterThan(0);
-    console.log(
-      `cluster burst: ${CALLS} calls in ${burstSeconds.toFixed(1)} s, a worker killed after ${killedAt} answered, ` +
-        `${unanswered.length} callbacks delivered again; jobs: ${JSON.stringify(outcomes)}`,
-    );
+      const count = (status: string, channel: string | null) =>
+        outcomes.find((row) => row.status === status && row.final_channel === channel)?.jobs ?? 0;
+      expect(count("delivered", "whatsapp")).toBeGreaterThan(0);
+      expect(count("delivered", "sms")).toBeGreaterThan(0);
+      console.log(
+        `cluster burst: ${CALLS} calls in ${burstSeconds.toFixed(1)} s, a worker killed after ${killedAt} answered, ` +
+          `${unanswered.length} callbacks delivered again; jobs: ${JSON.stringify(outcomes)}`,
+      );
 
-    // SIGTERM stops the primary, the workers and the parts it runs; the executor stops on its own signal.
-    await cluster.stop("SIGTERM");
-    expect(childProcesses(cluster.pid)).toEqual([]);
-    product = undefined;
-    expect(await executor.stop()).toBe(0);
-    executor = undefined;
-  }, 420_000);
+      // SIGTERM stops the primary, the workers and the parts it runs; the executor stops on its own signal.
+      await cluster.stop("SIGTERM");
+      expect(childProcesses(cluster.pid)).toEqual([]);
+      product = undefined;
+      expect(await executor.stop()).toBe(0);
+      executor = undefined;
+    },
+    180_000 + CALLS * 1_500,
+  );
 });

@@ -2,7 +2,7 @@
 // with the environment), so a load generator in the benchmark's process does not share
 // its event loop. Reached over HTTP only; its pid is for CPU and memory accounting.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,7 +78,9 @@ export async function startProductProcess(env: Record<string, string> = {}) {
     issuer.issue({ orgId, role, userId: `user_bench_${role}`, authorizedParty: WEB_ORIGIN });
   return {
     url,
+    /** The process started; with API_PROCESSES > 1 the cluster's primary (its workers: workerPids). */
     pid: child.pid as number,
+    workerPids: () => childPids(child.pid as number),
     dataDir,
     output,
     token,
@@ -94,4 +96,21 @@ export async function startProductProcess(env: Record<string, string> = {}) {
     },
     stop,
   };
+}
+
+/** The API workers a cluster's primary started (its other children, such as esbuild's service, aside), from /proc. */
+function childPids(pid: number): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // The parent is the field after the state, which follows the command in parentheses.
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return parent === pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("apps/api/src/main.ts");
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }

@@ -12,6 +12,7 @@ const BENCHMARKS = [
   "api-calls-list",
   "token-verify",
   "voice-webhook",
+  "api-processes",
   "after-call",
   "dashboard",
   "stripe-sandbox",

@@ -6,6 +6,8 @@ export const e2eEnv = createEnv({
   server: {
     /** Debian's Chromium unless told otherwise. */
     CHROMIUM_PATH: z.string().min(1).default("/usr/bin/chromium"),
+    /** Calls in the cluster's burst (cluster-burst.test.ts): 120 keeps it near 2 minutes on 2 busy cores; the figure is 1000. */
+    E2E_CLUSTER_CALLS: z.coerce.number().int().min(20).max(5000).default(120),
   },
   runtimeEnv: process.env,
   emptyStringAsUndefined: true,

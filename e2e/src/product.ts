@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 
 export interface Product {
   url: string;
+  /** The process started (with API_PROCESSES > 1: the cluster's primary). */
+  pid: number;
   /** The dashboard's origin (WEB_PORT), same process as the API. */
   webUrl: string;
   dataDir: string;
@@ -90,6 +92,7 @@ export async function startProduct(
   const issuer = openDevTokenIssuer(dataDir);
   return {
     url,
+    pid: child.pid as number,
     dataDir,
     output,
     webUrl,
@@ -176,4 +179,60 @@ function diagnosticReport(directory: string): string {
     "active handles:",
     ...handles.slice(0, 40),
   ].join("\n");
+}
+
+/** The local Inngest executor in its own process (npm run -s executor), as API processes share it. */
+export interface ExecutorProcess {
+  url: string;
+  output: string[];
+  /** SIGTERM; resolves with its exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startExecutorProcess(env: Record<string, string>): Promise<ExecutorProcess> {
+  const output: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", "apps/api/src/cli/dev-executor.ts"], {
+    cwd: ROOT,
+    env: { ...inheritedEnvironment(), INNGEST_EXECUTOR_PORT: "0", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const url = /Inngest executor {2}(http:\/\/\S+)/.exec(output.join(""))?.[1];
+    if (url) {
+      return {
+        url,
+        output,
+        async stop() {
+          if (child.exitCode === null) child.kill("SIGTERM");
+          return exited;
+        },
+      };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`the executor did not start:\n${output.join("")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The API workers a cluster's primary started (its other children, such as esbuild's service, aside), from /proc. */
+export function childProcesses(pid: number): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // The parent is the 4th field, after the command in parentheses (which may hold spaces).
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return parent === pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("apps/api/src/main.ts");
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }

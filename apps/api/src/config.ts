@@ -3,6 +3,7 @@
 // the benchmarks give every setting the same meaning. What runs locally instead of a cloud
 // service is decided here, from the environment alone.
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { type EnvSource, REPOSITORY_ROOT } from "@callflow/db";
 import {
@@ -18,6 +19,8 @@ import type { LogLevel } from "./log.ts";
 export interface CallflowConfig {
   /** 0: any free port. */
   port: number;
+  /** API processes sharing the port (node:cluster workers beside a primary when over 1; see api-cluster.ts). */
+  apiProcesses: number;
   /** The dashboard's port (served by the API process); 0: any free port; null: no dashboard. */
   webPort: number | null;
   /** Null: http://localhost:<web port> once it is known. */
@@ -88,8 +91,16 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
     throw new ConfigError("TWILIO_ACCOUNT_SID is set: set TWILIO_AUTH_TOKEN too");
   }
   const clerk = env.CLERK_JWT_KEY || env.CLERK_SECRET_KEY;
+  const apiProcesses = env.API_PROCESSES === "auto" ? availableParallelism() : Number(env.API_PROCESSES);
+  if (apiProcesses > 1 && !env.DATABASE_URL) {
+    // PGlite runs every statement on the one process that opened it: workers would queue on it.
+    throw new ConfigError(
+      `API_PROCESSES=${env.API_PROCESSES} (${apiProcesses} processes) needs DATABASE_URL: the embedded database belongs to one process, so set API_PROCESSES=1 or use a PostgreSQL server`,
+    );
+  }
   return {
     port: env.PORT,
+    apiProcesses,
     webPort: env.WEB_PORT,
     webOrigins: env.WEB_ORIGIN ?? null,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, "") ?? null,

@@ -24,6 +24,11 @@ export function apiEnv(source: EnvSource = process.env) {
     server: {
       /** The API's port; 0: any free port. */
       PORT: port.default(3000),
+      /** API processes sharing PORT (node:cluster workers); "auto": one per core. Over 1 needs DATABASE_URL. */
+      API_PROCESSES: z
+        .string()
+        .regex(/^(auto|[1-9]\d?)$/, 'a number of processes from 1 to 99, or "auto" (one per core)')
+        .default("1"),
       /** The dashboard's port, served by the same process; 0: any free port. */
       WEB_PORT: port.default(5173),
       /** The dashboard's origin(s), comma-separated: CORS and the tokens' authorized parties. Default http://localhost:$WEB_PORT. */

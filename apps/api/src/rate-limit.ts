@@ -1,38 +1,80 @@
 /**
- * A fixed-window counter per key: `limit` requests a window (a minute). In memory, per
- * process: each API process counts on its own, so N processes allow up to N × limit.
+ * Fixed-window rate limits kept in Postgres (app.rate_limits), so every API process (cluster
+ * workers, replicas) counts against the same limit: in memory, N processes would allow N ×
+ * the limit. One upsert per request counted; windows that ended are deleted now and then.
  */
+import type { Database } from "@callflow/db";
+import { sql } from "kysely";
+
 export interface RateLimiter {
   /** Counts one request; 0 when allowed, else the seconds until the key's window resets. */
-  take(key: string): number;
-  /** The seconds until the key may be counted again without being refused; 0 when it may now. */
+  take(key: string): Promise<number>;
+  /**
+   * The seconds this process was last told the key must wait (by its own refused take), 0
+   * when it was not: a hint that costs no round trip, so a refused key is turned away cheaply.
+   */
   waitFor(key: string): number;
 }
 
-export function createRateLimiter(limit: number, windowMs = 60_000, now = () => Date.now()): RateLimiter {
-  const windows = new Map<string, { start: number; count: number }>();
-  const current = (key: string, at: number) => {
-    const window = windows.get(key);
-    return window && at - window.start < windowMs ? window : null;
-  };
-  const secondsLeft = (window: { start: number }, at: number) =>
-    Math.max(1, Math.ceil((window.start + windowMs - at) / 1000));
+export interface RateLimiterOptions {
+  database: Database;
+  /** Which limit (app.rate_limits.bucket): trpc, anonymous, inngest_sync. */
+  bucket: string;
+  limit: number;
+  windowMs?: number;
+  /** One take in this many also deletes the windows that ended (of every bucket). */
+  cleanupEvery?: number;
+  onCleanupError?: (error: Error) => void;
+}
+
+/** Keys longer than the column allows (an address is short; a user:org pair is too) are cut. */
+const MAX_KEY = 300;
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const { database, bucket, limit } = options;
+  const windowMs = options.windowMs ?? 60_000;
+  const cleanupEvery = options.cleanupEvery ?? 1_000;
+  // Refusals this process saw, until their window resets: waitFor's answer.
+  const refusedUntil = new Map<string, number>();
+  let takes = 0;
+
+  const cleanup = () =>
+    database
+      .withService((tx) => sql`delete from app.rate_limits where resets_at < now()`.execute(tx))
+      .catch((error: Error) => options.onCleanupError?.(error));
+
   return {
-    take(key) {
-      const at = now();
-      const window = current(key, at);
-      if (!window) {
-        if (windows.size > 50_000) windows.clear();
-        windows.set(key, { start: at, count: 1 });
+    async take(rawKey) {
+      const key = rawKey.slice(0, MAX_KEY);
+      if (++takes % cleanupEvery === 0) void cleanup();
+      // A window that ended starts again at 1; otherwise one more hit in the same window.
+      const { hits, secondsLeft } = await database.withService(async (tx) => {
+        const { rows } = await sql<{ hits: number; seconds_left: number }>`
+          insert into app.rate_limits as r (bucket, key, hits, resets_at)
+          values (${bucket}, ${key}, 1, now() + ${`${windowMs} milliseconds`}::interval)
+          on conflict (bucket, key) do update
+             set hits = case when r.resets_at > now() then r.hits + 1 else 1 end,
+                 resets_at = case when r.resets_at > now() then r.resets_at else excluded.resets_at end
+          returning hits, extract(epoch from (resets_at - now()))::float8 as seconds_left`.execute(tx);
+        const row = rows[0] as { hits: number; seconds_left: number };
+        return { hits: row.hits, secondsLeft: row.seconds_left };
+      });
+      if (hits <= limit) return 0;
+      const wait = Math.max(1, Math.ceil(secondsLeft));
+      if (refusedUntil.size > 50_000) refusedUntil.clear();
+      refusedUntil.set(key, Date.now() + wait * 1000);
+      return wait;
+    },
+    waitFor(rawKey) {
+      const key = rawKey.slice(0, MAX_KEY);
+      const until = refusedUntil.get(key);
+      if (until === undefined) return 0;
+      const left = until - Date.now();
+      if (left <= 0) {
+        refusedUntil.delete(key);
         return 0;
       }
-      window.count += 1;
-      return window.count <= limit ? 0 : secondsLeft(window, at);
-    },
-    waitFor(key) {
-      const at = now();
-      const window = current(key, at);
-      return window && window.count >= limit ? secondsLeft(window, at) : 0;
+      return Math.max(1, Math.ceil(left / 1000));
     },
   };
 }

@@ -3,12 +3,13 @@
 // issuer, Twilio sandbox, local Inngest executor); the configuration decided which.
 // main.ts, the end-to-end tests and the benchmarks all start CallFlow through here.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Database, migrate, openDatabase, seedOnce, startEmbeddedDatabase } from "@callflow/db";
 import {
   type DevTokenIssuer,
+  openDevTokenIssuer,
   type StripeSandbox,
   startDevExecutor,
   startStripeSandbox,
@@ -62,14 +63,33 @@ export interface RunningCallflow {
   stop(): Promise<void>;
 }
 
-export async function startCallflow(config: CallflowConfig, options: { log?: Log } = {}): Promise<RunningCallflow> {
+/**
+ * What one process (a cluster's primary, api-cluster.ts) runs for every API process of the
+ * cluster, handed to each: the local stand-ins' addresses. A worker given these starts none
+ * of them, applies no migration and runs no timer: it serves HTTP and relays its outbox.
+ */
+export interface SharedParts {
+  twilioSandboxUrl: string | null;
+  stripeSandbox: { host: string; port: number; url: string } | null;
+  executorUrl: string | null;
+  /** Resolves once the primary synced the functions with the local executor. */
+  synced: Promise<void>;
+}
+
+export async function startCallflow(
+  config: CallflowConfig,
+  options: { log?: Log; shared?: SharedParts } = {},
+): Promise<RunningCallflow> {
   const log = options.log ?? createLog(config.logLevel, { service: "api" });
+  const { shared } = options;
   const stops = new Stops(log);
   try {
     const { database, socketUrl } = await openTheDatabase(config, stops);
-    const { applied } = await migrate(database);
-    if (applied.length) log.info("migrations applied", { versions: applied });
-    if (!config.database.url && (await seedOnce(database))) log.info("demo data seeded");
+    if (!shared) {
+      const { applied } = await migrate(database);
+      if (applied.length) log.info("migrations applied", { versions: applied });
+      if (!config.database.url && (await seedOnce(database))) log.info("demo data seeded");
+    }
 
     // Listening first: with port 0 the public URL and the dashboard's origin are only known once bound.
     const server = await listen(config.port, "0.0.0.0");
@@ -89,12 +109,16 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         : {}),
     });
 
-    const { sandbox, twilioAccount } = await startTwilio(config, stops);
+    const { sandbox, twilioAccount } = shared
+      ? { sandbox: null, twilioAccount: twilioAccountOf(config, shared.twilioSandboxUrl) }
+      : await startTwilio(config, stops);
     const numbers = createTwilioNumbers({ ...twilioAccount, publicUrl });
     if (sandbox) await reconnectNumbers(database, numbers, log);
-    const billing = await startBilling(config, publicUrl, stops);
+    const billing = shared
+      ? { provider: stripeBillingOf(config, shared.stripeSandbox), sandbox: null }
+      : await startBilling(config, publicUrl, stops);
 
-    const { executor, inngest, signed } = await startInngest(config, database, log, stops);
+    const { executor, inngest, signed } = await startInngest(config, database, log, stops, shared);
     // Events written by webhooks (in their own transactions) go to Inngest from here, once
     // the functions are synced: the local executor starts runs only for functions it knows.
     let relay: OutboxRelay | null = null;
@@ -108,8 +132,10 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     };
     stops.add("the outbox relay", async () => relay?.stop());
     // Calls whose final status came before their Dial or Record action are settled once that grace has passed.
-    const overdueCalls = startOverdueCallSweep({ database, outbox, log });
-    stops.add("the overdue-call sweep", () => overdueCalls.stop());
+    if (!shared) {
+      const overdueCalls = startOverdueCallSweep({ database, outbox, log });
+      stops.add("the overdue-call sweep", () => overdueCalls.stop());
+    }
     const functions = createFunctions(inngest, {
       database,
       billing: billing.provider,
@@ -120,7 +146,8 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       outbox,
     });
 
-    let functionsSynced = !executor;
+    const executorUrl = executor?.url ?? shared?.executorUrl ?? null;
+    let functionsSynced = !executorUrl;
     const app = createApp({
       database,
       verifySession,
@@ -157,10 +184,16 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     const apiUrl = `http://localhost:${apiPort}`;
     const webUrl = webPort === null ? null : `http://localhost:${webPort}`;
     // The functions register with the executor the way they do with Inngest: PUT /api/inngest.
-    const ready = executor
-      ? syncFunctions(`http://127.0.0.1:${apiPort}/api/inngest`).then(() => {
+    const synced = shared
+      ? shared.synced
+      : executor
+        ? syncFunctions(`http://127.0.0.1:${apiPort}/api/inngest`).then(() =>
+            log.info("functions synced with the local executor"),
+          )
+        : null;
+    const ready = synced
+      ? synced.then(() => {
           functionsSynced = true;
-          log.info("functions synced with the local executor");
           startRelay();
         })
       : Promise.resolve().then(startRelay);
@@ -175,9 +208,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       dataDir: config.dataDir,
       publicUrl,
       databaseSocketUrl: socketUrl,
-      executorUrl: executor?.url ?? null,
-      twilioSandboxUrl: sandbox?.url ?? null,
-      stripeSandboxUrl: billing.sandbox?.url ?? null,
+      executorUrl,
+      twilioSandboxUrl: sandbox?.url ?? shared?.twilioSandboxUrl ?? null,
+      stripeSandboxUrl: billing.sandbox?.url ?? shared?.stripeSandbox?.url ?? null,
       stripeSandbox: billing.sandbox,
       devIssuer,
       database,
@@ -189,6 +222,98 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     await stops.stopAll();
     throw error;
   }
+}
+
+export interface RunningSharedParts {
+  /** What each worker is started with (its `synced` is the worker's own to make). */
+  shared: Omit<SharedParts, "synced">;
+  /** The ports the workers listen on (chosen here when the configuration said 0). */
+  apiPort: number;
+  webPort: number | null;
+  publicUrl: string;
+  devIssuer: DevTokenIssuer | null;
+  log: Log;
+  /** Once a worker listens: syncs the functions with the local executor (when there is one here) and starts this process's relay. */
+  sync(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A cluster's primary (api-cluster.ts): the parts there must be one of, whatever the number of
+ * API processes: migrations (before any worker starts), the local stand-ins (Twilio and
+ * Stripe sandboxes, the local executor), the overdue-call sweep and a relay for the events it
+ * writes. It serves no HTTP: the workers do, on the ports chosen here.
+ */
+export async function startSharedParts(
+  config: CallflowConfig,
+  options: { log?: Log } = {},
+): Promise<RunningSharedParts> {
+  const log = options.log ?? createLog(config.logLevel, { service: "api-primary" });
+  if (!config.database.url) throw new Error("several API processes need DATABASE_URL");
+  const stops = new Stops(log);
+  try {
+    const { database } = await openTheDatabase(config, stops);
+    const { applied } = await migrate(database);
+    if (applied.length) log.info("migrations applied", { versions: applied });
+    // Made here, once: workers creating the dev issuer's key at the same moment would each write their own.
+    const devIssuer = config.auth.kind === "dev-issuer" ? openDevTokenIssuer(config.dataDir) : null;
+    const apiPort = config.port || (await freePort());
+    const webPort = config.webPort === null ? null : config.webPort || (await freePort());
+    const publicUrl = publicUrlOf(config, apiPort);
+
+    const { sandbox, twilioAccount } = await startTwilio(config, stops);
+    if (sandbox) await reconnectNumbers(database, createTwilioNumbers({ ...twilioAccount, publicUrl }), log);
+    const billing = await startBilling(config, publicUrl, stops);
+    const { executor, inngest } = await startInngest(config, database, log, stops);
+
+    let relay: OutboxRelay | null = null;
+    stops.add("the outbox relay", async () => relay?.stop());
+    const overdueCalls = startOverdueCallSweep({ database, outbox: { wake: () => relay?.wake() }, log });
+    stops.add("the overdue-call sweep", () => overdueCalls.stop());
+    const stripeSandbox = billing.sandbox;
+    return {
+      shared: {
+        twilioSandboxUrl: sandbox?.url ?? null,
+        stripeSandbox: stripeSandbox
+          ? { host: stripeSandbox.host, port: stripeSandbox.port, url: stripeSandbox.url }
+          : null,
+        executorUrl: executor?.url ?? null,
+      },
+      apiPort,
+      webPort,
+      publicUrl,
+      devIssuer,
+      log,
+      async sync() {
+        // Any worker answers the sync; the functions are registered at PUBLIC_URL whichever does.
+        if (executor) {
+          await syncFunctions(`http://127.0.0.1:${apiPort}/api/inngest`);
+          log.info("functions synced with the local executor");
+        }
+        relay = startOutboxRelay({
+          database,
+          send: sendWith(inngest),
+          onError: (error) => log.warn("events not sent yet; the outbox keeps them", { error: error.message }),
+        });
+      },
+      stop: () => stops.stopAll(),
+    };
+  } catch (error) {
+    await stops.stopAll();
+    throw error;
+  }
+}
+
+/** A port free now on every interface (a worker binds it a moment later; another program could take it first). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "0.0.0.0", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Twilio's account, or in local mode the sandbox answering for it. */
@@ -203,19 +328,27 @@ async function startTwilio(config: CallflowConfig, stops: Stops) {
       })
     : null;
   if (sandbox) stops.add("the Twilio sandbox", () => sandbox.stop());
-  const twilioAccount = {
-    accountSid: config.twilio.accountSid,
-    authToken: config.twilio.authToken,
-    ...(sandbox ? { baseUrl: sandbox.url } : {}),
-  };
-  return { sandbox, twilioAccount };
+  return { sandbox, twilioAccount: twilioAccountOf(config, sandbox?.url ?? null) };
 }
 
+/** Twilio's credentials, and the sandbox's address when it stands in for Twilio. */
+const twilioAccountOf = (config: CallflowConfig, sandboxUrl: string | null) => ({
+  accountSid: config.twilio.accountSid,
+  authToken: config.twilio.authToken,
+  ...(sandboxUrl ? { baseUrl: sandboxUrl } : {}),
+});
+
 /** The Inngest client for the configured Inngest: Cloud, the dev server, or the local executor started here. */
-async function startInngest(config: CallflowConfig, database: Database, log: Log, stops: Stops) {
+async function startInngest(
+  config: CallflowConfig,
+  database: Database,
+  log: Log,
+  stops: Stops,
+  shared?: Pick<SharedParts, "executorUrl">,
+) {
   const inngestConfig = config.inngest;
   const executor =
-    inngestConfig.kind === "local-executor"
+    inngestConfig.kind === "local-executor" && !shared
       ? await startDevExecutor({
           database,
           signingKey: inngestConfig.signingKey,
@@ -239,7 +372,7 @@ async function startInngest(config: CallflowConfig, database: Database, log: Log
           ...(inngestConfig.kind === "cloud" && inngestConfig.signingKeyFallback
             ? { signingKeyFallback: inngestConfig.signingKeyFallback }
             : {}),
-          ...(executor ? { baseUrl: executor.url } : {}),
+          ...(executor ? { baseUrl: executor.url } : shared?.executorUrl ? { baseUrl: shared.executorUrl } : {}),
           ...(inngestConfig.kind === "cloud" && inngestConfig.baseUrl ? { baseUrl: inngestConfig.baseUrl } : {}),
         }),
     logger: inngestLoggerOf(log.child({ service: "inngest" })),
@@ -267,13 +400,16 @@ async function startBilling(config: CallflowConfig, publicUrl: string, stops: St
       })
     : null;
   if (sandbox) stops.add("the Stripe sandbox", () => sandbox.stop());
-  const provider = createStripeBilling({
-    secretKey: stripe.secretKey,
-    webhookSecrets: stripe.webhookSecrets,
+  return { provider: stripeBillingOf(config, sandbox), sandbox };
+}
+
+/** Stripe's client, pointed at the sandbox when it stands in for Stripe. */
+const stripeBillingOf = (config: CallflowConfig, sandbox: { host: string; port: number } | null) =>
+  createStripeBilling({
+    secretKey: config.stripe.secretKey,
+    webhookSecrets: config.stripe.webhookSecrets,
     ...(sandbox ? { sandbox: { host: sandbox.host, port: sandbox.port } } : {}),
   });
-  return { provider, sandbox };
-}
 
 /**
  * Local mode: the Twilio sandbox keeps its numbers' configuration in memory, so at each start

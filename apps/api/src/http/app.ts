@@ -139,18 +139,28 @@ export function createApp(options: AppOptions) {
   const outbox = options.outbox ?? { wake() {} };
   if (options.twilio) app.route("/webhooks/twilio", twilioWebhooks({ database, log, outbox, ...options.twilio }));
   if (options.billing) app.post("/webhooks/stripe", stripeWebhook({ database, billing: options.billing, outbox, log }));
-  if (options.inngest) app.route("/api/inngest", inngestEndpoint(options.inngest));
+  const limiter = (bucket: string, limit: number) =>
+    createRateLimiter({
+      database,
+      bucket,
+      limit,
+      onCleanupError: (error) => log.warn("ended rate-limit windows not deleted yet", { error: error.message }),
+    });
+  if (options.inngest) {
+    const syncLimit = limiter("inngest_sync", options.inngest.syncsPerMinute ?? 10);
+    app.route("/api/inngest", inngestEndpoint({ ...options.inngest, syncLimit }));
+  }
 
   app.all(
     "/trpc/*",
     trpcEndpoint({
       verifySession: options.verifySession,
       maxBatchSize: options.maxBatchSize,
-      anonymousRateLimit: createRateLimiter(options.anonymousRateLimitPerMinute ?? 120),
+      anonymousRateLimit: limiter("anonymous", options.anonymousRateLimitPerMinute ?? 120),
       services: {
         tenantDb,
         ensureOrganization,
-        rateLimit: createRateLimiter(options.rateLimitPerMinute),
+        rateLimit: limiter("trpc", options.rateLimitPerMinute),
         phoneNumberDirectory: options.phoneNumberDirectory ?? null,
         billing: options.billing ?? null,
         planPrices: cachedPlanPrices(options.billing ?? null, log),

@@ -12,7 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { InngestFunction } from "inngest";
 import { serve } from "inngest/hono";
 import { z } from "zod";
-import { createRateLimiter } from "../rate-limit.ts";
+import type { RateLimiter } from "../rate-limit.ts";
 import { clientAddress } from "./client-address.ts";
 
 /**
@@ -37,7 +37,10 @@ export interface InngestEndpointOptions {
   syncsPerMinute?: number;
 }
 
-export function inngestEndpoint(options: InngestEndpointOptions) {
+/** What app.ts adds: the sync limit, counted in the database that every API process shares. */
+export type InngestEndpointParts = InngestEndpointOptions & { syncLimit: RateLimiter };
+
+export function inngestEndpoint(options: InngestEndpointParts) {
   const handler = serve({
     client: options.client,
     functions: options.functions,
@@ -45,7 +48,7 @@ export function inngestEndpoint(options: InngestEndpointOptions) {
     servePath: "/api/inngest",
   });
   const maxBodyBytes = options.maxBodyBytes ?? INNGEST_MAX_REQUEST_BYTES;
-  const syncLimit = createRateLimiter(options.syncsPerMinute ?? 10);
+  const { syncLimit } = options;
   return (
     new Hono()
       .get("/", (c) => handler(c))
@@ -55,7 +58,7 @@ export function inngestEndpoint(options: InngestEndpointOptions) {
         "/",
         bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: "a sync body is small" }, 413) }),
         async (c) => {
-          const retryAfter = syncLimit.take(clientAddress(c) ?? "unknown");
+          const retryAfter = await syncLimit.take(clientAddress(c) ?? "unknown");
           if (retryAfter > 0) {
             c.header("retry-after", String(retryAfter));
             return c.json({ error: `too many syncs from this address: retry in ${retryAfter} s` }, 429);

@@ -32,7 +32,7 @@ export function trpcEndpoint(options: TrpcEndpointOptions) {
       return tooManyRequests(c, waitFor);
     const { session, sessionProblem } = await readSession(header, options.verifySession);
     if (!session) {
-      const retryAfter = options.anonymousRateLimit.take(address);
+      const retryAfter = await options.anonymousRateLimit.take(address);
       if (retryAfter > 0) return tooManyRequests(c, retryAfter);
     }
     return fetchRequestHandler({

@@ -100,7 +100,7 @@ export const orgProcedure = protectedProcedure.meta({ access: "org" }).use(async
       message: "select an organization: this session has no active organization",
     });
   }
-  const retryAfter = ctx.rateLimit.take(`${session.userId}:${session.orgId}`);
+  const retryAfter = await ctx.rateLimit.take(`${session.userId}:${session.orgId}`);
   if (retryAfter > 0) {
     throw new TRPCError({
       code: "TOO_MANY_REQUESTS",

@@ -1,0 +1,233 @@
+// Several API processes, stateless, one shared executor: the product started with
+// API_PROCESSES=2 (a primary and two node:cluster workers on one port) against the PostgreSQL
+// server, and the local executor in a process of its own, as API replicas share Inngest. A
+// burst of calls, with repeated and out-of-order status callbacks, and one worker killed
+// (SIGKILL) in the middle of it: every callback answered 200 has its call/completed in the
+// outbox, and every call ends with one call log, one job and at most one message a channel.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrate, seedOnce } from "@callflow/db";
+import { bareDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
+import { TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
+import { sql } from "kysely";
+import twilio from "twilio";
+import { afterAll, describe, expect, it } from "vitest";
+import { e2eEnv } from "./env.ts";
+import {
+  childProcesses,
+  type ExecutorProcess,
+  freePort,
+  type Product,
+  startExecutorProcess,
+  startProduct,
+} from "./product.ts";
+
+const ORG = "org_demo_northside_plumbing";
+const BUSINESS = "+15125550100";
+const CALLS = e2eEnv.E2E_CLUSTER_CALLS;
+const SENDERS = 16;
+
+type Callback = Record<string, string>;
+interface PlacedCall {
+  callSid: string;
+  callbacks: Callback[];
+}
+
+/** A call's status callbacks as Twilio may deliver them: some twice, some out of order. */
+function callbacksOf(index: number, prefix: string): PlacedCall {
+  const callSid = `CA${randomBytes(16).toString("hex")}`;
+  const from = `+1737${prefix}${String(index).padStart(3, "0")}`;
+  const status = (CallStatus: string, extra: Callback = {}): Callback => ({
+    AccountSid: TWILIO_SANDBOX_ACCOUNT_SID,
+    CallSid: callSid,
+    From: from,
+    To: BUSINESS,
+    Direction: "inbound",
+    CallStatus,
+    ...extra,
+  });
+  const final = status("no-answer", { CallDuration: "0" });
+  const callbacks = [final];
+  if (index % 3 === 0) callbacks.push(final); // Twilio's retry of the same callback
+  if (index % 4 === 1) callbacks.push(status("in-progress")); // an earlier status arriving after the end
+  if (index % 4 === 2) callbacks.unshift(status("ringing"));
+  return { callSid, callbacks };
+}
+
+const postCallback = async (url: string, params: Callback): Promise<number> => {
+  const webhook = `${url}/webhooks/twilio/voice`;
+  const response = await fetch(webhook, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params),
+    },
+    body: new URLSearchParams(params),
+    // Twilio gives up on a webhook after 15 s and delivers it again (its default connection overrides).
+    signal: AbortSignal.timeout(15_000),
+  }).catch(() => null);
+  if (!response) return 0;
+  await response.arrayBuffer();
+  return response.status;
+};
+
+describe("several API processes", () => {
+  it("refuses API_PROCESSES over 1 without DATABASE_URL, saying why", async () => {
+    const started = startProduct({ env: { API_PROCESSES: "2", DATABASE_URL: "" } });
+    await expect(started).rejects.toThrow(/API_PROCESSES=2 \(2 processes\) needs DATABASE_URL/);
+  });
+});
+
+describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of API processes (%s)", (lane) => {
+  let scratch: ScratchDatabase | undefined;
+  let executor: ExecutorProcess | undefined;
+  let product: Product | undefined;
+  afterAll(async () => {
+    await product?.stop("SIGKILL").catch(() => {});
+    await executor?.stop();
+    await scratch?.dispose();
+  });
+
+  it(
+    `keeps every answered callback of a ${CALLS}-call burst through a killed worker, each call handled once`,
+    async () => {
+      scratch = await bareDatabase(lane);
+      const { database } = scratch;
+      await migrate(database);
+      await seedOnce(database);
+      const keys = {
+        INNGEST_EVENT_KEY: `local-${randomBytes(16).toString("hex")}`,
+        INNGEST_SIGNING_KEY: `signkey-test-${randomBytes(32).toString("hex")}`,
+      };
+      const shared = { DATABASE_URL: scratch.url as string, DATABASE_POOL_SIZE: "8", ...keys };
+      executor = await startExecutorProcess(shared);
+      product = await startProduct({
+        dataDir: mkdtempSync(join(tmpdir(), "callflow-cluster-")),
+        port: await freePort(),
+        env: {
+          ...shared,
+          API_PROCESSES: "2",
+          INNGEST_BASE_URL: executor.url,
+          // The burst is about the processes, not the senders' pace: no lane waits.
+          SENDER_RATES: "whatsapp=1000,long_code=1000",
+        },
+      });
+      const cluster = product;
+      const workers = childProcesses(cluster.pid);
+      expect(workers).toHaveLength(2);
+      // As against Inngest Cloud: the deployment syncs the app (any worker answers; runs go to PUBLIC_URL).
+      expect((await fetch(`${cluster.url}/api/inngest`, { method: "PUT" })).status).toBe(200);
+      await cluster.trpc(
+        cluster.token(ORG),
+        "settings.update",
+        { fallback_window_seconds: 10, quiet_hours: null, cooldown_seconds: 0 },
+        "POST",
+      );
+
+      const prefix = String(1000 + Math.floor(Math.random() * 9000));
+      const calls = Array.from({ length: CALLS }, (_, i) => callbacksOf(i, prefix));
+      const answered = new Set<string>(); // CallSids whose final callback was answered 200
+      const unanswered: Callback[] = [];
+      const killed = workers[0] as number;
+      let next = 0;
+      let killedAt = -1;
+      const burstStarted = Date.now();
+      const sender = async () => {
+        while (next < calls.length) {
+          const call = calls[next++] as PlacedCall;
+          for (const callback of call.callbacks) {
+            const status = await postCallback(cluster.url, callback);
+            if (status !== 200) unanswered.push(callback);
+            else if (callback.CallStatus === "no-answer") answered.add(call.callSid);
+          }
+          if (killedAt < 0 && answered.size >= CALLS / 2) {
+            killedAt = answered.size;
+            process.kill(killed, "SIGKILL");
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: SENDERS }, sender));
+      const burstSeconds = (Date.now() - burstStarted) / 1000;
+      expect(killedAt).toBeGreaterThan(0);
+
+      // Every callback answered 200 left its call/completed in the outbox (sent or not yet).
+      const sids = calls.map((call) => call.callSid);
+      const { rows: outbox } = await sql<{ event_id: string }>`
+      select event_id from app.event_outbox where event_id = any(${[...answered]})`.execute(database.owner);
+      expect(outbox.map((row) => row.event_id).sort()).toEqual([...answered].sort());
+
+      // Twilio delivers again what was not answered 200; the worker that died has been replaced.
+      for (const callback of unanswered) {
+        let status = 0;
+        for (let attempt = 0; attempt < 20 && status !== 200; attempt++) {
+          status = await postCallback(cluster.url, callback);
+          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        expect(status).toBe(200);
+      }
+      const replaced = childProcesses(cluster.pid);
+      expect(replaced).toHaveLength(2);
+      expect(replaced).not.toContain(killed);
+
+      // One call log per call, however many times and in whatever order its callbacks came.
+      const { rows: logs } = await sql<{ call_sid: string; logs: number; status: string }>`
+      select call_sid, count(*)::int as logs, min(status) as status from call_logs
+       where call_sid = any(${sids}) group by call_sid`.execute(database.owner);
+      expect(logs).toHaveLength(CALLS);
+      expect(logs.filter((row) => row.logs !== 1 || row.status !== "no-answer")).toEqual([]);
+
+      // Every job reaches a final status.
+      const unfinished = async () => {
+        const { rows } = await sql<{ jobs: number; open: number }>`
+        select count(j.id)::int as jobs,
+               count(j.id) filter (where j.status in ('pending', 'scheduled', 'sending'))::int as open
+          from call_logs c left join message_jobs j on j.call_log_id = c.id
+         where c.call_sid = any(${sids})`.execute(database.owner);
+        return rows[0] as { jobs: number; open: number };
+      };
+      // The executor drives the runs; on 2 busy cores a call takes it up to about half a second.
+      const deadline = Date.now() + 60_000 + CALLS * 600;
+      let state = await unfinished();
+      while ((state.jobs < CALLS || state.open > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        state = await unfinished();
+      }
+      expect(state, `jobs not final:\n${cluster.output.join("").slice(-3000)}`).toEqual({ jobs: CALLS, open: 0 });
+
+      // One job per call, at most one message a channel per job; and messages were really sent.
+      const { rows: jobsPerCall } = await sql<{ call_sid: string; jobs: number }>`
+      select c.call_sid, count(j.id)::int as jobs from call_logs c left join message_jobs j on j.call_log_id = c.id
+       where c.call_sid = any(${sids}) group by c.call_sid having count(j.id) <> 1`.execute(database.owner);
+      expect(jobsPerCall).toEqual([]);
+      const { rows: repeated } = await sql<{ job_id: string; channel: string }>`
+      select m.job_id, m.channel from messages m join message_jobs j on j.id = m.job_id
+        join call_logs c on c.id = j.call_log_id
+       where c.call_sid = any(${sids}) group by m.job_id, m.channel having count(*) > 1`.execute(database.owner);
+      expect(repeated).toEqual([]);
+      const { rows: outcomes } = await sql<{ status: string; final_channel: string | null; why: string; jobs: number }>`
+      select j.status, j.final_channel, left(coalesce(j.final_reason, j.reason), 60) as why, count(*)::int as jobs
+        from message_jobs j join call_logs c on c.id = j.call_log_id
+       where c.call_sid = any(${sids}) group by 1, 2, 3 order by 4 desc`.execute(database.owner);
+      console.log(
+        `cluster burst: ${CALLS} calls in ${burstSeconds.toFixed(1)} s, a worker killed after ${killedAt} answered, ` +
+          `${unanswered.length} callbacks delivered again; jobs: ${JSON.stringify(outcomes)}`,
+      );
+      const count = (status: string, channel: string | null) =>
+        outcomes
+          .filter((row) => row.status === status && row.final_channel === channel)
+          .reduce((sum, row) => sum + row.jobs, 0);
+      expect(count("delivered", "whatsapp")).toBeGreaterThan(0);
+      expect(count("delivered", "sms")).toBeGreaterThan(0);
+
+      // SIGTERM stops the primary, the workers and the parts it runs; the executor stops on its own signal.
+      await cluster.stop("SIGTERM");
+      expect(childProcesses(cluster.pid)).toEqual([]);
+      product = undefined;
+      expect(await executor.stop()).toBe(0);
+      executor = undefined;
+    },
+    180_000 + CALLS * 1_500,
+  );
+});

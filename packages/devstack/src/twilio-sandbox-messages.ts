@@ -7,6 +7,7 @@ import {
   type SandboxChannel,
   type SandboxMessageStatus,
   type SandboxRefusal,
+  type SandboxSendFault,
   type SandboxStep,
   type SandboxTiming,
   sandboxErrorMessages,
@@ -45,14 +46,18 @@ interface StoredMessage extends SandboxMessage {
   chain: Promise<void>;
 }
 
+/** How the create request is answered: with the message, or not at all (a SandboxSendFault). */
+export type CreateAnswer = { kind: "created"; json: Record<string, unknown> } | { kind: "hang" | "drop" };
+
 export interface MessageStore {
   /** Every create request, in arrival order. */
   readonly sends: SandboxMessage[];
-  /** POST Messages.json: the created message's JSON, or a TwilioHttpError. */
-  create(form: URLSearchParams): Record<string, unknown>;
+  /** POST Messages.json: how to answer it; a refusal is thrown as a TwilioHttpError. */
+  create(form: URLSearchParams): CreateAnswer;
   /** GET Messages/{sid}.json; null when there is no such message. */
   fetch(sid: string): Record<string, unknown> | null;
   refuseNextSend(refusal: SandboxRefusal): void;
+  faultNextSend(fault: SandboxSendFault): void;
 }
 
 export function createMessageStore(options: {
@@ -65,6 +70,7 @@ export function createMessageStore(options: {
   const sends: SandboxMessage[] = [];
   const messages = new Map<string, StoredMessage>();
   const refusals: SandboxRefusal[] = [];
+  const faults: SandboxSendFault[] = [];
 
   const address = (message: SandboxMessage, which: "to" | "from") =>
     message.channel === "whatsapp" ? `whatsapp:${message[which]}` : message[which];
@@ -121,18 +127,24 @@ export function createMessageStore(options: {
     return message.chain;
   }
 
-  function create(form: URLSearchParams): StoredMessage {
+  function create(form: URLSearchParams): CreateAnswer {
     const base = requestedMessage(form);
     const refuse = (refusal: SandboxRefusal): never => {
       base.errorCode = refusal.code;
       base.errorMessage = refusal.message;
       sends.push(base);
-      throw new TwilioHttpError(refusal.httpStatus, refusal.code, refusal.message);
+      throw new TwilioHttpError(refusal.httpStatus, refusal.code, refusal.message, refusal.retryAfterSeconds);
     };
     const invalid = invalidRequest(base, form);
     if (invalid) refuse(invalid);
     const injected = refusals.shift();
     if (injected) refuse(injected);
+    const fault = faults.shift();
+    if (fault?.kind === "hang" && !fault.accepted) {
+      // Lost on the way in: Twilio never saw it.
+      sends.push(base);
+      return { kind: "hang" };
+    }
 
     const scenario = sandboxScenario(base.channel, base.to, timing);
     if (scenario.kind === "refused") refuse(scenario.refusal);
@@ -150,18 +162,21 @@ export function createMessageStore(options: {
     for (const step of scenario.kind === "accepted" ? scenario.steps : []) {
       scheduler.later(step.afterMs, () => advance(message, step));
     }
-    return message;
+    return fault ? { kind: fault.kind } : { kind: "created", json: messageJson(message) };
   }
 
   return {
     sends,
-    create: (form) => messageJson(create(form)),
+    create,
     fetch(sid) {
       const message = messages.get(sid);
       return message ? messageJson(message) : null;
     },
     refuseNextSend(refusal) {
       refusals.push(refusal);
+    },
+    faultNextSend(fault) {
+      faults.push(fault);
     },
   };
 }

@@ -28,7 +28,12 @@ import {
 } from "./twilio-sandbox-http.ts";
 import { createMessageStore, type SandboxMessage } from "./twilio-sandbox-messages.ts";
 import { createNumberStore, isSandboxAccountNumber, type SandboxNumber } from "./twilio-sandbox-numbers.ts";
-import { defaultSandboxTiming, type SandboxRefusal, type SandboxTiming } from "./twilio-sandbox-scenarios.ts";
+import {
+  defaultSandboxTiming,
+  type SandboxRefusal,
+  type SandboxSendFault,
+  type SandboxTiming,
+} from "./twilio-sandbox-scenarios.ts";
 
 /** Local mode's Twilio account: the sandbox answers for it, and the API signs and checks with its token. */
 export const TWILIO_SANDBOX_ACCOUNT_SID = `AC${"0".repeat(32)}`;
@@ -69,6 +74,8 @@ export interface TwilioSandbox {
   redeliver(callback: SandboxCallback): Promise<SandboxCallback>;
   /** The next create request is refused with this error (for 429/5xx and other refusals). */
   refuseNextSend(refusal: SandboxRefusal): void;
+  /** The next create request gets no answer: it hangs, or the connection drops (see SandboxSendFault). */
+  faultNextSend(fault: SandboxSendFault): void;
   /** Resolves once every scheduled status change has happened and its callback was posted. */
   whenIdle(): Promise<void>;
   /** Closes the server and cancels pending status changes and callbacks. */
@@ -170,7 +177,11 @@ export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise
       throw methodNotAllowed();
     }
     if (sid === undefined && req.method === "POST") {
-      return sendJson(res, 201, messages.create(new URLSearchParams(await readBody(req))));
+      const answer = messages.create(new URLSearchParams(await readBody(req)));
+      if (answer.kind === "created") return sendJson(res, 201, answer.json);
+      // No answer: a hang lasts until the client gives up (or the sandbox stops).
+      if (answer.kind === "drop") req.socket.destroy();
+      return;
     }
     if (sid !== undefined && req.method === "GET") {
       const message = messages.fetch(sid);
@@ -204,6 +215,7 @@ export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise
     number: (e164) => numbers.find(e164),
     redeliver: (callback) => poster.redeliver(callback),
     refuseNextSend: (refusal) => messages.refuseNextSend(refusal),
+    faultNextSend: (fault) => messages.faultNextSend(fault),
     whenIdle: () => scheduler.whenIdle(),
     async stop() {
       if (stopped) return;

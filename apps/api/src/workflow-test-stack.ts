@@ -10,6 +10,7 @@ import { type LaneName, migratedDatabase, type ScratchDatabase } from "@callflow
 import {
   type DevExecutor,
   type ExecutorLogLine,
+  type SandboxTiming,
   startDevExecutor,
   startTwilioSandbox,
   type TwilioSandbox,
@@ -58,6 +59,8 @@ export interface WorkflowTestStack {
   finalJobById(jobId: string, timeoutMs?: number): Promise<FinalJob>;
   /** Asks for a channel's delivery again, as a repeated request would (an event id of its own). */
   requestDelivery(send: DeliverySend, repeat: string): Promise<void>;
+  /** Asks for many deliveries in one send to the executor (event ids `<job>:<channel>:<repeat>`). */
+  requestDeliveries(sends: DeliverySend[], repeat: string): Promise<void>;
   /** The job's messages in the order they were created. */
   messagesOf(jobId: string): Promise<
     Array<{
@@ -85,6 +88,10 @@ export interface WorkflowTestOptions {
   /** Seeds the business (org, numbers, templates) before the functions sync. */
   seed(database: Database): Promise<void>;
   senderRates?: Partial<SenderRates>;
+  /** The Twilio adapter's request timeout (its default otherwise): for sends that get no answer. */
+  twilioTimeoutMs?: number;
+  /** When the sandbox moves an accepted message on (default: sent after 150 ms, delivered after 400 ms). */
+  sandboxTiming?: Partial<SandboxTiming>;
 }
 
 export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTestOptions): Promise<WorkflowTestStack> {
@@ -94,7 +101,7 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
   const sandbox = await startTwilioSandbox({
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
-    timing: { sentAfterMs: 150, deliveredAfterMs: 400 },
+    timing: options.sandboxTiming ?? { sentAfterMs: 150, deliveredAfterMs: 400 },
   });
   const keys = {
     signingKey: `signkey-test-${randomBytes(32).toString("hex")}`,
@@ -116,6 +123,7 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
     baseUrl: sandbox.url,
+    ...(options.twilioTimeoutMs ? { timeoutMs: options.twilioTimeoutMs } : {}),
   });
   // The real adapter; the hook runs between Twilio's answer and the step recording it.
   const messaging: MessagingProvider = {
@@ -247,6 +255,10 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
     async requestDelivery(send, repeat) {
       const request = deliveryRequestOf(send, options.senderRates);
       await inngest.send({ ...request, id: `${request.id}:${repeat}` });
+    },
+    async requestDeliveries(sends, repeat) {
+      const requests = sends.map((send) => deliveryRequestOf(send, options.senderRates));
+      await inngest.send(requests.map((request) => ({ ...request, id: `${request.id}:${repeat}` })));
     },
     messagesOf: (jobId) =>
       database.withService((tx) =>

@@ -19,7 +19,7 @@ const WINDOW_S = 10;
 const CRASH_ORG = "org_faults_crashes";
 const CRASH_NUMBER = "+15125550301";
 /** Runs, each crashed once, through the executor. */
-const CRASHES = 200;
+const CRASHES = 100;
 /** The adapter's request timeout here: a hang becomes an unknown outcome quickly. */
 const TWILIO_TIMEOUT_MS = 2000;
 const HX = (c: string) => `HX${c.repeat(32)}`;

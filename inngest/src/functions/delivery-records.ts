@@ -206,7 +206,13 @@ export async function sendOnce(deps: DeliveryRecordsDeps, job: PreparedJob, chan
     // attempt) link the message and move its status, and if none comes the channel did not deliver.
     const reason = `${OUTCOME_UNKNOWN}: ${result.error.message}`.slice(0, 1000);
     await deps.database.withService((tx) =>
-      tx.updateTable("messages").set({ error_message: reason }).where("id", "=", claim.messageId).execute(),
+      // A callback that came first has linked the message already: then there is nothing unknown to say.
+      tx
+        .updateTable("messages")
+        .set({ error_message: reason })
+        .where("id", "=", claim.messageId)
+        .where("provider_sid", "is", null)
+        .execute(),
     );
     return { outcome: "accepted", messageId: claim.messageId };
   }

@@ -1,6 +1,7 @@
 // One Twilio REST client, shared by the messaging and number adapters: the SDK builds,
 // authenticates and parses every request; only the host it reaches can change (the local
-// Twilio sandbox). Its failures become ProviderErrors.
+// Twilio sandbox). Its failures become ProviderErrors, which say when Twilio asked to wait
+// (Retry-After) and when a request got no answer, so Twilio may have acted on it.
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient.js";
 import type { ProviderError } from "./messaging-provider.ts";
@@ -107,7 +108,7 @@ export function toProviderError(error: unknown, where: string): ProviderError {
     if (typeof e.code === "string" && NOT_SENT_CODES.has(e.code)) {
       return { code: null, kind: "retryable", message: `Could not reach Twilio at ${where} (${cause}).` };
     }
-    const message = `Twilio at ${where} did not answer (${cause}); it may have accepted the request.`;
+    const message = `Twilio at ${where} did not answer (${cause}); it may have acted on the request.`;
     return { code: null, kind: "retryable", message, outcomeUnknown: true };
   }
   if (typeof e.status === "number") {

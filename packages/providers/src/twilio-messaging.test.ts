@@ -240,7 +240,7 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
         code: null,
         kind: "retryable",
         outcomeUnknown: true,
-        message: expect.stringMatching(/did not answer \((ECONNABORTED|ECONNRESET|ETIMEDOUT)\); it may have accepted/),
+        message: expect.stringMatching(/did not answer \((ECONNABORTED|ECONNRESET|ETIMEDOUT)\); it may have acted on/),
       },
     });
     expect(sandbox.sends.map((send) => send.accepted)).toEqual([accepted]);

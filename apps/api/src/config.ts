@@ -13,6 +13,7 @@ import {
 } from "@callflow/devstack";
 import type { SenderRates } from "@callflow/domain";
 import type { ReconcileSettings } from "@callflow/inngest";
+import { DEFAULT_TWILIO_TIMEOUT_MS } from "@callflow/providers";
 import { apiEnv } from "./env.ts";
 import type { LogLevel } from "./log.ts";
 
@@ -36,7 +37,13 @@ export interface CallflowConfig {
   /** Accepted `azp` values; null: the web origins. */
   authorizedParties: string[] | null;
   clerkWebhookSecret?: string;
-  twilio: { accountSid: string; authToken: string; sandbox: { port: number } | null };
+  twilio: {
+    accountSid: string;
+    authToken: string;
+    /** How long a Twilio request may wait for its answer (TWILIO_REQUEST_TIMEOUT_MS): the adapter's `timeoutMs`. */
+    requestTimeoutMs: number;
+    sandbox: { port: number } | null;
+  };
   stripe: { secretKey: string; webhookSecrets: string[]; sandbox: { port: number } | null };
   inngest:
     | { kind: "cloud"; eventKey: string; signingKey: string; signingKeyFallback?: string; baseUrl?: string }
@@ -118,13 +125,16 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
       : { kind: "dev-issuer" },
     authorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? null,
     ...(env.CLERK_WEBHOOK_SIGNING_SECRET ? { clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET } : {}),
-    twilio: env.TWILIO_ACCOUNT_SID
-      ? { accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN as string, sandbox: null }
-      : {
-          accountSid: TWILIO_SANDBOX_ACCOUNT_SID,
-          authToken: env.TWILIO_AUTH_TOKEN ?? TWILIO_SANDBOX_AUTH_TOKEN,
-          sandbox: { port: env.TWILIO_SANDBOX_PORT },
-        },
+    twilio: {
+      requestTimeoutMs: env.TWILIO_REQUEST_TIMEOUT_MS ?? DEFAULT_TWILIO_TIMEOUT_MS,
+      ...(env.TWILIO_ACCOUNT_SID
+        ? { accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN as string, sandbox: null }
+        : {
+            accountSid: TWILIO_SANDBOX_ACCOUNT_SID,
+            authToken: env.TWILIO_AUTH_TOKEN ?? TWILIO_SANDBOX_AUTH_TOKEN,
+            sandbox: { port: env.TWILIO_SANDBOX_PORT },
+          }),
+    },
     stripe: env.STRIPE_SECRET_KEY
       ? { secretKey: env.STRIPE_SECRET_KEY, webhookSecrets: env.STRIPE_WEBHOOK_SECRET ?? [], sandbox: null }
       : {

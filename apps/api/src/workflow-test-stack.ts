@@ -10,6 +10,7 @@ import { type LaneName, migratedDatabase, type ScratchDatabase } from "@callflow
 import {
   type DevExecutor,
   type ExecutorLogLine,
+  type SandboxTiming,
   startDevExecutor,
   startTwilioSandbox,
   type TwilioSandbox,
@@ -62,6 +63,8 @@ export interface WorkflowTestStack {
   requestDelivery(send: DeliverySend, repeat: string): Promise<void>;
   /** A reconciliation run now, as an operator asks for one; resolves once it has ended, with its output. */
   reconcile(): Promise<unknown>;
+  /** Asks for many deliveries in one send to the executor (event ids `<job>:<channel>:<repeat>`). */
+  requestDeliveries(sends: DeliverySend[], repeat: string): Promise<void>;
   /** The job's messages in the order they were created. */
   messagesOf(jobId: string): Promise<
     Array<{
@@ -90,6 +93,10 @@ export interface WorkflowTestOptions {
   seed(database: Database): Promise<void>;
   senderRates?: Partial<SenderRates>;
   reconcile?: Partial<ReconcileSettings>;
+  /** The Twilio adapter's request timeout (its default otherwise): for sends that get no answer. */
+  twilioTimeoutMs?: number;
+  /** When the sandbox moves an accepted message on (default: sent after 150 ms, delivered after 400 ms). */
+  sandboxTiming?: Partial<SandboxTiming>;
 }
 
 export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTestOptions): Promise<WorkflowTestStack> {
@@ -99,7 +106,7 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
   const sandbox = await startTwilioSandbox({
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
-    timing: { sentAfterMs: 150, deliveredAfterMs: 400 },
+    timing: options.sandboxTiming ?? { sentAfterMs: 150, deliveredAfterMs: 400 },
   });
   const keys = {
     signingKey: `signkey-test-${randomBytes(32).toString("hex")}`,
@@ -121,6 +128,7 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
     baseUrl: sandbox.url,
+    ...(options.twilioTimeoutMs ? { timeoutMs: options.twilioTimeoutMs } : {}),
   });
   // The real adapter; the hook runs between Twilio's answer and the step recording it.
   const messaging: MessagingProvider = {
@@ -266,6 +274,10 @@ export async function startWorkflowTestStack(lane: LaneName, options: WorkflowTe
         if (Date.now() > deadline) throw new Error(`reconciliation did not end: ${run?.status ?? "no run"}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+    },
+    async requestDeliveries(sends, repeat) {
+      const requests = sends.map((send) => deliveryRequestOf(send, options.senderRates));
+      await inngest.send(requests.map((request) => ({ ...request, id: `${request.id}:${repeat}` })));
     },
     messagesOf: (jobId) =>
       database.withService((tx) =>

@@ -11,7 +11,7 @@ import {
   mergeStatus,
 } from "@callflow/domain";
 import type { MessagingProvider, StatusCallbackUrls } from "@callflow/providers";
-import { NonRetriableError } from "inngest";
+import { NonRetriableError, RetryAfterError } from "inngest";
 import { sql } from "kysely";
 import { recordRecipientFact } from "../recipient-facts.ts";
 
@@ -49,6 +49,15 @@ export type Attempt =
   | { outcome: "accepted"; messageId: string }
   | { outcome: "refused"; messageId: string; reason: string }
   | { outcome: "withheld" | "opted_out"; reason: string };
+
+/**
+ * The longest wait a Retry-After buys: a caller expects the message within minutes, and after
+ * the step's retries the next channel goes, so a longer wait is better spent there.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 60;
+
+/** What an unanswered send leaves in its attempt's error_message until a status callback says more. */
+export const OUTCOME_UNKNOWN = "outcome unknown";
 
 /** The messages row of one channel's attempt for a job (one per job and channel). */
 const attemptRow = (job: PreparedJob, channel: Channel) => ({
@@ -191,11 +200,32 @@ export async function sendOnce(deps: DeliveryRecordsDeps, job: PreparedJob, chan
       : await deps.messaging.sendSms({ to: job.to, from, body: job.smsBody ?? "", statusCallback });
 
   const now = deps.now?.() ?? new Date();
+  if (!result.ok && result.error.outcomeUnknown) {
+    // Twilio may have taken it: sending again could send twice. The claim stays and the run
+    // waits as for an accepted send; if Twilio took it, its callbacks (to the URL naming this
+    // attempt) link the message and move its status, and if none comes the channel did not deliver.
+    const reason = `${OUTCOME_UNKNOWN}: ${result.error.message}`.slice(0, 1000);
+    await deps.database.withService((tx) =>
+      // A callback that came first has linked the message already: then there is nothing unknown to say.
+      tx
+        .updateTable("messages")
+        .set({ error_message: reason })
+        .where("id", "=", claim.messageId)
+        .where("provider_sid", "is", null)
+        .execute(),
+    );
+    return { outcome: "accepted", messageId: claim.messageId };
+  }
   if (!result.ok && result.error.kind === "retryable") {
-    // Not accepted: release the claim so the retried step sends again. Its own transaction:
-    // the error thrown after it must not roll the release back.
+    // Refused, so not sent: release the claim so the retried step sends again. Its own
+    // transaction: the error thrown after it must not roll the release back.
     await deps.database.withService((tx) => tx.deleteFrom("messages").where("id", "=", claim.messageId).execute());
-    throw new Error(`${channelName(channel)} send failed, will retry: ${result.error.message}`);
+    const message = `${channelName(channel)} send failed, will retry: ${result.error.message}`;
+    const wait = result.error.retryAfterSeconds;
+    // Twilio said when to come back (a 429's Retry-After): the retry waits that long, capped.
+    if (wait !== undefined && wait > 0)
+      throw new RetryAfterError(message, Math.min(wait, MAX_RETRY_AFTER_SECONDS) * 1000);
+    throw new Error(message);
   }
   return deps.database.withService(async (tx) => {
     if (!result.ok) {
@@ -305,6 +335,9 @@ export async function reasonsOf(deps: DeliveryRecordsDeps, job: PreparedJob): Pr
     const row = rows.find((message) => message.channel === channel);
     if (!row) return [];
     const status = row.status as MessageStatus;
+    if (row.provider_sid === null && row.error_message?.startsWith(OUTCOME_UNKNOWN)) {
+      return [`${channel}: ${row.error_message}; no status callback came within ${job.fallbackWindowSeconds} s`];
+    }
     if (!isFailure(status)) return [`${channel}: no delivery receipt within ${job.fallbackWindowSeconds} s`];
     // Refused or never sent: the provider's words. Failed later: the status and its code.
     if (row.provider_sid === null) return [`${channel}: ${row.error_message ?? status}`];

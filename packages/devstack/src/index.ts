@@ -61,6 +61,7 @@ export {
   type SandboxChannel,
   type SandboxMessageStatus,
   type SandboxRefusal,
+  type SandboxSendFault,
   type SandboxTiming,
   sandboxScenario,
 } from "./twilio-sandbox-scenarios.ts";

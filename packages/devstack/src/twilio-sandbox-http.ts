@@ -19,6 +19,8 @@ export class TwilioHttpError extends Error {
     readonly httpStatus: number,
     readonly code: number,
     message: string,
+    /** Answered as Retry-After when set. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -55,6 +57,7 @@ export function sendError(res: ServerResponse, error: unknown) {
       ? error
       : new TwilioHttpError(500, 20500, `Internal server error: ${(error as Error).message}`);
   if (e.httpStatus === 401) res.setHeader("WWW-Authenticate", 'Basic realm="Twilio API"');
+  if (e.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(e.retryAfterSeconds));
   sendJson(res, e.httpStatus, {
     code: e.code,
     message: e.message,

@@ -7,6 +7,7 @@ import {
   type SandboxChannel,
   type SandboxMessageStatus,
   type SandboxRefusal,
+  type SandboxSendFault,
   type SandboxStep,
   type SandboxTiming,
   sandboxErrorMessages,
@@ -45,11 +46,14 @@ interface StoredMessage extends SandboxMessage {
   chain: Promise<void>;
 }
 
+/** How the create request is answered: with the message, or not at all (a SandboxSendFault). */
+export type CreateAnswer = { kind: "created"; json: Record<string, unknown> } | { kind: "hang" | "drop" };
+
 export interface MessageStore {
   /** Every create request, in arrival order. */
   readonly sends: SandboxMessage[];
-  /** POST Messages.json: the created message's JSON, or a TwilioHttpError. */
-  create(form: URLSearchParams): Record<string, unknown>;
+  /** POST Messages.json: how to answer it; a refusal is thrown as a TwilioHttpError. */
+  create(form: URLSearchParams): CreateAnswer;
   /** GET Messages/{sid}.json; null when there is no such message. */
   fetch(sid: string): Record<string, unknown> | null;
   refuseNextSend(refusal: SandboxRefusal): void;
@@ -57,6 +61,7 @@ export interface MessageStore {
   loseStatusCallbacksTo(to: string): void;
   /** Twilio's record of the message changes with no callback (a late carrier report, or one that went backwards). */
   setStatus(sid: string, status: SandboxMessageStatus, errorCode?: number): void;
+  faultNextSend(fault: SandboxSendFault): void;
 }
 
 export function createMessageStore(options: {
@@ -70,6 +75,7 @@ export function createMessageStore(options: {
   const messages = new Map<string, StoredMessage>();
   const refusals: SandboxRefusal[] = [];
   const losingCallbacksTo = new Set<string>();
+  const faults: SandboxSendFault[] = [];
 
   const address = (message: SandboxMessage, which: "to" | "from") =>
     message.channel === "whatsapp" ? `whatsapp:${message[which]}` : message[which];
@@ -126,18 +132,24 @@ export function createMessageStore(options: {
     return message.chain;
   }
 
-  function create(form: URLSearchParams): StoredMessage {
+  function create(form: URLSearchParams): CreateAnswer {
     const base = requestedMessage(form);
     const refuse = (refusal: SandboxRefusal): never => {
       base.errorCode = refusal.code;
       base.errorMessage = refusal.message;
       sends.push(base);
-      throw new TwilioHttpError(refusal.httpStatus, refusal.code, refusal.message);
+      throw new TwilioHttpError(refusal.httpStatus, refusal.code, refusal.message, refusal.retryAfterSeconds);
     };
     const invalid = invalidRequest(base, form);
     if (invalid) refuse(invalid);
     const injected = refusals.shift();
     if (injected) refuse(injected);
+    const fault = faults.shift();
+    if (fault?.kind === "hang" && !fault.accepted) {
+      // Lost on the way in: Twilio never saw it.
+      sends.push(base);
+      return { kind: "hang" };
+    }
 
     const scenario = sandboxScenario(base.channel, base.to, timing);
     if (scenario.kind === "refused") refuse(scenario.refusal);
@@ -155,12 +167,12 @@ export function createMessageStore(options: {
     for (const step of scenario.kind === "accepted" ? scenario.steps : []) {
       scheduler.later(step.afterMs, () => advance(message, step));
     }
-    return message;
+    return fault ? { kind: fault.kind } : { kind: "created", json: messageJson(message) };
   }
 
   return {
     sends,
-    create: (form) => messageJson(create(form)),
+    create,
     fetch(sid) {
       const message = messages.get(sid);
       return message ? messageJson(message) : null;
@@ -178,6 +190,9 @@ export function createMessageStore(options: {
       message.updatedAt = new Date();
       message.errorCode = errorCode ?? null;
       message.errorMessage = errorCode === undefined ? null : (sandboxErrorMessages[errorCode] ?? null);
+    },
+    faultNextSend(fault) {
+      faults.push(fault);
     },
   };
 }

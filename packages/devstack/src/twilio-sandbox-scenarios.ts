@@ -30,7 +30,18 @@ export interface SandboxRefusal {
   httpStatus: number;
   code: number;
   message: string;
+  /** Sent as Retry-After, as Twilio does with some 429s and 503s. */
+  retryAfterSeconds?: number;
 }
+
+/**
+ * A create request whose answer never reaches the client, the faults that leave the sender
+ * not knowing whether Twilio took the message:
+ * - hang: no answer at all (the client's timeout ends it); `accepted` says whether the
+ *   message was taken first (it then goes on and posts its callbacks) or lost on the way in;
+ * - drop: the message is accepted, then the connection is closed before the answer.
+ */
+export type SandboxSendFault = { kind: "hang"; accepted: boolean } | { kind: "drop" };
 
 export interface SandboxStep {
   afterMs: number;

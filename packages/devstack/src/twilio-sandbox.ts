@@ -32,6 +32,7 @@ import {
   defaultSandboxTiming,
   type SandboxMessageStatus,
   type SandboxRefusal,
+  type SandboxSendFault,
   type SandboxTiming,
 } from "./twilio-sandbox-scenarios.ts";
 
@@ -78,6 +79,8 @@ export interface TwilioSandbox {
   loseStatusCallbacksTo(to: string): void;
   /** Twilio's record of a message changes with no callback (late, or backwards); what a fetch then answers. */
   setMessageStatus(sid: string, status: SandboxMessageStatus, errorCode?: number): void;
+  /** The next create request gets no answer: it hangs, or the connection drops (see SandboxSendFault). */
+  faultNextSend(fault: SandboxSendFault): void;
   /** Resolves once every scheduled status change has happened and its callback was posted. */
   whenIdle(): Promise<void>;
   /** Closes the server and cancels pending status changes and callbacks. */
@@ -179,7 +182,11 @@ export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise
       throw methodNotAllowed();
     }
     if (sid === undefined && req.method === "POST") {
-      return sendJson(res, 201, messages.create(new URLSearchParams(await readBody(req))));
+      const answer = messages.create(new URLSearchParams(await readBody(req)));
+      if (answer.kind === "created") return sendJson(res, 201, answer.json);
+      // No answer: a hang lasts until the client gives up (or the sandbox stops).
+      if (answer.kind === "drop") req.socket.destroy();
+      return;
     }
     if (sid !== undefined && req.method === "GET") {
       const message = messages.fetch(sid);
@@ -215,6 +222,7 @@ export async function startTwilioSandbox(options: TwilioSandboxOptions): Promise
     refuseNextSend: (refusal) => messages.refuseNextSend(refusal),
     loseStatusCallbacksTo: (to) => messages.loseStatusCallbacksTo(to),
     setMessageStatus: (sid, status, errorCode) => messages.setStatus(sid, status, errorCode),
+    faultNextSend: (fault) => messages.faultNextSend(fault),
     whenIdle: () => scheduler.whenIdle(),
     async stop() {
       if (stopped) return;

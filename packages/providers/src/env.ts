@@ -21,6 +21,13 @@ export function twilioEnv(source: EnvSource = process.env) {
         .optional(),
       /** Also the key of X-Twilio-Signature on every Twilio webhook. */
       TWILIO_AUTH_TOKEN: z.string().min(8).optional(),
+      /** How long a request to Twilio (or the local sandbox) may wait for its answer. */
+      TWILIO_REQUEST_TIMEOUT_MS: z.coerce
+        .number()
+        .int("a whole number of milliseconds")
+        .min(1000, "at least 1000 ms: Twilio needs a moment to answer")
+        .max(120_000, "at most 120000 ms: a send step must not hang for minutes")
+        .optional(),
     },
     runtimeEnv: source,
     emptyStringAsUndefined: true,

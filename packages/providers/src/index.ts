@@ -23,7 +23,7 @@ export {
   type StripeBillingOptions,
   type WebhookVerification,
 } from "./stripe-billing.ts";
-export type { TwilioMessagingOptions } from "./twilio-client.ts";
+export { DEFAULT_TWILIO_TIMEOUT_MS, type TwilioMessagingOptions } from "./twilio-client.ts";
 export {
   classifyTwilioError,
   describeTwilioError,

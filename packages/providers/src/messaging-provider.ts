@@ -17,6 +17,13 @@ export interface ProviderError {
   /** A reason a person can act on. */
   message: string;
   kind: ProviderErrorKind;
+  /** How long Twilio asked to wait before trying again (its Retry-After), in seconds. */
+  retryAfterSeconds?: number;
+  /**
+   * The request went out and no answer came back (timeout, connection reset): Twilio may
+   * have accepted it, so sending again could send twice.
+   */
+  outcomeUnknown?: boolean;
 }
 
 export type SendResult = { ok: true; sid: string; status: MessageStatus } | { ok: false; error: ProviderError };

@@ -1,6 +1,7 @@
 // One Twilio REST client, shared by the messaging and number adapters: the SDK builds,
 // authenticates and parses every request; only the host it reaches can change (the local
-// Twilio sandbox). Its failures become ProviderErrors.
+// Twilio sandbox). Its failures become ProviderErrors, which say when Twilio asked to wait
+// (Retry-After) and when a request got no answer, so Twilio may have acted on it.
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient.js";
 import type { ProviderError } from "./messaging-provider.ts";
@@ -14,38 +15,77 @@ export interface TwilioMessagingOptions {
    * (`http://127.0.0.1:<port>`). Every request the SDK builds keeps its path and query.
    */
   baseUrl?: string;
-  /** Per request; a timeout is reported as retryable. Default 15 s. */
+  /**
+   * How long a request may wait for Twilio's answer (TWILIO_REQUEST_TIMEOUT_MS). A send that
+   * times out is reported with `outcomeUnknown`: Twilio may have accepted it.
+   */
   timeoutMs?: number;
 }
 
-/**
- * The SDK's own HTTP client with the origin swapped: the SDK still builds, authenticates and
- * parses every request, only the host it reaches changes. Swapping after the SDK has applied
- * TWILIO_EDGE / TWILIO_REGION keeps those settings from sending sandbox traffic elsewhere.
- */
-class RebasedRequestClient extends twilio.RequestClient {
-  readonly #base: URL;
+/** Twilio answers a create in well under a second; 15 s covers its slow moments without holding a step long. */
+export const DEFAULT_TWILIO_TIMEOUT_MS = 15_000;
 
-  constructor(baseUrl: string, options: RequestClient.RequestClientOptions) {
+/**
+ * The SDK's own HTTP client, so the SDK still builds, authenticates and parses every request,
+ * with two changes. The origin can be swapped (the local sandbox); swapping after the SDK has
+ * applied TWILIO_EDGE / TWILIO_REGION keeps those settings from sending sandbox traffic
+ * elsewhere. And a refusal keeps Twilio's Retry-After, which the SDK's exceptions drop.
+ */
+class CallflowRequestClient extends twilio.RequestClient {
+  readonly #base: URL | null;
+
+  constructor(baseUrl: string | undefined, options: RequestClient.RequestClientOptions) {
     super(options);
-    this.#base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+    this.#base = baseUrl ? new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`) : null;
   }
 
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const original = new URL(opts.uri);
-    const rebased = new URL(`${original.pathname.replace(/^\//, "")}${original.search}`, this.#base);
-    return super.request({ ...opts, uri: rebased.href });
+  override async request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    let uri = opts.uri;
+    if (this.#base) {
+      const original = new URL(opts.uri);
+      uri = new URL(`${original.pathname.replace(/^\//, "")}${original.search}`, this.#base).href;
+    }
+    const response = await super.request({ ...opts, uri });
+    const retryAfter: unknown = response.headers?.["retry-after"];
+    if (response.statusCode >= 400 && typeof retryAfter === "string") {
+      // The SDK's own exception for the refusal, with the header it has no field for.
+      throw Object.assign(new twilio.RestException(response), { retryAfter });
+    }
+    return response;
   }
 }
 
 export function createTwilioClient(options: TwilioMessagingOptions) {
   // No autoRetry: a retry belongs to the workflow engine, which knows whether a send already went out.
-  const clientOptions = { timeout: options.timeoutMs ?? 15_000, autoRetry: false };
+  const clientOptions = { timeout: options.timeoutMs ?? DEFAULT_TWILIO_TIMEOUT_MS, autoRetry: false };
   const client = twilio(options.accountSid, options.authToken, {
     ...clientOptions,
-    ...(options.baseUrl ? { httpClient: new RebasedRequestClient(options.baseUrl, clientOptions) } : {}),
+    httpClient: new CallflowRequestClient(options.baseUrl, clientOptions),
   });
   return { client, where: options.baseUrl ?? "https://api.twilio.com" };
+}
+
+/**
+ * Network errors that mean the request never left: nothing reached Twilio, so sending again
+ * cannot send twice. Any other failure without an answer (a timeout, a reset after the request
+ * was written, an error not named here) may have come after Twilio accepted it.
+ */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ERR_INVALID_URL",
+]);
+
+/** Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110 10.2.3); null when unreadable. */
+export function retryAfterSeconds(header: string, now = Date.now()): number | null {
+  const value = header.trim();
+  if (value.length > 64) return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /**
@@ -60,18 +100,28 @@ export function toProviderError(error: unknown, where: string): ProviderError {
     status?: unknown;
     code?: unknown;
     message?: unknown;
+    retryAfter?: unknown;
   };
   const text = typeof e.message === "string" && e.message !== "" ? e.message : String(error);
   if (e.isAxiosError === true) {
-    // A timeout may come after Twilio accepted the message; the workflow's send record decides.
     const cause = typeof e.code === "string" ? e.code : text;
-    return { code: null, kind: "retryable", message: `Could not reach Twilio at ${where} (${cause}).` };
+    if (typeof e.code === "string" && NOT_SENT_CODES.has(e.code)) {
+      return { code: null, kind: "retryable", message: `Could not reach Twilio at ${where} (${cause}).` };
+    }
+    const message = `Twilio at ${where} did not answer (${cause}); it may have acted on the request.`;
+    return { code: null, kind: "retryable", message, outcomeUnknown: true };
   }
   if (typeof e.status === "number") {
     const code = typeof e.code === "number" ? e.code : null;
     const twilioSays = text.startsWith("[HTTP") ? "" : ` Twilio said: "${text}"`;
     const reason = code === null ? `Twilio answered HTTP ${e.status}.` : describeTwilioError(code);
-    return { code, kind: classifyTwilioError(code, e.status), message: `${reason}${twilioSays}` };
+    const wait = typeof e.retryAfter === "string" ? retryAfterSeconds(e.retryAfter) : null;
+    return {
+      code,
+      kind: classifyTwilioError(code, e.status),
+      message: `${reason}${twilioSays}`,
+      ...(wait !== null ? { retryAfterSeconds: wait } : {}),
+    };
   }
   return { code: null, kind: "permanent", message: `The Twilio request could not be made: ${text}` };
 }

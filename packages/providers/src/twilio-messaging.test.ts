@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { startTwilioSandbox } from "@callflow/devstack";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProviderRequestError } from "./messaging-provider.ts";
+import { retryAfterSeconds } from "./twilio-client.ts";
 import { createTwilioMessaging } from "./twilio-messaging.ts";
 
 const accountSid = `AC${"c3".repeat(16)}`;
@@ -165,9 +166,14 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
     if (!sent.ok) throw new Error(sent.error.message);
     await sandbox.stop();
 
-    expect(await messaging.sendWhatsApp(whatsapp("+15125550105"))).toEqual({
+    // The kept-alive connection is reset (which may come after Twilio took a request), or refused.
+    expect(await messaging.sendWhatsApp(whatsapp("+15125550105"))).toMatchObject({
       ok: false,
-      error: { code: null, kind: "retryable", message: expect.stringMatching(/^Could not reach Twilio at http:/) },
+      error: {
+        code: null,
+        kind: "retryable",
+        message: expect.stringMatching(/^(Could not reach Twilio|Twilio) at http:/),
+      },
     });
     const fetched = messaging.fetchMessage(sent.sid);
     await expect(fetched).rejects.toBeInstanceOf(ProviderRequestError);
@@ -183,8 +189,63 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
     const timingOut = createTwilioMessaging({ accountSid, authToken, baseUrl: silent.url, timeoutMs: 200 });
     expect(await timingOut.sendSms(sms("+15125550105"))).toMatchObject({
       ok: false,
-      error: { code: null, kind: "retryable" },
+      error: { code: null, kind: "retryable", outcomeUnknown: true },
     });
+  });
+
+  it("says a refused connection never sent anything: not an unknown outcome", async () => {
+    const closedPort = createTwilioMessaging({ accountSid, authToken, baseUrl: "http://127.0.0.1:9" });
+    const result = await closedPort.sendSms(sms("+15125550105"));
+    expect(result.ok || result.error.outcomeUnknown).toBeUndefined();
+  });
+
+  it("carries Twilio's Retry-After (seconds) on a 429, and none when Twilio gave none", async () => {
+    const { sandbox, messaging } = await sandboxed();
+    sandbox.refuseNextSend({ httpStatus: 429, code: 20429, message: "Too Many Requests", retryAfterSeconds: 7 });
+    expect(await messaging.sendWhatsApp(whatsapp("+15125550105"))).toEqual({
+      ok: false,
+      error: {
+        code: 20429,
+        kind: "retryable",
+        retryAfterSeconds: 7,
+        message: expect.stringContaining("rate-limiting"),
+      },
+    });
+    sandbox.refuseNextSend({ httpStatus: 429, code: 20429, message: "Too Many Requests" });
+    const without = await messaging.sendWhatsApp(whatsapp("+15125550105"));
+    expect(without.ok || "retryAfterSeconds" in without.error).toBe(false);
+  });
+
+  it("reads a Retry-After given as seconds or as an HTTP date, and nothing else", () => {
+    const at = new Date(Date.now() + 30_000).toUTCString();
+    expect(retryAfterSeconds(at)).toBeGreaterThanOrEqual(29);
+    expect(retryAfterSeconds(at)).toBeLessThanOrEqual(31);
+    expect(retryAfterSeconds("12")).toBe(12);
+    expect(retryAfterSeconds("soon")).toBeNull();
+    expect(retryAfterSeconds("9".repeat(100))).toBeNull();
+  });
+
+  it.each([
+    ["hangs after accepting", { kind: "hang", accepted: true } as const, true],
+    ["drops the connection after accepting", { kind: "drop" } as const, true],
+    ["hangs without accepting", { kind: "hang", accepted: false } as const, false],
+  ])("reports a send Twilio %s as an unknown outcome (the sandbox accepted it: %s)", async (_, fault, accepted) => {
+    const { sandbox } = await sandboxed();
+    const messaging = createTwilioMessaging({ accountSid, authToken, baseUrl: sandbox.url, timeoutMs: 300 });
+    sandbox.faultNextSend(fault);
+    const result = await messaging.sendSms(sms("+15125550105"));
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        code: null,
+        kind: "retryable",
+        outcomeUnknown: true,
+        message: expect.stringMatching(/did not answer \((ECONNABORTED|ECONNRESET|ETIMEDOUT)\); it may have acted on/),
+      },
+    });
+    expect(sandbox.sends.map((send) => send.accepted)).toEqual([accepted]);
+    // The next send is answered as usual.
+    expect(await messaging.sendSms(sms("+15125550105"))).toMatchObject({ ok: true });
   });
 
   it("reports an unknown message on fetch as a permanent ProviderRequestError (20404)", async () => {

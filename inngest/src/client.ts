@@ -1,4 +1,5 @@
 import { Inngest, type Logger } from "inngest";
+import { TracingMiddleware } from "./tracing-middleware.ts";
 
 export interface InngestSettings {
   /** Inngest Cloud: the event key (sending) and signing key (serving). */
@@ -13,10 +14,14 @@ export interface InngestSettings {
   logger?: Logger;
 }
 
-/** One client per process; the composition root says where events go. */
+/**
+ * One client per process; the composition root says where events go. Runs are traced
+ * (tracing-middleware.ts) into whatever tracer provider the process registered: none, no cost.
+ */
 export function createInngestClient(settings: InngestSettings = {}) {
   return new Inngest({
     id: "callflow",
+    middleware: [TracingMiddleware],
     ...(settings.eventKey ? { eventKey: settings.eventKey } : {}),
     ...(settings.signingKey ? { signingKey: settings.signingKey } : {}),
     ...(settings.signingKeyFallback ? { signingKeyFallback: settings.signingKeyFallback } : {}),

@@ -29,4 +29,11 @@ export function createFunctions(
 }
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";
+export {
+  eventWithTraceContext,
+  TRACE_CONTEXT_KEY,
+  type TraceContextCarrier,
+  traceContextOfEvent,
+} from "./trace-context.ts";
+export { TracingMiddleware } from "./tracing-middleware.ts";
 export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";

@@ -13,6 +13,7 @@ import {
 import type { SenderRates } from "@callflow/domain";
 import { apiEnv } from "./env.ts";
 import type { LogLevel } from "./log.ts";
+import type { TracingSettings } from "./tracing/start-tracing.ts";
 
 export interface CallflowConfig {
   /** 0: any free port. */
@@ -53,6 +54,8 @@ export interface CallflowConfig {
   metricsToken: string | null;
   /** Messages a second per sender kind, over packages/domain's defaults (sender-pace.ts). */
   senderRates: Partial<SenderRates>;
+  /** OpenTelemetry: OTLP export when an endpoint is set; the in-memory local view in local mode. */
+  tracing: TracingSettings;
 }
 
 /** Thrown for settings that are each valid but do not fit together; the message says what to set. */
@@ -130,6 +133,20 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
     webhookAllowedCidrs: env.WEBHOOK_ALLOWED_CIDRS ?? [],
     metricsToken: env.METRICS_TOKEN ?? null,
     senderRates: env.SENDER_RATES ?? {},
+    tracing: tracingOf(env),
+  };
+}
+
+/** OTEL_* as the specification reads them; the local view only where the whole product runs in this process. */
+function tracingOf(env: ReturnType<typeof apiEnv>): TracingSettings {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, "");
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base}/v1/traces` : null);
+  const local = !env.DATABASE_URL && env.TRACE_VIEW_SPANS > 0;
+  return {
+    serviceName: env.OTEL_SERVICE_NAME,
+    otlpTracesUrl: env.OTEL_SDK_DISABLED || env.OTEL_TRACES_EXPORTER === "none" ? null : url,
+    sampler: { name: env.OTEL_TRACES_SAMPLER, ratio: env.OTEL_TRACES_SAMPLER_ARG },
+    localView: local && !env.OTEL_SDK_DISABLED ? { capacity: env.TRACE_VIEW_SPANS } : null,
   };
 }
 

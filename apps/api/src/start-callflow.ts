@@ -30,6 +30,7 @@ import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createDashboard } from "./http/dashboard.ts";
 import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+import { startTracing } from "./tracing/start-tracing.ts";
 import { startOverdueCallSweep } from "./webhooks/twilio-voice-overdue.ts";
 
 /** The dashboard's build (npm start builds it when its sources changed). */
@@ -66,6 +67,9 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
   const log = options.log ?? createLog(config.logLevel, { service: "api" });
   const stops = new Stops(log);
   try {
+    // First started, last stopped: every part's spans go through it, and the last are exported.
+    const tracing = startTracing(config.tracing);
+    stops.add("tracing", () => tracing.shutdown());
     const { database, socketUrl } = await openTheDatabase(config, stops);
     const { applied } = await migrate(database);
     if (applied.length) log.info("migrations applied", { versions: applied });
@@ -147,6 +151,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
         : {}),
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
       ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+      ...(tracing.recent ? { recentSpans: tracing.recent } : {}),
     });
     handle(server, getRequestListener(app.fetch));
     // The dashboard and its API on one origin: the built apps/web, with /trpc, /app-config and /dev/* handed to `app`.
@@ -166,6 +171,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
       url: apiUrl,
       mode: config.database.url ? "cloud" : "local",
       auth: devIssuer ? "dev issuer" : "clerk",
+      traces: [config.tracing.otlpTracesUrl ? "otlp" : null, tracing.recent ? "local view" : null].filter(Boolean),
     });
     return {
       apiUrl,

@@ -1,6 +1,7 @@
 // One Twilio REST client, shared by the messaging and number adapters: the SDK builds,
 // authenticates and parses every request; only the host it reaches can change (the local
 // Twilio sandbox). Its failures become ProviderErrors.
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient.js";
 import type { ProviderError } from "./messaging-provider.ts";
@@ -18,12 +19,53 @@ export interface TwilioMessagingOptions {
   timeoutMs?: number;
 }
 
+const tracer = trace.getTracer("@callflow/providers");
+
+/** Twilio's resource ids (AC…, SM…, PN…: two letters and 32 hex digits) in a path, as one placeholder. */
+const pathTemplate = (path: string) => path.replace(/\/[A-Z]{2}[0-9a-fA-F]{32}(?=[/.]|$)/g, "/{Sid}");
+
+/**
+ * The SDK's HTTP client with a client span around each request (method, host, path with
+ * the ids in it, status; never the query or body, which hold phone numbers and message text).
+ * The span is the active one's child: a function step's, when a step sends.
+ */
+class TracedRequestClient extends twilio.RequestClient {
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const url = new URL(opts.uri);
+    const method = String(opts.method).toUpperCase();
+    const span = tracer.startSpan(`Twilio ${method} ${pathTemplate(url.pathname)}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "http.request.method": method,
+        "server.address": url.hostname,
+        "url.path": url.pathname,
+        ...(url.port ? { "server.port": Number(url.port) } : {}),
+      },
+    });
+    return super.request(opts).then(
+      (response) => {
+        span.setAttribute("http.response.status_code", response.statusCode);
+        const sid = (response.body as { sid?: unknown } | undefined)?.sid;
+        if (typeof sid === "string" && sid.length <= 64) span.setAttribute("twilio.sid", sid);
+        if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+        return response;
+      },
+      (error: unknown) => {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error).slice(0, 200) });
+        span.end();
+        throw error;
+      },
+    );
+  }
+}
+
 /**
  * The SDK's own HTTP client with the origin swapped: the SDK still builds, authenticates and
  * parses every request, only the host it reaches changes. Swapping after the SDK has applied
  * TWILIO_EDGE / TWILIO_REGION keeps those settings from sending sandbox traffic elsewhere.
  */
-class RebasedRequestClient extends twilio.RequestClient {
+class RebasedRequestClient extends TracedRequestClient {
   readonly #base: URL;
 
   constructor(baseUrl: string, options: RequestClient.RequestClientOptions) {
@@ -39,11 +81,14 @@ class RebasedRequestClient extends twilio.RequestClient {
 }
 
 export function createTwilioClient(options: TwilioMessagingOptions) {
+  // A client of our own (traced) takes the SDK's client options itself; the SDK ignores them when one is given.
   // No autoRetry: a retry belongs to the workflow engine, which knows whether a send already went out.
   const clientOptions = { timeout: options.timeoutMs ?? 15_000, autoRetry: false };
   const client = twilio(options.accountSid, options.authToken, {
     ...clientOptions,
-    ...(options.baseUrl ? { httpClient: new RebasedRequestClient(options.baseUrl, clientOptions) } : {}),
+    httpClient: options.baseUrl
+      ? new RebasedRequestClient(options.baseUrl, clientOptions)
+      : new TracedRequestClient(clientOptions),
   });
   return { client, where: options.baseUrl ?? "https://api.twilio.com" };
 }

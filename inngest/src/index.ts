@@ -29,6 +29,7 @@ export function createFunctions(
 }
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";
+export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";
 export {
   eventWithTraceContext,
   TRACE_CONTEXT_KEY,
@@ -36,4 +37,3 @@ export {
   traceContextOfEvent,
 } from "./trace-context.ts";
 export { TracingMiddleware } from "./tracing-middleware.ts";
-export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";

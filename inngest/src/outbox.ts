@@ -21,7 +21,9 @@ export interface OutboxEvent {
  */
 export async function enqueueEvents(tx: Tx, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((event) => eventWithTraceContext(event)).map((event) => sql`(${event.id}, ${event.name}, ${JSON.stringify(event.data)}::jsonb)`);
+  const rows = events
+    .map((event) => eventWithTraceContext(event))
+    .map((event) => sql`(${event.id}, ${event.name}, ${JSON.stringify(event.data)}::jsonb)`);
   await sql`insert into app.event_outbox (event_id, name, data)
             values ${sql.join(rows)}
             on conflict (event_id) do nothing`.execute(tx);

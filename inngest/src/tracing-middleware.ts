@@ -4,11 +4,12 @@
 // Inngest's own extendedTracesMiddleware (inngest/experimental) parents spans on the
 // traceparent Inngest sends and exports them to Inngest; ours must continue the webhook's trace
 // and go wherever the process's tracer provider sends spans (OTLP, the local view).
-import { context, type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Middleware } from "inngest";
 import { eventWithTraceContext, traceContextOfEvent } from "./trace-context.ts";
 
-const tracer = trace.getTracer("@callflow/inngest");
+// Asked of the global provider each time: a provider registered later (a restart in the same process) is used.
+const tracer = () => trace.getTracer("@callflow/inngest");
 
 /** Ids that say which call or job a run is about (never phone numbers or bodies). */
 function idsOf(data: unknown): Record<string, string> {
@@ -53,7 +54,7 @@ export class TracingMiddleware extends Middleware.BaseMiddleware {
 
   override wrapFunctionHandler({ ctx, fn, next }: Middleware.WrapFunctionHandlerArgs): Promise<unknown> {
     const parent = traceContextOfEvent(ctx.event);
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       `run ${fn.opts.id}`,
       {
         kind: SpanKind.CONSUMER,
@@ -74,7 +75,7 @@ export class TracingMiddleware extends Middleware.BaseMiddleware {
 
   override wrapStepHandler({ next, stepInfo }: Middleware.WrapStepHandlerArgs): Promise<unknown> {
     const parent = this.#run?.context ?? context.active();
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       `step ${stepInfo.options.id}`,
       { attributes: { "inngest.step.id": stepInfo.options.id, "inngest.step.op": stepInfo.stepType } },
       parent,

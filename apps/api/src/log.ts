@@ -40,7 +40,9 @@ export function createLog(
       if (ORDER[lineLevel] < ORDER[level]) return;
       const span = trace.getActiveSpan()?.spanContext();
       const ids = span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : null;
-      write(`${JSON.stringify({ level: lineLevel, time: new Date().toISOString(), msg, ...ids, ...base, ...fields })}\n`);
+      write(
+        `${JSON.stringify({ level: lineLevel, time: new Date().toISOString(), msg, ...ids, ...base, ...fields })}\n`,
+      );
     };
   return {
     debug: at("debug"),

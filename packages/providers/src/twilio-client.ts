@@ -19,7 +19,8 @@ export interface TwilioMessagingOptions {
   timeoutMs?: number;
 }
 
-const tracer = trace.getTracer("@callflow/providers");
+// Asked of the global provider each time: a provider registered later (a restart in the same process) is used.
+const tracer = () => trace.getTracer("@callflow/providers");
 
 /** Twilio's resource ids (AC…, SM…, PN…: two letters and 32 hex digits) in a path, as one placeholder. */
 const pathTemplate = (path: string) => path.replace(/\/[A-Z]{2}[0-9a-fA-F]{32}(?=[/.]|$)/g, "/{Sid}");
@@ -33,7 +34,7 @@ class TracedRequestClient extends twilio.RequestClient {
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
     const url = new URL(opts.uri);
     const method = String(opts.method).toUpperCase();
-    const span = tracer.startSpan(`Twilio ${method} ${pathTemplate(url.pathname)}`, {
+    const span = tracer().startSpan(`Twilio ${method} ${pathTemplate(url.pathname)}`, {
       kind: SpanKind.CLIENT,
       attributes: {
         "http.request.method": method,
@@ -52,7 +53,10 @@ class TracedRequestClient extends twilio.RequestClient {
         return response;
       },
       (error: unknown) => {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error).slice(0, 200) });
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: String((error as Error)?.message ?? error).slice(0, 200),
+        });
         span.end();
         throw error;
       },

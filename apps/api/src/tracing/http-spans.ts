@@ -5,7 +5,8 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentele
 import type { MiddlewareHandler } from "hono";
 import { routeOf } from "../observability/http-metrics.ts";
 
-const tracer = trace.getTracer("@callflow/api");
+// Asked of the global provider each time: a provider registered later (a restart in the same process) is used.
+const tracer = () => trace.getTracer("@callflow/api");
 /** tRPC requests are named `/trpc/*`: which procedures exist is the metrics' concern. */
 const NO_PROCEDURES: ReadonlySet<string> = new Set();
 
@@ -22,7 +23,11 @@ export function traceRequests(): MiddlewareHandler {
     if (tracestate) headers.tracestate = tracestate;
     const parent = propagation.extract(context.active(), headers);
     const method = c.req.method;
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { "http.request.method": method } }, parent);
+    const span = tracer().startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { "http.request.method": method } },
+      parent,
+    );
     try {
       await context.with(trace.setSpan(parent, span), next);
     } finally {

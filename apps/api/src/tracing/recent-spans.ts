@@ -46,6 +46,10 @@ function recorded(span: ReadableSpan): RecordedSpan {
   };
 }
 
+/** Oldest start first; a parent before its child when both started in the same instant. */
+const byStart = (a: RecordedSpan, b: RecordedSpan) =>
+  a.startMs - b.startMs || (b.parentSpanId === a.spanId ? -1 : a.parentSpanId === b.spanId ? 1 : 0);
+
 export function recentSpans(capacity = 20_000): RecentSpans {
   const ring: (RecordedSpan | undefined)[] = new Array(capacity);
   let next = 0;
@@ -89,7 +93,7 @@ export function recentSpans(capacity = 20_000): RecentSpans {
       }
       return [...traces].map(([traceId, members]) => ({
         traceId,
-        spans: members.sort((a, b) => a.startMs - b.startMs),
+        spans: members.sort(byStart),
       }));
     },
   };

@@ -24,6 +24,7 @@ export function renderTrace(traceId: string, spans: readonly RecordedSpan[]): st
   const ids = new Set(spans.map((span) => span.spanId));
   const children = new Map<string | null, RecordedSpan[]>();
   for (const span of [...spans].sort((a, b) => a.startMs - b.startMs)) {
+    // Siblings in start order; the tree itself comes from the parent ids.
     // A parent not in the view (another process's span, or one still open) makes its child a root.
     const parent = span.parentSpanId && ids.has(span.parentSpanId) ? span.parentSpanId : null;
     const siblings = children.get(parent);

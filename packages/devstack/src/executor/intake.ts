@@ -130,7 +130,15 @@ export function createIntake(deps: {
     if (!(await insertRun(trx, run, limited ? [] : claims, now, cutoff))) {
       return skipped(fn, event, "already ran for this key");
     }
-    log({ level: "debug", msg: "run created", runId: run.runId, functionId: fn.id, eventId: event.id, startAt, ...traceOf(event) });
+    log({
+      level: "debug",
+      msg: "run created",
+      runId: run.runId,
+      functionId: fn.id,
+      eventId: event.id,
+      startAt,
+      ...traceOf(event),
+    });
     return run;
   }
 

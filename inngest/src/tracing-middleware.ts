@@ -21,22 +21,12 @@ function idsOf(data: unknown): Record<string, string> {
   return ids;
 }
 
-async function inSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message?.slice(0, 200) });
-    throw error;
-  } finally {
-    span.end();
-  }
-}
-
 /** A fresh instance serves each request, so the run's span is this request's. */
 export class TracingMiddleware extends Middleware.BaseMiddleware {
   readonly id = "callflow:tracing";
   #run: { span: Span; context: Context } | null = null;
+  /** Steps running in this request, by hashed id, until they settle. */
+  readonly #steps = new Map<string, Span>();
 
   override async wrapRequest({ next }: Middleware.WrapRequestArgs): Promise<Middleware.Response> {
     try {
@@ -48,6 +38,7 @@ export class TracingMiddleware extends Middleware.BaseMiddleware {
       throw error;
     } finally {
       // The handler's promise never settles when a new step is found: the request's end ends the span.
+      for (const hashedId of [...this.#steps.keys()]) this.#endStep(hashedId);
       this.#run?.span.end();
     }
   }
@@ -73,6 +64,12 @@ export class TracingMiddleware extends Middleware.BaseMiddleware {
     return context.with(this.#run.context, next);
   }
 
+  /**
+   * The step's span is active while its handler runs (a provider's span is its child). The
+   * handler's own promise is returned untouched and the span ended by onStepComplete /
+   * onStepError: the SDK times what a request reports by counting microtasks after a step
+   * settles, which is its business, not the tracer's.
+   */
   override wrapStepHandler({ next, stepInfo }: Middleware.WrapStepHandlerArgs): Promise<unknown> {
     const parent = this.#run?.context ?? context.active();
     const span = tracer().startSpan(
@@ -80,7 +77,28 @@ export class TracingMiddleware extends Middleware.BaseMiddleware {
       { attributes: { "inngest.step.id": stepInfo.options.id, "inngest.step.op": stepInfo.stepType } },
       parent,
     );
-    return context.with(trace.setSpan(parent, span), () => inSpan(span, next));
+    this.#steps.get(stepInfo.hashedId)?.end();
+    this.#steps.set(stepInfo.hashedId, span);
+    return context.with(trace.setSpan(parent, span), next);
+  }
+
+  override onStepComplete({ stepInfo }: Middleware.OnStepCompleteArgs): void {
+    this.#endStep(stepInfo.hashedId);
+  }
+
+  override onStepError({ stepInfo, error }: Middleware.OnStepErrorArgs): void {
+    this.#endStep(stepInfo.hashedId, error);
+  }
+
+  #endStep(hashedId: string, error?: Error) {
+    const span = this.#steps.get(hashedId);
+    if (!span) return;
+    this.#steps.delete(hashedId);
+    if (error) {
+      span.recordException(error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error.message ?? error).slice(0, 200) });
+    }
+    span.end();
   }
 
   /** Events a run sends (step.sendEvent); the outbox relay's sends (no fn) carry their writer's context already. */

@@ -86,7 +86,8 @@ describe("the README's examples, as written", () => {
     const callSid = /^call (CA[0-9a-f]{32}):/m.exec(output)?.[1];
     expect(callSid, output).toBeDefined();
     expect(output).toContain(`call ${callSid}: 1 trace(s)`);
-    expect(output).toMatch(/^ +\+0ms POST \/webhooks\/twilio\/voice /m);
+    // The voice webhook that settled the call (its status, Dial or recording callback) is the root.
+    expect(output).toMatch(/^ +\+0ms POST \/webhooks\/twilio\/voice\S* [\d.]+ms +status=200$/m);
     expect(output).toMatch(/^ +\+\d+ms {5}step decide /m);
     expect(output).toMatch(/ Twilio POST \/2010-04-01\/Accounts\/\{Sid\}\/Messages\.json .*status=201/);
   }, 240_000);

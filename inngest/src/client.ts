@@ -12,16 +12,18 @@ export interface InngestSettings {
   isDev?: boolean;
   /** Where the SDK's own messages go (by default, the console). */
   logger?: Logger;
+  /** Trace runs and steps (tracing-middleware.ts): when the process registered a tracer provider. */
+  tracing?: boolean;
 }
 
 /**
- * One client per process; the composition root says where events go. Runs are traced
- * (tracing-middleware.ts) into whatever tracer provider the process registered: none, no cost.
+ * One client per process; the composition root says where events go, and whether runs are
+ * traced. Without tracing no middleware is added: the SDK runs exactly as it would bare.
  */
 export function createInngestClient(settings: InngestSettings = {}) {
   return new Inngest({
     id: "callflow",
-    middleware: [TracingMiddleware],
+    ...(settings.tracing ? { middleware: [TracingMiddleware] } : {}),
     ...(settings.eventKey ? { eventKey: settings.eventKey } : {}),
     ...(settings.signingKey ? { signingKey: settings.signingKey } : {}),
     ...(settings.signingKeyFallback ? { signingKeyFallback: settings.signingKeyFallback } : {}),

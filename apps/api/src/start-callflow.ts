@@ -98,7 +98,7 @@ export async function startCallflow(config: CallflowConfig, options: { log?: Log
     if (sandbox) await reconnectNumbers(database, numbers, log);
     const billing = await startBilling(config, publicUrl, stops);
 
-    const { executor, inngest, signed } = await startInngest(config, database, log, stops);
+    const { executor, inngest, signed } = await startInngest(config, database, log, stops, tracing.enabled);
     // Events written by webhooks (in their own transactions) go to Inngest from here, once
     // the functions are synced: the local executor starts runs only for functions it knows.
     let relay: OutboxRelay | null = null;
@@ -216,7 +216,7 @@ async function startTwilio(config: CallflowConfig, stops: Stops) {
 }
 
 /** The Inngest client for the configured Inngest: Cloud, the dev server, or the local executor started here. */
-async function startInngest(config: CallflowConfig, database: Database, log: Log, stops: Stops) {
+async function startInngest(config: CallflowConfig, database: Database, log: Log, stops: Stops, tracing: boolean) {
   const inngestConfig = config.inngest;
   const executor =
     inngestConfig.kind === "local-executor"
@@ -247,6 +247,7 @@ async function startInngest(config: CallflowConfig, database: Database, log: Log
           ...(inngestConfig.kind === "cloud" && inngestConfig.baseUrl ? { baseUrl: inngestConfig.baseUrl } : {}),
         }),
     logger: inngestLoggerOf(log.child({ service: "inngest" })),
+    tracing,
   });
   return { executor, inngest, signed: inngestConfig.kind !== "dev-server" };
 }

@@ -43,14 +43,15 @@ class TracedRequestClient extends twilio.RequestClient {
         ...(url.port ? { "server.port": Number(url.port) } : {}),
       },
     });
-    return super.request(opts).then(
+    // The span ends on a side branch: the SDK gets its own promise back, settled as before.
+    const pending = super.request(opts);
+    pending.then(
       (response) => {
         span.setAttribute("http.response.status_code", response.statusCode);
         const sid = (response.body as { sid?: unknown } | undefined)?.sid;
         if (typeof sid === "string" && sid.length <= 64) span.setAttribute("twilio.sid", sid);
         if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
         span.end();
-        return response;
       },
       (error: unknown) => {
         span.setStatus({
@@ -58,9 +59,9 @@ class TracedRequestClient extends twilio.RequestClient {
           message: String((error as Error)?.message ?? error).slice(0, 200),
         });
         span.end();
-        throw error;
       },
     );
+    return pending;
   }
 }
 

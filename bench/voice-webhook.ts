@@ -4,6 +4,8 @@
 // it at a receiver in this process that answers the event API and counts the ids). In-run
 // baseline: a bare Hono handler in its own process answering the same `<Response/>`.
 // Goals: >= 1,500 req/s and p99 <= 50 ms at 64 connections, no errors.
+// `--traced`: the product exports its spans over OTLP/HTTP to the same receiver (as with
+// OTEL_EXPORTER_OTLP_ENDPOINT set), figures named voice_webhook_traced_*: tracing's overhead.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -52,6 +54,7 @@ const options = flags(
     cpuProfileDir: "",
     // Dropped and made again by each run: runs sharing a server need names of their own.
     database: "callflow_bench_voice",
+    traced: false,
   },
   { requests: 4_000, duration: 10, warmup: 300, serialRequests: 200 },
 );
@@ -89,10 +92,20 @@ process.on("exit", () => {
 printMachine("voice-webhook");
 const eventIds = new Set<string>();
 let events = 0;
+let exportedSpans = 0;
+/** OTLP/JSON: the spans of one export request. */
+const spansIn = (body: { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: unknown[] }> }> }) =>
+  (body.resourceSpans ?? []).flatMap((r) => r.scopeSpans ?? []).reduce((n, s) => n + (s.spans?.length ?? 0), 0);
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
+    if (req.url?.startsWith("/v1/traces")) {
+      exportedSpans += spansIn(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+      return;
+    }
     const sent = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Array<{ id?: string; name: string }>;
     for (const event of [sent].flat()) {
       events++;
@@ -112,6 +125,7 @@ const product = await startProductProcess({
   INNGEST_DEV: receiverUrl,
   LOG_LEVEL: "silent",
   ...(options.cpuProfileDir ? { NODE_OPTIONS: `--require ${cpuProfilePreload(options.cpuProfileDir)}` } : {}),
+  ...(options.traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl } : {}),
 });
 const database = await openDatabase({ databaseUrl, poolSize: 1 });
 await database.owner.insertInto("organizations").values({ id: ORG, name: "Bench voice" }).execute();
@@ -197,14 +211,15 @@ try {
     );
     console.log(`  webhook: ${describeCpu(cpu)} (the load generator and the Inngest receiver are this process)`);
     for (const sample of [...bareRun.errorSamples, ...hook.errorSamples]) console.log(`  error: ${sample}`);
-    const name = `voice_webhook_${phase.connections}`;
+    const name = `voice_webhook_${options.traced ? "traced_" : ""}${phase.connections}`;
     figure(`${name}_rps`, hook.rps, "req/s", `bare_hono_${phase.connections}_rps`);
     figure(`bare_hono_${phase.connections}_rps`, bareRun.rps, "req/s");
     latencyFigures(name, hook.latencies.summary(), ["p50", "p95", "p99"], `bare_hono_${phase.connections}`);
     latencyFigures(`bare_hono_${phase.connections}`, bareRun.latencies.summary(), ["p50", "p95", "p99"]);
     figure(`${name}_api_cpu_per_request`, ((cpu.seconds.api ?? 0) * 1000) / hook.issued, "ms");
     figure(`${name}_postgres_cpu_per_request`, ((cpu.seconds.postgres ?? 0) * 1000) / hook.issued, "ms");
-    if (phase.connections > 1) figure("voice_webhook_vs_bare_hono", hook.rps / bareRun.rps, "ratio");
+    if (phase.connections > 1)
+      figure(`voice_webhook_${options.traced ? "traced_" : ""}vs_bare_hono`, hook.rps / bareRun.rps, "ratio");
   }
 
   // ---- report (the run): one row and one event per callback sent
@@ -225,6 +240,7 @@ try {
       `${events} events received, ${eventIds.size} distinct call/completed ids`,
   );
   figure("voice_webhook_errors", errors, "count");
+  if (options.traced) figure("voice_webhook_traced_spans_exported", exportedSpans, "count");
   figure(
     "voice_webhook_one_row_per_call",
     counts.calls === sentToWebhook.length && counts.matched === counts.calls ? 1 : 0,

@@ -61,7 +61,7 @@ describe("the README's examples, as written", () => {
   afterAll(() => product?.stop());
 
   it("marks the examples it runs", () => {
-    expect([...examples.keys()].sort()).toEqual(["checkout", "try-it"]);
+    expect([...examples.keys()].sort()).toEqual(["checkout", "traces", "try-it"]);
   });
 
   it("try-it: a call delivered on WhatsApp, one on SMS, then the calls through tRPC with a token", async () => {
@@ -79,4 +79,16 @@ describe("the README's examples, as written", () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/plan: Growth \(2500 messages a month\), subscription active, renews /);
   }, 120_000);
+
+  it("traces: the call just simulated, as one tree from its webhook to the Twilio request", async () => {
+    const { code, output } = await runShell(examples.get("traces") as string, readerEnv);
+    expect(code, output).toBe(0);
+    const callSid = /^call (CA[0-9a-f]{32}):/m.exec(output)?.[1];
+    expect(callSid, output).toBeDefined();
+    expect(output).toContain(`call ${callSid}: 1 trace(s)`);
+    // The voice webhook that settled the call (its status, Dial or recording callback) is the root.
+    expect(output).toMatch(/^ +\+0ms POST \/webhooks\/twilio\/voice\S* [\d.]+ms +status=200$/m);
+    expect(output).toMatch(/^ +\+\d+ms {5}step decide /m);
+    expect(output).toMatch(/ Twilio POST \/2010-04-01\/Accounts\/\{Sid\}\/Messages\.json .*status=201/);
+  }, 240_000);
 });

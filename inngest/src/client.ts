@@ -1,4 +1,5 @@
 import { Inngest, type Logger } from "inngest";
+import { TracingMiddleware } from "./tracing-middleware.ts";
 
 export interface InngestSettings {
   /** Inngest Cloud: the event key (sending) and signing key (serving). */
@@ -11,12 +12,18 @@ export interface InngestSettings {
   isDev?: boolean;
   /** Where the SDK's own messages go (by default, the console). */
   logger?: Logger;
+  /** Trace runs and steps (tracing-middleware.ts): when the process registered a tracer provider. */
+  tracing?: boolean;
 }
 
-/** One client per process; the composition root says where events go. */
+/**
+ * One client per process; the composition root says where events go, and whether runs are
+ * traced. Without tracing no middleware is added: the SDK runs exactly as it would bare.
+ */
 export function createInngestClient(settings: InngestSettings = {}) {
   return new Inngest({
     id: "callflow",
+    ...(settings.tracing ? { middleware: [TracingMiddleware] } : {}),
     ...(settings.eventKey ? { eventKey: settings.eventKey } : {}),
     ...(settings.signingKey ? { signingKey: settings.signingKey } : {}),
     ...(settings.signingKeyFallback ? { signingKeyFallback: settings.signingKeyFallback } : {}),

@@ -51,3 +51,10 @@ export {
 } from "./message-status-report.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";
 export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";
+export {
+  eventWithTraceContext,
+  TRACE_CONTEXT_KEY,
+  type TraceContextCarrier,
+  traceContextOfEvent,
+} from "./trace-context.ts";
+export { TracingMiddleware } from "./tracing-middleware.ts";

@@ -6,6 +6,7 @@
 import type { Database, Tx } from "@callflow/db";
 import { sql } from "kysely";
 import type { CallflowInngest } from "./client.ts";
+import { eventWithTraceContext } from "./trace-context.ts";
 
 /** An event as the typed definitions in events.ts create it. */
 export interface OutboxEvent {
@@ -14,10 +15,15 @@ export interface OutboxEvent {
   data: Record<string, unknown>;
 }
 
-/** Writes the events in the caller's transaction; an id already written is skipped. */
+/**
+ * Writes the events in the caller's transaction; an id already written is skipped. Each
+ * carries the active span's trace context (trace-context.ts), so its run continues the trace.
+ */
 export async function enqueueEvents(tx: Tx, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((event) => sql`(${event.id}, ${event.name}, ${JSON.stringify(event.data)}::jsonb)`);
+  const rows = events
+    .map((event) => eventWithTraceContext(event))
+    .map((event) => sql`(${event.id}, ${event.name}, ${JSON.stringify(event.data)}::jsonb)`);
   await sql`insert into app.event_outbox (event_id, name, data)
             values ${sql.join(rows)}
             on conflict (event_id) do nothing`.execute(tx);

@@ -16,6 +16,7 @@ import type { ReconcileSettings } from "@callflow/inngest";
 import { DEFAULT_TWILIO_TIMEOUT_MS } from "@callflow/providers";
 import { apiEnv } from "./env.ts";
 import type { LogLevel } from "./log.ts";
+import type { TracingSettings } from "./tracing/start-tracing.ts";
 
 export interface CallflowConfig {
   /** 0: any free port. */
@@ -66,6 +67,8 @@ export interface CallflowConfig {
   senderRates: Partial<SenderRates>;
   /** What reconcile-deliveries does and when (inngest/src/functions/reconcile-records.ts). */
   reconcile: ReconcileSettings;
+  /** OpenTelemetry: OTLP export when an endpoint is set; the in-memory local view in local mode. */
+  tracing: TracingSettings;
 }
 
 /** Thrown for settings that are each valid but do not fit together; the message says what to set. */
@@ -160,6 +163,20 @@ export function loadConfig(source?: EnvSource): CallflowConfig {
       stuckJobMinutes: env.RECONCILE_STUCK_JOB_MINUTES,
       pageSize: env.RECONCILE_PAGE_SIZE,
     },
+    tracing: tracingOf(env),
+  };
+}
+
+/** OTEL_* as the specification reads them; the local view only where the whole product runs in this process. */
+function tracingOf(env: ReturnType<typeof apiEnv>): TracingSettings {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, "");
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base}/v1/traces` : null);
+  const local = !env.DATABASE_URL && env.TRACE_VIEW_SPANS > 0;
+  return {
+    serviceName: env.OTEL_SERVICE_NAME,
+    otlpTracesUrl: env.OTEL_SDK_DISABLED || env.OTEL_TRACES_EXPORTER === "none" ? null : url,
+    sampler: { name: env.OTEL_TRACES_SAMPLER, ratio: env.OTEL_TRACES_SAMPLER_ARG },
+    localView: local && !env.OTEL_SDK_DISABLED ? { capacity: env.TRACE_VIEW_SPANS } : null,
   };
 }
 

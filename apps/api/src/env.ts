@@ -63,6 +63,34 @@ export function apiEnv(source: EnvSource = process.env) {
         .pipe(senderRatesSchema)
         .optional(),
       /** Bearer token for GET /metrics (Prometheus's credentials); unset: only loopback peers may scrape. */
+      // OpenTelemetry, with the specification's names and meanings (the exporter itself reads
+      // OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and _COMPRESSION; the resource OTEL_RESOURCE_ATTRIBUTES).
+      /** true: no spans at all, whatever else is set. */
+      OTEL_SDK_DISABLED: z
+        .enum(["true", "false", "TRUE", "FALSE", "True", "False"])
+        .transform((value) => value.toLowerCase() === "true")
+        .default(false),
+      OTEL_SERVICE_NAME: z.string().min(1).max(200).default("callflow-api"),
+      /** OTLP/HTTP base URL: traces go to <it>/v1/traces. */
+      OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+      /** OTLP/HTTP traces URL, used as given (over OTEL_EXPORTER_OTLP_ENDPOINT). */
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+      /** none: no export even with an endpoint; otlp (default). */
+      OTEL_TRACES_EXPORTER: z.enum(["otlp", "none"]).default("otlp"),
+      OTEL_TRACES_SAMPLER: z
+        .enum([
+          "always_on",
+          "always_off",
+          "traceidratio",
+          "parentbased_always_on",
+          "parentbased_always_off",
+          "parentbased_traceidratio",
+        ])
+        .default("parentbased_always_on"),
+      /** The ratio of the traceidratio samplers, 0 to 1. */
+      OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+      /** Spans the local view keeps in memory (local mode; 0: none). */
+      TRACE_VIEW_SPANS: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
       METRICS_TOKEN: z
         .string()
         .regex(/^[\x21-\x7e]{16,512}$/, "16 to 512 visible ASCII characters, no spaces (a bearer token)")

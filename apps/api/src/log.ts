@@ -1,4 +1,7 @@
-// Structured JSON logs, one object a line.
+// Structured JSON logs, one object a line. A line written inside an active span carries its
+// trace_id and span_id, so a request's, a run's and a provider call's lines join their trace.
+import { isSpanContextValid, trace } from "@opentelemetry/api";
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -35,7 +38,11 @@ export function createLog(
     (lineLevel: Exclude<LogLevel, "silent">) =>
     (msg: string, fields: Record<string, unknown> = {}) => {
       if (ORDER[lineLevel] < ORDER[level]) return;
-      write(`${JSON.stringify({ level: lineLevel, time: new Date().toISOString(), msg, ...base, ...fields })}\n`);
+      const span = trace.getActiveSpan()?.spanContext();
+      const ids = span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : null;
+      write(
+        `${JSON.stringify({ level: lineLevel, time: new Date().toISOString(), msg, ...ids, ...base, ...fields })}\n`,
+      );
     };
   return {
     debug: at("debug"),

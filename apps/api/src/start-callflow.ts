@@ -31,6 +31,7 @@ import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createDashboard } from "./http/dashboard.ts";
 import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+import { startTracing } from "./tracing/start-tracing.ts";
 import { startOverdueCallSweep } from "./webhooks/twilio-voice-overdue.ts";
 
 /** The dashboard's build (npm start builds it when its sources changed). */
@@ -84,6 +85,9 @@ export async function startCallflow(
   const { shared } = options;
   const stops = new Stops(log);
   try {
+    // First started, last stopped: every part's spans go through it, and the last are exported.
+    const tracing = startTracing(config.tracing);
+    stops.add("tracing", () => tracing.shutdown());
     const { database, socketUrl } = await openTheDatabase(config, stops);
     if (!shared) {
       const { applied } = await migrate(database);
@@ -118,7 +122,7 @@ export async function startCallflow(
       ? { provider: stripeBillingOf(config, shared.stripeSandbox), sandbox: null }
       : await startBilling(config, publicUrl, stops);
 
-    const { executor, inngest, signed } = await startInngest(config, database, log, stops, shared);
+    const { executor, inngest, signed } = await startInngest(config, database, log, stops, tracing.enabled, shared);
     // Events written by webhooks (in their own transactions) go to Inngest from here, once
     // the functions are synced: the local executor starts runs only for functions it knows.
     let relay: OutboxRelay | null = null;
@@ -176,6 +180,7 @@ export async function startCallflow(
         : {}),
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
       ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+      ...(tracing.recent ? { recentSpans: tracing.recent } : {}),
     });
     handle(server, getRequestListener(app.fetch));
     // The dashboard and its API on one origin: the built apps/web, with /trpc, /app-config and /dev/* handed to `app`.
@@ -201,6 +206,7 @@ export async function startCallflow(
       url: apiUrl,
       mode: config.database.url ? "cloud" : "local",
       auth: devIssuer ? "dev issuer" : "clerk",
+      traces: [config.tracing.otlpTracesUrl ? "otlp" : null, tracing.recent ? "local view" : null].filter(Boolean),
     });
     return {
       apiUrl,
@@ -264,7 +270,8 @@ export async function startSharedParts(
     const { sandbox, twilioAccount } = await startTwilio(config, stops);
     if (sandbox) await reconnectNumbers(database, createTwilioNumbers({ ...twilioAccount, publicUrl }), log);
     const billing = await startBilling(config, publicUrl, stops);
-    const { executor, inngest } = await startInngest(config, database, log, stops);
+    // No tracing here: the primary serves no functions (its client only relays the sweep's events).
+    const { executor, inngest } = await startInngest(config, database, log, stops, false);
 
     let relay: OutboxRelay | null = null;
     stops.add("the outbox relay", async () => relay?.stop());
@@ -335,6 +342,7 @@ async function startTwilio(config: CallflowConfig, stops: Stops) {
 const twilioAccountOf = (config: CallflowConfig, sandboxUrl: string | null) => ({
   accountSid: config.twilio.accountSid,
   authToken: config.twilio.authToken,
+  timeoutMs: config.twilio.requestTimeoutMs,
   ...(sandboxUrl ? { baseUrl: sandboxUrl } : {}),
 });
 
@@ -344,6 +352,7 @@ async function startInngest(
   database: Database,
   log: Log,
   stops: Stops,
+  tracing: boolean,
   shared?: Pick<SharedParts, "executorUrl">,
 ) {
   const inngestConfig = config.inngest;
@@ -376,6 +385,7 @@ async function startInngest(
           ...(inngestConfig.kind === "cloud" && inngestConfig.baseUrl ? { baseUrl: inngestConfig.baseUrl } : {}),
         }),
     logger: inngestLoggerOf(log.child({ service: "inngest" })),
+    tracing,
   });
   return { executor, inngest, signed: inngestConfig.kind !== "dev-server" };
 }

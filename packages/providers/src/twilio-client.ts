@@ -2,6 +2,7 @@
 // authenticates and parses every request; only the host it reaches can change (the local
 // Twilio sandbox). Its failures become ProviderErrors, which say when Twilio asked to wait
 // (Retry-After) and when a request got no answer, so Twilio may have acted on it.
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient.js";
 import type { ProviderError } from "./messaging-provider.ts";
@@ -25,13 +26,59 @@ export interface TwilioMessagingOptions {
 /** Twilio answers a create in well under a second; 15 s covers its slow moments without holding a step long. */
 export const DEFAULT_TWILIO_TIMEOUT_MS = 15_000;
 
+// Asked of the global provider each time: a provider registered later (a restart in the same process) is used.
+const tracer = () => trace.getTracer("@callflow/providers");
+
+/** Twilio's resource ids (AC…, SM…, PN…: two letters and 32 hex digits) in a path, as one placeholder. */
+const pathTemplate = (path: string) => path.replace(/\/[A-Z]{2}[0-9a-fA-F]{32}(?=[/.]|$)/g, "/{Sid}");
+
+/**
+ * The SDK's HTTP client with a client span around each request (method, host, path with
+ * the ids in it, status; never the query or body, which hold phone numbers and message text).
+ * The span is the active one's child: a function step's, when a step sends.
+ */
+class TracedRequestClient extends twilio.RequestClient {
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const url = new URL(opts.uri);
+    const method = String(opts.method).toUpperCase();
+    const span = tracer().startSpan(`Twilio ${method} ${pathTemplate(url.pathname)}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "http.request.method": method,
+        "server.address": url.hostname,
+        "url.path": url.pathname,
+        ...(url.port ? { "server.port": Number(url.port) } : {}),
+      },
+    });
+    // The span ends on a side branch: the SDK gets its own promise back, settled as before.
+    const pending = super.request(opts);
+    pending.then(
+      (response) => {
+        span.setAttribute("http.response.status_code", response.statusCode);
+        const sid = (response.body as { sid?: unknown } | undefined)?.sid;
+        if (typeof sid === "string" && sid.length <= 64) span.setAttribute("twilio.sid", sid);
+        if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      },
+      (error: unknown) => {
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: String((error as Error)?.message ?? error).slice(0, 200),
+        });
+        span.end();
+      },
+    );
+    return pending;
+  }
+}
+
 /**
  * The SDK's own HTTP client, so the SDK still builds, authenticates and parses every request,
- * with two changes. The origin can be swapped (the local sandbox); swapping after the SDK has
+ * with two changes (and traced). The origin can be swapped (the local sandbox); swapping after the SDK has
  * applied TWILIO_EDGE / TWILIO_REGION keeps those settings from sending sandbox traffic
  * elsewhere. And a refusal keeps Twilio's Retry-After, which the SDK's exceptions drop.
  */
-class CallflowRequestClient extends twilio.RequestClient {
+class CallflowRequestClient extends TracedRequestClient {
   readonly #base: URL | null;
 
   constructor(baseUrl: string | undefined, options: RequestClient.RequestClientOptions) {

@@ -12,6 +12,9 @@ import type { Session, VerifySession } from "../auth/session.ts";
 import type { Log } from "../log.ts";
 import { createOrganizationProvisioner } from "../organizations.ts";
 import { createRateLimiter } from "../rate-limit.ts";
+import { traceRequests } from "../tracing/http-spans.ts";
+import type { RecentSpans } from "../tracing/recent-spans.ts";
+import { traceEndpoint } from "../tracing/trace-endpoint.ts";
 import { clerkWebhook } from "../webhooks/clerk.ts";
 import { stripeWebhook } from "../webhooks/stripe.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
@@ -60,6 +63,8 @@ export interface AppOptions {
   metricsToken?: string;
   /** How long GET /metrics serves one database read of the delivery metrics; default 5 s. */
   metricsCacheMs?: number;
+  /** Local mode: the spans kept in memory, served to this machine at GET /dev/traces (npm run -s trace). */
+  recentSpans?: RecentSpans;
 }
 
 type Variables = { requestId: string; log: Log };
@@ -81,6 +86,8 @@ export function createApp(options: AppOptions) {
   });
 
   app.use(metrics.countRequests);
+  // Before the request log: its line, and everything the handler logs, carry the span's ids.
+  app.use(traceRequests());
   app.use(async (c, next) => {
     const requestId = c.req.header("x-request-id")?.slice(0, 100) || randomUUID();
     const requestLog = log.child({ requestId });
@@ -134,6 +141,7 @@ export function createApp(options: AppOptions) {
       options.devIssuer ? { auth: "local" } : { auth: "clerk", clerkPublishableKey: options.clerkPublishableKey },
     ),
   );
+  if (options.recentSpans) app.route("/dev/traces", traceEndpoint(options.recentSpans));
   if (options.devIssuer) app.route("/dev", devSignIn({ database, ...options.devIssuer }));
   app.post("/webhooks/clerk", clerkWebhook(database, options.clerkWebhookSecret));
   const outbox = options.outbox ?? { wake() {} };

@@ -20,7 +20,7 @@ import {
   type VoiceFlow,
   type VoiceLanguage,
 } from "@callflow/domain";
-import { callCompleted } from "@callflow/inngest";
+import { callCompleted, eventWithTraceContext } from "@callflow/inngest";
 import { type Selectable, sql } from "kysely";
 import { type NumberOwner, type Receipt, storedForm } from "./twilio-records.ts";
 import { outcomePieces } from "./twilio-voice-outcome-pieces.ts";
@@ -134,9 +134,11 @@ function recordCallArgs(
       : {
           organizationId: expectedOrganizationId,
           pieces: outcomePieces(factsOf(call)),
-          event: callCompleted.outbox(
-            { callSid: call.call_sid, organizationId: expectedOrganizationId, callLogId: call.id },
-            call.call_sid,
+          event: eventWithTraceContext(
+            callCompleted.outbox(
+              { callSid: call.call_sid, organizationId: expectedOrganizationId, callLogId: call.id },
+              call.call_sid,
+            ),
           ),
         };
   const caller = parsePhoneNumber(report.from);
@@ -269,9 +271,11 @@ export async function settleCall(
   if (row.outcome_settled_at) return false;
   const settled = outcomeOf(row, answeredMinSeconds, overdue);
   if (!settled) return false;
-  const event = callCompleted.outbox(
-    { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
-    row.call_sid,
+  const event = eventWithTraceContext(
+    callCompleted.outbox(
+      { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
+      row.call_sid,
+    ),
   );
   const { rows } = await sql<{ id: string }>`
     with settled as (

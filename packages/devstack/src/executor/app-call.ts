@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { newUlid } from "./event-ids.ts";
 import type { SyncedFunction } from "./function-config.ts";
-import { type ExecutorLog, errorText } from "./log.ts";
+import { type ExecutorLog, errorText, traceOf } from "./log.ts";
 import type { RunState } from "./run-state.ts";
 import { type Dispatch, requestBody, requestHeaders, requestUrl } from "./sdk-request.ts";
 import type { Signer } from "./signing.ts";
@@ -58,6 +58,7 @@ export function createAppCaller(deps: {
         level: "debug",
         msg: "call",
         runId: run.runId,
+        ...traceOf(run.event),
         functionId: fn.id,
         stepId: run.nextStep,
         attempt: run.attempt,

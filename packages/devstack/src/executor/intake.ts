@@ -6,7 +6,7 @@ import { canonicalJson, evaluate, parseExpression, scalarLeaves } from "./expres
 import type { SyncedFunction } from "./function-config.ts";
 import type { FunctionRegistry } from "./function-registry.ts";
 import { rateLimitAdmission, throttleSlot } from "./gcra.ts";
-import type { ExecutorLog } from "./log.ts";
+import { type ExecutorLog, traceOf } from "./log.ts";
 import { type EventPayload, newRunState, type RunState } from "./run-state.ts";
 import { recordEvent } from "./store/events-store.ts";
 import { lockLimit, saveLimit } from "./store/limits-store.ts";
@@ -132,7 +132,15 @@ export function createIntake(deps: {
     if (!(await insertRun(trx, run, limited ? [] : claims, now, cutoff))) {
       return skipped(fn, event, "already ran for this key");
     }
-    log({ level: "debug", msg: "run created", runId: run.runId, functionId: fn.id, eventId: event.id, startAt });
+    log({
+      level: "debug",
+      msg: "run created",
+      runId: run.runId,
+      functionId: fn.id,
+      eventId: event.id,
+      startAt,
+      ...traceOf(event),
+    });
     return run;
   }
 

@@ -25,7 +25,7 @@ import { startCronTicker } from "./cron-ticker.ts";
 import { openFunctionRegistry } from "./function-registry.ts";
 import { createHttpApi } from "./http-api.ts";
 import { createIntake } from "./intake.ts";
-import type { ExecutorLog } from "./log.ts";
+import { type ExecutorLog, withRunTraceIds } from "./log.ts";
 import { createRunDriver } from "./run-driver.ts";
 import type { EventPayload, RunStatus } from "./run-state.ts";
 import type { RunWriter } from "./run-writer.ts";
@@ -107,7 +107,7 @@ export interface DevExecutor {
 export async function startDevExecutor(options: DevExecutorOptions): Promise<DevExecutor> {
   const settings = optionsSchema.parse(options);
   const db = options.database.owner;
-  const log: ExecutorLog = (line) => options.log?.({ ...line, service: "dev-executor" });
+  const log: ExecutorLog = withRunTraceIds((line) => options.log?.({ ...line, service: "dev-executor" }));
   const signer = createSigner(settings.signingKey);
 
   await ensureSchema(db);

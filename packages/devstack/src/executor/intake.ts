@@ -31,8 +31,14 @@ export interface Ingested {
   /** The events' internal ids, in order. */
   ids: string[];
   created: RunState[];
-  /** Runs whose wait an event ended. */
-  resumed: ReadyRun[];
+  /** Runs whose wait an event ended: the step's result is `resultJson`, since `resumedAt`. */
+  resumed: ResumedRun[];
+}
+
+export interface ResumedRun extends ReadyRun {
+  stepId: string;
+  resultJson: string;
+  resumedAt: Date;
 }
 
 export interface Intake {
@@ -78,13 +84,21 @@ export function createIntake(deps: {
     return ingested;
   }
 
-  async function resumeWaits(trx: Db, event: EventPayload, payloadJson: string, now: Date): Promise<ReadyRun[]> {
-    const resumed: ReadyRun[] = [];
+  async function resumeWaits(trx: Db, event: EventPayload, payloadJson: string, now: Date): Promise<ResumedRun[]> {
+    const resumed: ResumedRun[] = [];
+    const resultJson = `{"data":${payloadJson}}`;
     for (const run of await waitingFor(trx, event.name, scalarLeaves(event))) {
       if (run.wait_if && !waitMatches(run.wait_if, run.event, event)) continue;
-      if (await resumeParked(trx, run.run_id, run.pending_step, `{"data":${payloadJson}}`, now)) {
+      if (await resumeParked(trx, run.run_id, run.pending_step, resultJson, now)) {
         log({ level: "debug", msg: "wait matched", runId: run.run_id, eventId: event.id });
-        resumed.push({ runId: run.run_id, functionId: run.function_id, concurrencyKeys: run.concurrency_keys ?? [] });
+        resumed.push({
+          runId: run.run_id,
+          functionId: run.function_id,
+          concurrencyKeys: run.concurrency_keys ?? [],
+          stepId: run.pending_step,
+          resultJson,
+          resumedAt: now,
+        });
       }
     }
     return resumed;

@@ -11,6 +11,7 @@
 // each; a sleeping or waiting run holds none (inngest.com/docs/guides/concurrency). Here a
 // run holds its keys while it is driven, that is while it has calls to make, one at a time.
 import type { FunctionRegistry } from "./function-registry.ts";
+import { createIdleRuns } from "./idle-runs.ts";
 import type { Ingested } from "./intake.ts";
 import { type ExecutorLog, errorText } from "./log.ts";
 import type { RunDriver } from "./run-driver.ts";
@@ -20,6 +21,8 @@ import type { Db } from "./store/schema.ts";
 
 /** A scan never waits longer than this for a timer, in case a clock jumped. */
 const MAX_TIMER_MS = 30_000;
+/** Runs kept in memory between their drives (idle-runs.ts); beyond this, they are read from the store. */
+const IDLE_RUNS_KEPT = 20_000;
 
 export interface Scheduler {
   /** Runs ready after a transaction of events (created, resumed) committed. */
@@ -49,6 +52,9 @@ export function createScheduler(deps: {
   /** Due work was left (no capacity, or its run was still being driven): scan when a drive ends. */
   let leftWork = false;
   let timer: { at: number; handle: NodeJS.Timeout } | null = null;
+  const idle = createIdleRuns(IDLE_RUNS_KEPT);
+  /** Runs whose wait an event ended while they were being driven: what their drive holds is not what is stored. */
+  const resumedWhileDriven = new Set<string>();
 
   /** A run's keys line up with its function's concurrency limits. */
   const limitsOf = (run: ReadyRun) => {
@@ -66,9 +72,11 @@ export function createScheduler(deps: {
       return;
     }
     for (const { key, limit } of keys) held.set(key, { count: (held.get(key)?.count ?? 0) + 1, limit });
+    const state = preloaded ?? idle.take(run.runId);
     const drive = driver
-      .drive(run.runId, preloaded)
-      .then((next) => {
+      .drive(run.runId, state)
+      .then(({ next, run: last }) => {
+        if (last && next && !resumedWhileDriven.has(run.runId)) idle.keep(last);
         if (next) arm(next.getTime());
       })
       .catch((error) => {
@@ -83,6 +91,7 @@ export function createScheduler(deps: {
       })
       .finally(() => {
         driving.delete(run.runId);
+        resumedWhileDriven.delete(run.runId);
         for (const { key } of keys) {
           const entry = held.get(key);
           if (entry && entry.count > 1) entry.count--;
@@ -164,10 +173,16 @@ export function createScheduler(deps: {
       const now = Date.now();
       for (const run of ingested.created) {
         if (run.nextAt.getTime() <= now) tryStart(run, run);
-        else arm(run.nextAt.getTime());
+        else {
+          idle.keep(run);
+          arm(run.nextAt.getTime());
+        }
       }
-      // A resumed run's state is read from the store when its drive starts.
-      for (const run of ingested.resumed) tryStart(run, null);
+      for (const run of ingested.resumed) {
+        if (driving.has(run.runId)) resumedWhileDriven.add(run.runId);
+        else idle.resume(run.runId, run.stepId, run.resultJson, run.resumedAt);
+        tryStart(run, null);
+      }
     },
     scan,
     quiet: () => driving.size === 0 && !scanning,

@@ -78,11 +78,13 @@ export function createScheduler(deps: {
     }
     declined.delete(run.runId);
     for (const { key, limit } of keys) held.set(key, { count: (held.get(key)?.count ?? 0) + 1, limit });
-    const state = preloaded ?? idle.take(run.runId);
+    const kept = idle.take(run.runId);
+    /** The state to keep when the drive ends: set once it ended with a time, the run unfinished. */
+    let unfinished: RunState | null = null;
     const drive = driver
-      .drive(run.runId, state)
+      .drive(run.runId, preloaded ?? kept)
       .then(({ next, run: last }) => {
-        if (last && next && !resumedWhileDriven.has(run.runId)) idle.keep(last);
+        if (last && next) unfinished = last;
         if (next) arm(next.getTime());
       })
       .catch((error) => {
@@ -96,7 +98,9 @@ export function createScheduler(deps: {
         arm(Date.now() + 1000);
       })
       .finally(() => {
+        // Kept as it leaves `driving`, in the same turn: an event that ends its wait sees it in one or the other.
         driving.delete(run.runId);
+        if (unfinished && !resumedWhileDriven.has(run.runId)) idle.keep(unfinished);
         resumedWhileDriven.delete(run.runId);
         for (const { key } of keys) {
           const entry = held.get(key);

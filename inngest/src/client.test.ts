@@ -1,10 +1,10 @@
-// The client takes the process's environment once, at construction: what it sends still
-// carries what the environment said then, and sending does not read the environment again
-// (the SDK's own client copies it for every send).
+// The client takes the process's environment once, at construction: what it sends carries
+// what the environment said then, however the environment changes after. The SDK's own
+// client reads (and copies) the environment again for every send.
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Inngest } from "inngest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createInngestClient } from "./client.ts";
 
 /** An event API that takes every send and keeps its headers. */
@@ -21,26 +21,6 @@ function eventApi() {
   return { server, received };
 }
 
-/** Runs `work` with a process environment that counts how often it is enumerated. */
-async function countingEnvironmentReads(extra: Record<string, string>, work: (reads: () => number) => Promise<void>) {
-  const original = process.env;
-  let reads = 0;
-  process.env = new Proxy(
-    { ...original, ...extra },
-    {
-      ownKeys(target) {
-        reads++;
-        return Reflect.ownKeys(target);
-      },
-    },
-  );
-  try {
-    await work(() => reads);
-  } finally {
-    process.env = original;
-  }
-}
-
 describe("the Inngest client", () => {
   const api = eventApi();
   let baseUrl = "";
@@ -49,24 +29,41 @@ describe("the Inngest client", () => {
     baseUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((resolve) => api.server.close(() => resolve())));
+  afterEach(() => vi.unstubAllEnvs());
 
-  it("reads the environment at construction and not for each send, and still sends what it said", async () => {
-    const SENDS = 5;
-    await countingEnvironmentReads({ INNGEST_ENV: "branch-preview" }, async (reads) => {
-      // The SDK's own client, for comparison: it reads the environment again for every send.
+  /** The environment header of a send from `client`. */
+  async function sentEnvironment(client: Pick<Inngest.Any, "send">) {
+    await client.send({ name: "test/ping", data: {} });
+    return api.received.at(-1)?.["x-inngest-env"];
+  }
+
+  it("builds its headers (reading the environment) once, not for every send", async () => {
+    vi.stubEnv("INNGEST_ENV", "branch-preview");
+    const builds = vi.spyOn(Inngest.prototype, "headers", "get");
+    try {
+      const SENDS = 4;
+      // The SDK's own client, for comparison: it builds them again for every send.
       const plain = new Inngest({ id: "plain", eventKey: "key", baseUrl, isDev: false });
-      const plainBefore = reads();
-      for (let n = 0; n < SENDS; n++) await plain.send({ name: "test/ping", data: { n } });
-      expect(reads() - plainBefore).toBeGreaterThanOrEqual(SENDS);
+      let before = builds.mock.calls.length;
+      for (let n = 0; n < SENDS; n++) await sentEnvironment(plain);
+      expect(builds.mock.calls.length - before).toBeGreaterThanOrEqual(SENDS);
 
       const client = createInngestClient({ eventKey: "key", baseUrl, isDev: false });
-      await client.send({ name: "test/ping", data: { n: 0 } });
-      const before = reads();
-      for (let n = 1; n <= SENDS; n++) await client.send({ name: "test/ping", data: { n } });
-      expect(reads() - before).toBe(0);
-    });
-    const ours = api.received.slice(-(SENDS + 1));
-    expect(ours).toHaveLength(SENDS + 1);
-    for (const headers of ours) expect(headers["x-inngest-env"]).toBe("branch-preview");
+      before = builds.mock.calls.length;
+      for (let n = 0; n < SENDS; n++) expect(await sentEnvironment(client)).toBe("branch-preview");
+      expect(builds.mock.calls.length - before).toBe(1);
+    } finally {
+      builds.mockRestore();
+    }
+  });
+
+  it("keeps the environment it was made with when a served call hands it the environment again", async () => {
+    vi.stubEnv("INNGEST_ENV", "branch-at-construction");
+    const client = createInngestClient({ eventKey: "key", baseUrl, isDev: false });
+    const plain = new Inngest({ id: "plain", eventKey: "key", baseUrl, isDev: false });
+    // What inngest-js's serve handler does on every call it serves.
+    for (const each of [client, plain]) each.setEnvVars({ INNGEST_ENV: "branch-of-the-call" });
+    expect(await sentEnvironment(plain)).toBe("branch-of-the-call");
+    expect(await sentEnvironment(client)).toBe("branch-at-construction");
   });
 });

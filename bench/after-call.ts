@@ -163,7 +163,8 @@ async function describeUnfinished(sids: string[]) {
     from public.call_logs c left join public.message_jobs j on j.call_log_id = c.id
     where c.call_sid = any(${sids}) and j.completed_at is null`.execute(database.owner);
   console.log(`\n${rows.length} of ${sids.length} calls not final at the deadline:`);
-  for (const row of rows.slice(0, 10)) console.log(`  ${row.call_sid} job ${row.job} ${row.status}: ${JSON.stringify(row.runs)}`);
+  for (const row of rows.slice(0, 10))
+    console.log(`  ${row.call_sid} job ${row.job} ${row.status}: ${JSON.stringify(row.runs)}`);
 }
 
 const span = (rows: CallRow[], from: keyof CallRow, to: keyof CallRow) => {

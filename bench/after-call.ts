@@ -141,9 +141,30 @@ async function untilFinal(sids: string[]): Promise<CallRow[]> {
   for (;;) {
     const rows = await callRows(sids);
     const final = rows.filter((row) => row.completed !== null).length;
-    if (final === sids.length || Date.now() > deadline) return rows;
+    if (final === sids.length) return rows;
+    if (Date.now() > deadline) {
+      await describeUnfinished(sids);
+      return rows;
+    }
     await sleep(500);
   }
+}
+
+/** Where the calls whose job is not final stand: the job, and the executor's runs for it. */
+async function describeUnfinished(sids: string[]) {
+  const { rows } = await sql<{ call_sid: string; job: string | null; status: string | null; runs: unknown }>`
+    select c.call_sid, j.id as job, j.status,
+           (select json_agg(json_build_object('fn', r.function_id, 'status', r.status, 'attempt', r.attempt,
+                                              'wait', r.wait_event, 'next_at', r.next_at, 'steps',
+                                              (select count(*) from devstack.inngest_steps s where s.run_id = r.run_id))
+                            order by r.created_at)
+              from devstack.inngest_runs r
+              where r.event->>'id' = c.call_sid or r.event->'data'->>'jobId' = j.id::text) as runs
+    from public.call_logs c left join public.message_jobs j on j.call_log_id = c.id
+    where c.call_sid = any(${sids}) and j.completed_at is null`.execute(database.owner);
+  console.log(`\n${rows.length} of ${sids.length} calls not final at the deadline:`);
+  for (const row of rows.slice(0, 10))
+    console.log(`  ${row.call_sid} job ${row.job} ${row.status}: ${JSON.stringify(row.runs)}`);
 }
 
 const span = (rows: CallRow[], from: keyof CallRow, to: keyof CallRow) => {

@@ -8,9 +8,16 @@ import type { FunctionRegistry } from "./function-registry.ts";
 import { rateLimitAdmission, throttleSlot } from "./gcra.ts";
 import { type ExecutorLog, traceOf } from "./log.ts";
 import { type EventPayload, newRunState, type RunState } from "./run-state.ts";
-import { recordEvent } from "./store/events-store.ts";
-import { lockLimit, saveLimit } from "./store/limits-store.ts";
-import { type Claim, claimKeys, insertRun, type ReadyRun, resumeParked, waitingFor } from "./store/runs-store.ts";
+import { type ParkedRun, storeEvent } from "./store/events-store.ts";
+import { claimAndLockLimits } from "./store/limits-store.ts";
+import {
+  type Claim,
+  insertLimitedRun,
+  type LimitState,
+  type NewRun,
+  type ReadyRun,
+  resumeParked,
+} from "./store/runs-store.ts";
 import type { Db } from "./store/schema.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -31,8 +38,14 @@ export interface Ingested {
   /** The events' internal ids, in order. */
   ids: string[];
   created: RunState[];
-  /** Runs whose wait an event ended. */
-  resumed: ReadyRun[];
+  /** Runs whose wait an event ended: the step's result is `resultJson`, since `resumedAt`. */
+  resumed: ResumedRun[];
+}
+
+export interface ResumedRun extends ReadyRun {
+  stepId: string;
+  resultJson: string;
+  resumedAt: Date;
 }
 
 export interface Intake {
@@ -67,34 +80,63 @@ export function createIntake(deps: {
         ...(incoming.v ? { v: incoming.v } : {}),
       };
       const payloadJson = canonicalJson(event);
-      await recordEvent(trx, { internalId, id: event.id, name: event.name, payloadJson }, now);
+      const cutoff = new Date(now.getTime() - DAY_MS);
+      const triggered = [...functions.all()].filter((fn) => triggers(fn, event));
+      const planned = triggered.map((fn) => planRun(fn, event, now));
+      const unlimited = planned.filter(({ fn }) => fn.rateLimit === null && fn.throttle === null);
+      const stored = await storeEvent(
+        trx,
+        { internalId, id: event.id, name: event.name, payloadJson },
+        unlimited,
+        scalarLeaves(event),
+        now,
+        cutoff,
+      );
+      const created = new Set(stored.created);
+      for (const { fn, run } of unlimited) {
+        if (created.has(run.runId)) ingested.created.push(logCreated(fn, event, run));
+        else skipped(fn, event, "already ran for this key");
+      }
       // Every event is matched against waits, a repeated id too: Inngest handles pauses for
       // each event it receives (inngest/inngest pkg/execution/runner/runner.go, handleMessage).
-      ingested.resumed.push(...(await resumeWaits(trx, event, payloadJson, now)));
-      for (const fn of functions.all()) {
-        if (!triggers(fn, event)) continue;
-        const run = await startRun(trx, fn, event, now);
+      ingested.resumed.push(...(await resumeWaits(trx, stored.waits, event, payloadJson, now)));
+      for (const plan of planned) {
+        if (unlimited.includes(plan)) continue;
+        const run = await startLimitedRun(trx, plan, event, now, cutoff);
         if (run) ingested.created.push(run);
       }
     }
     return ingested;
   }
 
-  async function resumeWaits(trx: Db, event: EventPayload, payloadJson: string, now: Date): Promise<ReadyRun[]> {
-    const resumed: ReadyRun[] = [];
-    for (const run of await waitingFor(trx, event.name, scalarLeaves(event))) {
+  async function resumeWaits(
+    trx: Db,
+    waits: ParkedRun[],
+    event: EventPayload,
+    payloadJson: string,
+    now: Date,
+  ): Promise<ResumedRun[]> {
+    const resumed: ResumedRun[] = [];
+    const resultJson = `{"data":${payloadJson}}`;
+    for (const run of waits) {
       if (run.wait_if && !waitMatches(run.wait_if, run.event, event)) continue;
-      if (await resumeParked(trx, run.run_id, run.pending_step, `{"data":${payloadJson}}`, now)) {
+      if (await resumeParked(trx, run.run_id, run.pending_step, resultJson, now)) {
         log({ level: "debug", msg: "wait matched", runId: run.run_id, eventId: event.id });
-        resumed.push({ runId: run.run_id, functionId: run.function_id, concurrencyKeys: run.concurrency_keys ?? [] });
+        resumed.push({
+          runId: run.run_id,
+          functionId: run.function_id,
+          concurrencyKeys: run.concurrency_keys ?? [],
+          stepId: run.pending_step,
+          resultJson,
+          resumedAt: now,
+        });
       }
     }
     return resumed;
   }
 
-  /** Creates the function's run for the event, unless a claim, the rate limit or an expression stops it. */
-  async function startRun(trx: Db, fn: SyncedFunction, event: EventPayload, now: Date): Promise<RunState | null> {
-    const cutoff = new Date(now.getTime() - DAY_MS);
+  /** The function's run for the event as it would start now, with the keys it claims. */
+  function planRun(fn: SyncedFunction, event: EventPayload, now: Date): NewRun & { fn: SyncedFunction } {
     const scope = { event };
     // The event id is the idempotency key of the runs it schedules, per function
     // (pkg/execution/runner/runner.go, Initialize); an `idempotency` expression adds its own.
@@ -102,36 +144,56 @@ export function createIntake(deps: {
     const idempotencyKey = fn.idempotency ? evaluate(fn.idempotency, scope) : null;
     // An event without the key's field is not held back by the others without it.
     if (idempotencyKey !== null) claims.push({ scope: `idempotency:${fn.id}`, key: keyText(idempotencyKey) });
-    const limited = fn.rateLimit !== null || fn.throttle !== null;
-    // With limits to apply, the claims come first, so a repeated event uses up no admission.
-    if (limited && !(await claimKeys(trx, claims, now, cutoff))) return skipped(fn, event, "already ran for this key");
-    let startAt = now.getTime();
-    if (fn.rateLimit) {
-      const key = limitKey(fn.rateLimit.key, scope);
-      const admission = rateLimitAdmission(await lockLimit(trx, `rate:${fn.id}`, key), startAt, fn.rateLimit.limit);
-      // Inngest drops an event beyond the rate limit: no run (pkg/execution/ratelimit).
-      if (!admission.admitted) return skipped(fn, event, "rate limited", "info");
-      await saveLimit(trx, `rate:${fn.id}`, key, admission.tat);
-    }
-    if (fn.throttle) {
-      const key = limitKey(fn.throttle.key, scope);
-      const slot = throttleSlot(await lockLimit(trx, `throttle:${fn.id}`, key), startAt, fn.throttle.limit);
-      await saveLimit(trx, `throttle:${fn.id}`, key, slot.tat);
-      startAt = slot.startAt;
-    }
     const run = newRunState({
       runId: newUlid(now.getTime()),
       functionId: fn.id,
       event,
       createdAt: now,
-      startAt: new Date(startAt),
+      startAt: now,
       concurrencyKeys: fn.concurrency.map(
         (limit, index) => `${fn.id}#${index}:${limit.key ? keyText(evaluate(limit.key, scope)) : ""}`,
       ),
     });
-    if (!(await insertRun(trx, run, limited ? [] : claims, now, cutoff))) {
-      return skipped(fn, event, "already ran for this key");
+    return { fn, run, claims };
+  }
+
+  /**
+   * Creates a rate-limited or throttled run, unless a claim or the rate limit stops it: the
+   * claims come first (with the limits' state, locked), so a repeated event uses up no admission.
+   */
+  async function startLimitedRun(
+    trx: Db,
+    { fn, run, claims }: NewRun & { fn: SyncedFunction },
+    event: EventPayload,
+    now: Date,
+    cutoff: Date,
+  ): Promise<RunState | null> {
+    const scope = { event };
+    const rate = fn.rateLimit ? { scope: `rate:${fn.id}`, key: limitKey(fn.rateLimit.key, scope) } : null;
+    const throttle = fn.throttle ? { scope: `throttle:${fn.id}`, key: limitKey(fn.throttle.key, scope) } : null;
+    const limits = [rate, throttle].filter((limit) => limit !== null);
+    const locked = await claimAndLockLimits(trx, claims, limits, now, cutoff);
+    if (!locked.claimed) return skipped(fn, event, "already ran for this key");
+    const saves: LimitState[] = [];
+    let startAt = now.getTime();
+    if (fn.rateLimit && rate) {
+      const admission = rateLimitAdmission(locked.tats[0] ?? null, startAt, fn.rateLimit.limit);
+      // Inngest drops an event beyond the rate limit: no run (pkg/execution/ratelimit).
+      if (!admission.admitted) return skipped(fn, event, "rate limited", "info");
+      saves.push({ ...rate, tat_ms: admission.tat });
     }
+    if (fn.throttle && throttle) {
+      const slot = throttleSlot(locked.tats[limits.indexOf(throttle)] ?? null, startAt, fn.throttle.limit);
+      saves.push({ ...throttle, tat_ms: slot.tat });
+      startAt = slot.startAt;
+    }
+    run.nextAt = new Date(startAt);
+    await insertLimitedRun(trx, run, saves);
+    return logCreated(fn, event, run);
+  }
+
+  function logCreated(fn: SyncedFunction, event: EventPayload, run: RunState) {
+    const startAt = run.nextAt.getTime();
     log({
       level: "debug",
       msg: "run created",
@@ -149,10 +211,19 @@ export function createIntake(deps: {
     return null;
   }
 
+  /** A cron tick's event for one function: stored, and that function's run created (no waits end). */
   async function ingestScheduled(trx: Db, fn: SyncedFunction, event: EventPayload, now: Date): Promise<Ingested> {
     const internalId = newUlid(now.getTime());
-    await recordEvent(trx, { internalId, id: event.id, name: event.name, payloadJson: canonicalJson(event) }, now);
-    const run = await startRun(trx, fn, event, now);
+    const cutoff = new Date(now.getTime() - DAY_MS);
+    const plan = planRun(fn, event, now);
+    const limited = fn.rateLimit !== null || fn.throttle !== null;
+    const row = { internalId, id: event.id, name: event.name, payloadJson: canonicalJson(event) };
+    const stored = await storeEvent(trx, row, limited ? [] : [plan], [], now, cutoff);
+    const run = limited
+      ? await startLimitedRun(trx, plan, event, now, cutoff)
+      : stored.created.includes(plan.run.runId)
+        ? logCreated(fn, event, plan.run)
+        : skipped(fn, event, "already ran for this key");
     return { ids: [internalId], created: run ? [run] : [], resumed: [] };
   }
 

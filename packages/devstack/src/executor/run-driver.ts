@@ -12,10 +12,16 @@ import { loadRun, resumeParked, updateRun } from "./store/runs-store.ts";
 
 export interface RunDriver {
   /**
-   * Drives the run until it parks or ends (null) or has nothing to do before a time (that
-   * time: a retry, a throttled start, a sleep's end, a wait's timeout).
+   * Drives the run until it parks or ends (`next` null) or has nothing to do before a time
+   * (`next`: a retry, a throttled start, a sleep's end, a wait's timeout). `run` is its state
+   * as last written (null when there is no such run), for the next drive to start from.
    */
-  drive(runId: string, preloaded: RunState | null): Promise<Date | null>;
+  drive(runId: string, preloaded: RunState | null): Promise<DriveEnd>;
+}
+
+export interface DriveEnd {
+  next: Date | null;
+  run: RunState | null;
 }
 
 /** How long an app that refuses connections (not listening: restarting) may do so before attempts count. */
@@ -32,11 +38,11 @@ export function createRunDriver(deps: {
   /** Runs whose app refused connections, since when. */
   const refused = new Map<string, { since: number; count: number }>();
 
-  async function drive(runId: string, preloaded: RunState | null): Promise<Date | null> {
+  async function drive(runId: string, preloaded: RunState | null): Promise<DriveEnd> {
     let run = preloaded ?? (await loadRun(db, runId));
     for (;;) {
-      if (caller.aborted.aborted || !run || isEnded(run.status)) return null;
-      if (run.nextAt.getTime() > Date.now()) return run.nextAt;
+      if (caller.aborted.aborted || !run || isEnded(run.status)) return { next: null, run };
+      if (run.nextAt.getTime() > Date.now()) return { next: run.nextAt, run };
       if (run.status === "sleeping" || run.status === "waiting") {
         // The timer fired or the wait timed out: the step's result is null.
         const resumed = await resumeOnTime(run);
@@ -49,7 +55,7 @@ export function createRunDriver(deps: {
         // PGlite queries never yields to timers, I/O or signals).
         const stored = await loadRun(db, runId);
         if (stored && stored.status === run.status && stored.pendingStep === run.pendingStep) {
-          return new Date(Date.now() + 1_000);
+          return { next: new Date(Date.now() + 1_000), run: stored };
         }
         run = stored;
         continue;
@@ -60,12 +66,13 @@ export function createRunDriver(deps: {
           name: "Error",
           message: `function ${run.functionId} is not synced with the executor`,
         });
-        return null;
+        return { next: null, run };
       }
       const outcome = await caller.call(run, fn);
-      if (outcome.kind === "aborted") return null;
+      // Cut off: what the call's checkpoints recorded is in the store, not necessarily here.
+      if (outcome.kind === "aborted") return { next: null, run: null };
       const next = await settle(run, fn.retries, outcome);
-      if (next !== "again") return next;
+      if (next !== "again") return { next, run };
     }
   }
 

@@ -35,39 +35,67 @@ export interface Claim {
   key: string;
 }
 
+/** A run to create, unless one of its claims names a key already claimed since the cutoff. */
+export interface NewRun {
+  run: RunState;
+  claims: Claim[];
+}
+
 /**
- * One statement: inserts the run, unless one of `claims` names a key already claimed since
- * `cutoff` (a repeated event id, an idempotency key), in which case nothing is written but
- * the new claims. True when the run was inserted.
+ * Records the claims as seen (a key seen before `cutoff` counts as new) and inserts each run
+ * whose claims were all new; its rows are the run ids inserted. A part of a statement (CTEs
+ * `claimed` and `created`), so that a run is created with its claims, atomically.
  */
-export async function insertRun(db: Db, run: RunState, claims: Claim[], now: Date, cutoff: Date): Promise<boolean> {
-  const result = await sql<{ inserted: number }>`
-    with claimed as (${claimsSql(claims, now, cutoff)}),
-    inserted as (
+export function createRunsSql(runs: NewRun[], eventJson: string, now: Date, cutoff: Date) {
+  const claims = runs.flatMap(({ claims }) => claims);
+  const rows = runs.map(({ run, claims }) => ({
+    run_id: run.runId,
+    function_id: run.functionId,
+    start_at: run.nextAt.toISOString(),
+    concurrency_keys: run.concurrencyKeys,
+    claims,
+  }));
+  return sql`
+    claimed as (${claimsSql(claims, now, cutoff)}),
+    created as (
       insert into devstack.inngest_runs (run_id, function_id, event, status, next_at, created_at, start_at, concurrency_keys)
-      select ${run.runId}, ${run.functionId}, ${run.eventJson}::jsonb, 'pending', ${run.nextAt}, ${run.createdAt},
-             ${run.nextAt}, ${run.concurrencyKeys}::text[]
-      where (select count(*) from claimed) = ${claims.length}
+      select run.run_id, run.function_id, ${eventJson}::jsonb, 'pending', run.start_at, ${now}, run.start_at,
+             run.concurrency_keys
+      from jsonb_to_recordset(${json(rows)}) as run(run_id text, function_id text, start_at timestamptz,
+                                                    concurrency_keys text[], claims jsonb)
+      where not exists (
+        select 1 from jsonb_to_recordset(run.claims) as mine(scope text, key text)
+        where not exists (select 1 from claimed where claimed.scope = mine.scope and claimed.key = mine.key))
       returning run_id
+    )`;
+}
+
+/** One statement: saves the limits' new states and inserts the run (its claims were made when the limits were locked). */
+export async function insertLimitedRun(db: Db, run: RunState, limits: LimitState[]): Promise<void> {
+  await sql`
+    with saved as (
+      update devstack.inngest_limits as limit_state set tat_ms = saving.tat_ms
+      from jsonb_to_recordset(${json(limits)}) as saving(scope text, key text, tat_ms double precision)
+      where limit_state.scope = saving.scope and limit_state.key = saving.key
     )
-    select count(*)::int as inserted from inserted`.execute(db);
-  return (result.rows[0]?.inserted ?? 0) > 0;
+    insert into devstack.inngest_runs (run_id, function_id, event, status, next_at, created_at, start_at, concurrency_keys)
+    values (${run.runId}, ${run.functionId}, ${run.eventJson}::jsonb, 'pending', ${run.nextAt}, ${run.createdAt},
+            ${run.nextAt}, ${run.concurrencyKeys}::text[])`.execute(db);
 }
 
-/** One statement: records the keys as seen; true when every one was new (or last seen before `cutoff`). */
-export async function claimKeys(db: Db, claims: Claim[], now: Date, cutoff: Date): Promise<boolean> {
-  if (claims.length === 0) return true;
-  const result = await sql<{ claimed: number }>`
-    with claimed as (${claimsSql(claims, now, cutoff)}) select count(*)::int as claimed from claimed`.execute(db);
-  return (result.rows[0]?.claimed ?? 0) === claims.length;
+export interface LimitState {
+  scope: string;
+  key: string;
+  /** GCRA's theoretical arrival time (gcra.ts), ms. */
+  tat_ms: number;
 }
 
-const claimsSql = (claims: Claim[], now: Date, cutoff: Date) => sql`
+export const claimsSql = (claims: Claim[], now: Date, cutoff: Date) => sql`
   insert into devstack.inngest_seen_keys (scope, key, seen_at)
   select claim.scope, claim.key, ${now} from jsonb_to_recordset(${json(claims)}) as claim(scope text, key text)
   on conflict (scope, key) do update set seen_at = excluded.seen_at
     where devstack.inngest_seen_keys.seen_at < ${cutoff}
-  returning key`;
+  returning scope, key`;
 
 interface RunRow {
   run_id: string;
@@ -177,29 +205,6 @@ export async function resumeParked(db: Db, runId: string, stepId: string, result
     )
     select count(*)::int as resumed from resumed`.execute(db);
   return (result.rows[0]?.resumed ?? 0) > 0;
-}
-
-export interface ParkedRun {
-  run_id: string;
-  function_id: string;
-  concurrency_keys: string[];
-  event: EventPayload;
-  pending_step: string;
-  wait_if: string | null;
-}
-
-/**
- * Runs parked on a wait for this event name that it may match, locked for the caller's
- * transaction: waits without an indexed equality, and those whose equality is among the
- * event's `keys` (all of them when `keys` is null).
- */
-export async function waitingFor(db: Db, eventName: string, keys: string[] | null): Promise<ParkedRun[]> {
-  const result = await sql<ParkedRun>`
-    select run_id, function_id, concurrency_keys, event, pending_step, wait_if from devstack.inngest_runs
-    where status = 'waiting' and wait_event = ${eventName} and pending_step is not null
-      ${keys ? sql`and (wait_match is null or wait_match = any(${keys}::text[]))` : sql``}
-    order by created_at for update`.execute(db);
-  return result.rows;
 }
 
 /** What the scheduler needs to know of a run to start driving it. */

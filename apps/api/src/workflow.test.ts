@@ -121,6 +121,48 @@ describe.each(testLanes())("after-call workflow through the local executor on %s
     expect(sendsTo(from)).toEqual(["whatsapp:accepted"]);
   });
 
+  it("finds a receipt the wait never heard of at its second look, a few seconds in, not at the window's end", async () => {
+    // As when a receipt lands between the look before waiting and the wait's start: the status
+    // is in the database, but no event reaches the wait (here, Twilio's callbacks are lost).
+    const from = caller(7);
+    stack.sandbox.loseStatusCallbacksTo(from);
+    const callSid = await stack.placeCall(from, MAIN);
+    const jobIdOf = () =>
+      stack.database.withService((tx) =>
+        tx
+          .selectFrom("message_jobs")
+          .innerJoin("call_logs", "call_logs.id", "message_jobs.call_log_id")
+          .select("message_jobs.id")
+          .where("call_logs.call_sid", "=", callSid)
+          .executeTakeFirst(),
+      );
+    await expect.poll(jobIdOf, { timeout: 10_000 }).toBeDefined();
+    const jobId = (await jobIdOf())?.id;
+    // Only once the run waits: the receipt comes after every look before the wait.
+    const waiting = async () =>
+      (await stack.executor.runs()).some(
+        (run) =>
+          run.functionId.endsWith("deliver-message") &&
+          (run.event.data as { jobId?: string }).jobId === jobId &&
+          run.status === "waiting",
+      );
+    await expect.poll(waiting, { timeout: 10_000, interval: 20 }).toBe(true);
+    await stack.database.withService((tx) =>
+      sql`update public.messages set status = 'delivered', status_changed_at = now()
+           where job_id = ${jobId ?? null} and channel = 'whatsapp'`.execute(tx),
+    );
+    const job = await stack.finalJob(callSid);
+    expect(job).toMatchObject({
+      status: "delivered",
+      final_channel: "whatsapp",
+      final_reason: "delivered by WhatsApp",
+    });
+    const [whatsapp] = await stack.messagesOf(job.id);
+    const finishedAfterMs = (job.completed_at as Date).getTime() - (whatsapp as { sent_at: Date }).sent_at.getTime();
+    expect(finishedAfterMs).toBeLessThan((WINDOW_S * 1000) / 2);
+    expect(sendsTo(from)).toEqual(["whatsapp:accepted"]);
+  });
+
   it("takes a WhatsApp failure reported by callback (63024) as not on WhatsApp: SMS at once, SMS first next time, WhatsApp again once the mark expires", async () => {
     const from = caller(0);
     const first = await stack.finalJob(await stack.placeCall(from, MAIN));

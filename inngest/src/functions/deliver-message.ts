@@ -33,6 +33,9 @@ export interface DeliverMessageDeps extends DeliveryRecordsDeps {
 }
 
 /** A status after which nothing changes the channel's outcome: the wait has nothing to wait for. */
+/** The first wait for a receipt; the fallback window's rest follows a second look at the database. */
+export const FIRST_WAIT_SECONDS = 3;
+
 const settled = (status: MessageStatus) => isDeliveredLike(status) || isFailure(status);
 
 export function createDeliverMessage(inngest: CallflowInngest, deps: DeliverMessageDeps) {
@@ -74,14 +77,27 @@ export function createDeliverMessage(inngest: CallflowInngest, deps: DeliverMess
         const { messageId } = attempt;
         // A receipt already stored ends the wait before it begins: Inngest's wait sees only later events.
         let outcome = await step.run(`check-${channel}-before-waiting`, () => readAttempt(deps, messageId));
-        if (!settled(outcome.status)) {
-          await step.waitForEvent(`wait-for-${channel}-outcome`, {
+        // A receipt that lands between that look and the wait's start is missed by the wait. Most
+        // come within seconds, so a short first wait and a second look catch those at once, rather
+        // than when the window ends; the rest of the window is waited for after.
+        const firstWaitSeconds = Math.min(FIRST_WAIT_SECONDS, job.fallbackWindowSeconds);
+        const waits = [
+          { id: `wait-for-${channel}-outcome`, seconds: firstWaitSeconds, check: `check-${channel}` },
+          {
+            id: `wait-for-${channel}-outcome-rest`,
+            seconds: job.fallbackWindowSeconds - firstWaitSeconds,
+            check: `check-${channel}-after-window`,
+          },
+        ];
+        for (const wait of waits) {
+          if (settled(outcome.status) || wait.seconds <= 0) break;
+          await step.waitForEvent(wait.id, {
             event: messageStatusUpdated,
-            timeout: `${job.fallbackWindowSeconds}s`,
+            timeout: `${wait.seconds}s`,
             if: `async.data.messageId == '${messageId}' && (async.data.status == 'delivered' || async.data.status == 'read' || async.data.status == 'failed' || async.data.status == 'undelivered' || async.data.status == 'canceled')`,
           });
           // The database is the source of truth: a receipt that came as the wait began is there.
-          outcome = await step.run(`check-${channel}`, () => readAttempt(deps, messageId));
+          outcome = await step.run(wait.check, () => readAttempt(deps, messageId));
         }
         if (isDeliveredLike(outcome.status)) {
           const reason = `delivered by ${channelName(channel)}`;

@@ -1,7 +1,8 @@
 /**
  * Fixed-window rate limits kept in Postgres (app.rate_limits), so every API process (cluster
  * workers, replicas) counts against the same limit: in memory, N processes would allow N ×
- * the limit. One upsert per request counted; windows that ended are deleted now and then.
+ * the limit. One statement per request counted (app.take_rate_limit, no transaction, an
+ * unlogged table); windows that ended are deleted now and then.
  */
 import type { Database } from "@callflow/db";
 import { sql } from "kysely";
@@ -48,17 +49,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const key = rawKey.slice(0, MAX_KEY);
       if (++takes % cleanupEvery === 0) void cleanup();
       // A window that ended starts again at 1; otherwise one more hit in the same window.
-      const { hits, secondsLeft } = await database.withService(async (tx) => {
-        const { rows } = await sql<{ hits: number; seconds_left: number }>`
-          insert into app.rate_limits as r (bucket, key, hits, resets_at)
-          values (${bucket}, ${key}, 1, now() + ${`${windowMs} milliseconds`}::interval)
-          on conflict (bucket, key) do update
-             set hits = case when r.resets_at > now() then r.hits + 1 else 1 end,
-                 resets_at = case when r.resets_at > now() then r.resets_at else excluded.resets_at end
-          returning hits, extract(epoch from (resets_at - now()))::float8 as seconds_left`.execute(tx);
-        const row = rows[0] as { hits: number; seconds_left: number };
-        return { hits: row.hits, secondsLeft: row.seconds_left };
-      });
+      const [row] = await database.callServiceFunction<{ hits: number; seconds_left: number }>("app.take_rate_limit", [
+        bucket,
+        key,
+        windowMs,
+      ]);
+      const hits = row?.hits ?? 1;
+      const secondsLeft = row?.seconds_left ?? windowMs / 1000;
       if (hits <= limit) return 0;
       const wait = Math.max(1, Math.ceil(secondsLeft));
       if (refusedUntil.size > 50_000) refusedUntil.clear();

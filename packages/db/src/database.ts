@@ -21,7 +21,7 @@ export interface SessionClaims {
 export type Tx = Transaction<DB>;
 
 /** The server-side functions that run as service_role (SECURITY DEFINER, owned by it). */
-export type ServiceFunction = "app.record_call_report" | "app.relay_outbox";
+export type ServiceFunction = "app.record_call_report" | "app.relay_outbox" | "app.take_rate_limit";
 
 /** `select * from <name>($1, …, $n)`: the same text every time, so no compiling per call. */
 export function serviceFunctionCall(name: ServiceFunction, args: readonly unknown[]): CompiledQuery {

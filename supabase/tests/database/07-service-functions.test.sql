@@ -5,19 +5,22 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(12);
+select plan(18);
 
 select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as service_role (its owner)')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
-                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure)
+                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
+                             'app.take_rate_limit(text, text, integer)'::regprocedure)
  order by proname;
 select ok(prosecdef, proname || ' is security definer')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
-                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure)
+                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
+                             'app.take_rate_limit(text, text, integer)'::regprocedure)
  order by proname;
 select ok(proconfig @> array['search_path=""'], proname || ' pins an empty search_path')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
-                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure)
+                             'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
+                             'app.take_rate_limit(text, text, integer)'::regprocedure)
  order by proname;
 select ok(not has_function_privilege(role, 'app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'execute'),
           role || ' may not record call reports')
@@ -25,6 +28,13 @@ select ok(not has_function_privilege(role, 'app.record_call_report(text, text, t
 select ok(not has_function_privilege(role, 'app.relay_outbox(bigint[], integer, integer)', 'execute'),
           role || ' may not take the outbox')
   from unnest(array['anon', 'authenticated']) as role;
+
+select ok(not has_function_privilege(role, 'app.take_rate_limit(text, text, integer)', 'execute'),
+          role || ' may not count rate limits')
+  from unnest(array['anon', 'authenticated']) as role;
+-- Counts that are worth nothing after a crash: no WAL, so no flush per counted request.
+select is((select relpersistence from pg_class where oid = 'app.rate_limits'::regclass), 'u'::"char",
+          'app.rate_limits is unlogged');
 
 set local role authenticated;
 select throws_ok(

@@ -1,6 +1,6 @@
 // What deliver-message reads and writes: the prepared job, one send per job and channel
 // (claimed before the provider is called), its outcome, and the job's final status.
-import type { Database } from "@callflow/db";
+import type { Database, Tx } from "@callflow/db";
 import {
   type Channel,
   consentRefusalOf,
@@ -346,24 +346,26 @@ export async function reasonsOf(deps: DeliveryRecordsDeps, job: PreparedJob): Pr
   return reasons.join("; ") || "no channel to try";
 }
 
-export async function finishJob(
-  deps: DeliveryRecordsDeps,
-  jobId: string,
-  outcome: { status: "delivered" | "failed" | "canceled"; channel: Channel | null; reason: string },
-) {
+/** A job's outcome, once: a final job keeps the outcome it has. */
+export type JobOutcome = { status: "delivered" | "failed" | "canceled"; channel: Channel | null; reason: string };
+
+export async function finishJob(deps: DeliveryRecordsDeps, jobId: string, outcome: JobOutcome) {
   const now = deps.now?.() ?? new Date();
-  await deps.database.withService((tx) =>
-    tx
-      .updateTable("message_jobs")
-      .set({
-        status: outcome.status,
-        final_channel: outcome.channel,
-        final_reason: outcome.reason.slice(0, 500),
-        completed_at: now,
-      })
-      .where("id", "=", jobId)
-      .where("status", "not in", finalJobStatuses)
-      .execute(),
-  );
+  await deps.database.withService((tx) => writeJobOutcome(tx, jobId, outcome, now));
   return outcome;
+}
+
+/** finishJob in the caller's transaction (reconciliation finishes the jobs it holds locked). */
+export async function writeJobOutcome(tx: Tx, jobId: string, outcome: JobOutcome, now: Date): Promise<void> {
+  await tx
+    .updateTable("message_jobs")
+    .set({
+      status: outcome.status,
+      final_channel: outcome.channel,
+      final_reason: outcome.reason.slice(0, 500),
+      completed_at: now,
+    })
+    .where("id", "=", jobId)
+    .where("status", "not in", finalJobStatuses)
+    .execute();
 }

@@ -6,6 +6,7 @@ import { type Channel, isDeliveredLike, isFailure, type MessageStatus, messageSt
 import type { MessagingProvider } from "@callflow/providers";
 import { sql } from "kysely";
 import { applyStatusReport, storedMessageColumns } from "../message-status-report.ts";
+import { writeJobOutcome } from "./delivery-records.ts";
 
 export interface ReconcileSettings {
   /** When it runs: a cron schedule in Inngest's syntax (`TZ=Europe/Madrid 0 * * * *` allowed). */
@@ -233,16 +234,7 @@ export async function finishStuckJobs(
         .where("job_id", "=", job.id)
         .execute();
       const outcome = stuckJobOutcome(job, messages as StuckJobMessage[], settings.stuckJobMinutes);
-      await tx
-        .updateTable("message_jobs")
-        .set({
-          status: outcome.status,
-          final_channel: outcome.channel,
-          final_reason: outcome.reason.slice(0, 500),
-          completed_at: now,
-        })
-        .where("id", "=", job.id)
-        .execute();
+      await writeJobOutcome(tx, job.id, outcome, now);
       finished.push({ jobId: job.id, status: outcome.status, reason: outcome.reason });
     }
     return finished;

@@ -2,11 +2,12 @@
 // with the environment), so a load generator in the benchmark's process does not share
 // its event loop. Reached over HTTP only; its pid is for CPU and memory accounting.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { apiWorkerPids } from "@callflow/api/cluster-workers";
 import { inheritedEnvironment } from "@callflow/db";
 import { openDevTokenIssuer } from "@callflow/devstack";
 import { sleep } from "./measure.ts";
@@ -80,7 +81,7 @@ export async function startProductProcess(env: Record<string, string> = {}) {
     url,
     /** The process started; with API_PROCESSES > 1 the cluster's primary (its workers: workerPids). */
     pid: child.pid as number,
-    workerPids: () => childPids(child.pid as number),
+    workerPids: () => apiWorkerPids(child.pid as number),
     dataDir,
     output,
     token,
@@ -96,21 +97,4 @@ export async function startProductProcess(env: Record<string, string> = {}) {
     },
     stop,
   };
-}
-
-/** The API workers a cluster's primary started (its other children, such as esbuild's service, aside), from /proc. */
-function childPids(pid: number): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        // The parent is the field after the state, which follows the command in parentheses.
-        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return parent === pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("apps/api/src/main.ts");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { apiWorkerPids } from "@callflow/api/cluster-workers";
 import { migrate, seedOnce } from "@callflow/db";
 import { bareDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
 import { TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
@@ -15,14 +16,7 @@ import { sql } from "kysely";
 import twilio from "twilio";
 import { afterAll, describe, expect, it } from "vitest";
 import { e2eEnv } from "./env.ts";
-import {
-  childProcesses,
-  type ExecutorProcess,
-  freePort,
-  type Product,
-  startExecutorProcess,
-  startProduct,
-} from "./product.ts";
+import { type ExecutorProcess, freePort, type Product, startExecutorProcess, startProduct } from "./product.ts";
 
 const ORG = "org_demo_northside_plumbing";
 const BUSINESS = "+15125550100";
@@ -115,7 +109,7 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of A
         },
       });
       const cluster = product;
-      const workers = childProcesses(cluster.pid);
+      const workers = apiWorkerPids(cluster.pid);
       expect(workers).toHaveLength(2);
       // As against Inngest Cloud: the deployment syncs the app (any worker answers; runs go to PUBLIC_URL).
       expect((await fetch(`${cluster.url}/api/inngest`, { method: "PUT" })).status).toBe(200);
@@ -167,7 +161,7 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of A
         }
         expect(status).toBe(200);
       }
-      const replaced = childProcesses(cluster.pid);
+      const replaced = apiWorkerPids(cluster.pid);
       expect(replaced).toHaveLength(2);
       expect(replaced).not.toContain(killed);
 
@@ -223,7 +217,7 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of A
 
       // SIGTERM stops the primary, the workers and the parts it runs; the executor stops on its own signal.
       await cluster.stop("SIGTERM");
-      expect(childProcesses(cluster.pid)).toEqual([]);
+      expect(apiWorkerPids(cluster.pid)).toEqual([]);
       product = undefined;
       expect(await executor.stop()).toBe(0);
       executor = undefined;

@@ -219,20 +219,3 @@ export async function startExecutorProcess(env: Record<string, string>): Promise
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
-
-/** The API workers a cluster's primary started (its other children, such as esbuild's service, aside), from /proc. */
-export function childProcesses(pid: number): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        // The parent is the 4th field, after the command in parentheses (which may hold spaces).
-        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return parent === pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("apps/api/src/main.ts");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}

@@ -15,6 +15,9 @@ update public.organizations
 -- The voice flow: calls ring the owner's phone (fictional numbers), then voicemail in the business's language.
 update public.organizations set forward_to = '+34911230199', voice_language = 'es-ES' where id = 'org_demo_rosas_bakery';
 update public.organizations set forward_to = '+15125550199' where id = 'org_demo_northside_plumbing';
+-- A 24/7 plumber holds no messages overnight: the README's example calls are sent at any hour
+-- (Rosa's Bakery keeps the default quiet hours, 21:00-08:00 in Madrid, and shows deferral).
+update public.organizations set quiet_hours = null where id = 'org_demo_northside_plumbing';
 
 insert into public.phone_numbers (organization_id, e164, label) values
   ('org_demo_rosas_bakery', '+34911230100', 'Shop'),

@@ -16,7 +16,15 @@ type ToWorker =
 type ToPrimary = { kind: "listening" } | { kind: "ready" } | { kind: "failed"; reason: string };
 
 /** How long SIGINT / SIGTERM may take before the process exits anyway. */
-const FORCED_EXIT_MS = 30_000;
+export const FORCED_EXIT_MS = 30_000;
+
+/** A part that never stops must not keep the process (and whoever waits for it) forever. */
+export function exitAnywayAfter(ms: number, log: Log): void {
+  setTimeout(() => {
+    log.error(`could not stop within ${ms / 1000} s; exiting anyway`);
+    process.exit(1);
+  }, ms).unref();
+}
 
 /** The primary: starts the shared parts, then `config.apiProcesses` workers, and keeps that many running. */
 export async function runClusterPrimary(
@@ -74,10 +82,7 @@ export async function runClusterPrimary(
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { reason });
-    setTimeout(() => {
-      log.error("could not stop within 30 s; exiting anyway");
-      process.exit(1);
-    }, FORCED_EXIT_MS).unref();
+    exitAnywayAfter(FORCED_EXIT_MS, log);
     const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => !!worker);
     await Promise.all(
       workers.map(

@@ -1,7 +1,7 @@
 // `npm start`: CallFlow from the environment, until SIGINT or SIGTERM. One process, or with
 // API_PROCESSES > 1 a primary and that many API workers sharing the port (api-cluster.ts).
 import cluster from "node:cluster";
-import { runClusterPrimary, runClusterWorker } from "./api-cluster.ts";
+import { exitAnywayAfter, FORCED_EXIT_MS, runClusterPrimary, runClusterWorker } from "./api-cluster.ts";
 import { type CallflowConfig, commandPrefix, loadConfig } from "./config.ts";
 import { startCallflow } from "./start-callflow.ts";
 
@@ -58,11 +58,7 @@ async function runOneProcess(config: CallflowConfig) {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
-    // A part that never stops must not keep the process (and whoever waits for it) forever.
-    setTimeout(() => {
-      log.error("could not stop within 30 s; exiting anyway");
-      process.exit(1);
-    }, 30_000).unref();
+    exitAnywayAfter(FORCED_EXIT_MS, log);
     await callflow.stop();
     log.info("stopped");
     process.exit(0);

@@ -31,13 +31,16 @@ export function traceRequests(): MiddlewareHandler {
     try {
       await context.with(trace.setSpan(parent, span), next);
     } finally {
-      const route = routeOf(c, NO_PROCEDURES);
-      span.updateName(`${method} ${route}`);
-      span.setAttribute("http.route", route);
-      span.setAttribute("http.response.status_code", c.res.status);
-      const requestId = c.get("requestId");
-      if (typeof requestId === "string") span.setAttribute("callflow.request_id", requestId);
-      if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      // Untraced processes (and sampled-out requests) get a span that records nothing: no route to work out.
+      if (span.isRecording()) {
+        const route = routeOf(c, NO_PROCEDURES);
+        span.updateName(`${method} ${route}`);
+        span.setAttribute("http.route", route);
+        span.setAttribute("http.response.status_code", c.res.status);
+        const requestId = c.get("requestId");
+        if (typeof requestId === "string") span.setAttribute("callflow.request_id", requestId);
+        if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      }
       span.end();
     }
   };

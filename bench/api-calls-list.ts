@@ -30,11 +30,21 @@ import {
   runLoad,
 } from "./measure.ts";
 import { benchDatabaseUrl } from "./postgres-server.ts";
-import { startProductProcess } from "./product-process.ts";
+import { cpuProfilePreload, startProductProcess } from "./product-process.ts";
 
 const options = flags(
   "api-calls-list: calls.list over HTTP against the product in its own process",
-  { clients: 50, requests: 10_000, duration: 20, warmup: 500, serialRequests: 2_000, pool: 20, rows: 1_000_000 },
+  {
+    clients: 50,
+    requests: 10_000,
+    duration: 20,
+    warmup: 500,
+    serialRequests: 2_000,
+    pool: 20,
+    rows: 1_000_000,
+    // A directory: the product runs with the V8 profiler and writes its profile there on exit.
+    cpuProfileDir: "",
+  },
   { requests: 3_000, duration: 8, warmup: 200, serialRequests: 500, rows: 100_000 },
 );
 
@@ -45,7 +55,11 @@ const databaseUrl = await benchDatabaseUrl(databaseName, false);
 const database = await openDatabase({ databaseUrl, poolSize: options.pool });
 await migrate(database);
 await ensureCallLogs(database, options.rows, Number.POSITIVE_INFINITY);
-const product = await startProductProcess({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(options.pool) });
+const product = await startProductProcess({
+  DATABASE_URL: databaseUrl,
+  DATABASE_POOL_SIZE: String(options.pool),
+  ...(options.cpuProfileDir ? { NODE_OPTIONS: `--require ${cpuProfilePreload(options.cpuProfileDir)}` } : {}),
+});
 const token = product.token(TENANT_ORG);
 const http = keepAliveClient(product.url, options.clients);
 
@@ -69,7 +83,7 @@ async function directLane(clients: number, requests: number, warmup: number): Pr
   const cursors = new Map<number, Cursor | undefined>();
   return runLoad({ clients, requests, warmup, seconds: options.duration }, async (client, index) => {
     const cursor = index % 4 === 3 ? cursors.get(client) : undefined;
-    // As the product runs a query: readAsTenant (READ ONLY, answered before its commit).
+    // As the product runs a query: readAsTenant (the set-up and the query in one message).
     const rows = await database.readAsTenant(TENANT, (tx) => pageQuery(tx, "tenant", cursor).execute());
     if (rows.length !== PAGE_SIZE) throw new Error(`${rows.length} rows`);
     const last = rows.at(-1);

@@ -2,7 +2,7 @@
 // with the environment), so a load generator in the benchmark's process does not share
 // its event loop. Reached over HTTP only; its pid is for CPU and memory accounting.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,32 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `node --cpu-prof` for the product: Node 20 refuses --cpu-prof in NODE_OPTIONS, so a preload
+ * (written into the directory) starts the V8 profiler and writes `api-<pid>.cpuprofile` on exit.
+ */
+export function cpuProfilePreload(directory: string): string {
+  mkdirSync(directory, { recursive: true });
+  const preload = join(directory, "cpu-profile-preload.cjs");
+  writeFileSync(
+    preload,
+    `const inspector = require("node:inspector");
+const { writeFileSync } = require("node:fs");
+const session = new inspector.Session();
+session.connect();
+session.post("Profiler.enable");
+session.post("Profiler.setSamplingInterval", { interval: 500 });
+session.post("Profiler.start");
+process.on("exit", () => {
+  session.post("Profiler.stop", (error, result) => {
+    if (!error) writeFileSync(${JSON.stringify(directory)} + "/api-" + process.pid + ".cpuprofile", JSON.stringify(result.profile));
+  });
+});
+`,
+  );
+  return preload;
 }
 
 export type ProductProcess = Awaited<ReturnType<typeof startProductProcess>>;

@@ -7,10 +7,8 @@
 // `--traced`: the product exports its spans over OTLP/HTTP to the same receiver (as with
 // OTEL_EXPORTER_OTLP_ENDPOINT set), figures named voice_webhook_traced_*: tracing's overhead.
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@callflow/db";
 import { sql } from "kysely";
@@ -31,7 +29,7 @@ import {
   sleep,
 } from "./measure.ts";
 import { benchDatabaseUrl } from "./postgres-server.ts";
-import { startProductProcess } from "./product-process.ts";
+import { cpuProfilePreload, startProductProcess } from "./product-process.ts";
 import {
   callSidOf,
   newRunTag,
@@ -61,32 +59,6 @@ const options = flags(
 const DATABASE = options.database;
 const ORG = "org_bench_voice";
 const BUSINESS_NUMBER = "+15550100001";
-
-/**
- * `node --cpu-prof` for the product: Node 20 refuses --cpu-prof in NODE_OPTIONS, so a preload
- * (written into the directory) starts the V8 profiler and writes `api-<pid>.cpuprofile` on exit.
- */
-function cpuProfilePreload(directory: string): string {
-  mkdirSync(directory, { recursive: true });
-  const preload = join(directory, "cpu-profile-preload.cjs");
-  writeFileSync(
-    preload,
-    `const inspector = require("node:inspector");
-const { writeFileSync } = require("node:fs");
-const session = new inspector.Session();
-session.connect();
-session.post("Profiler.enable");
-session.post("Profiler.setSamplingInterval", { interval: 500 });
-session.post("Profiler.start");
-process.on("exit", () => {
-  session.post("Profiler.stop", (error, result) => {
-    if (!error) writeFileSync(${JSON.stringify(directory)} + "/api-" + process.pid + ".cpuprofile", JSON.stringify(result.profile));
-  });
-});
-`,
-  );
-  return preload;
-}
 
 // ---- setup
 printMachine("voice-webhook");

@@ -69,12 +69,13 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
     expect(org.name).not.toBe("written in a read");
   });
 
-  it("leaves no claims or role behind after a read answered before its commit", async () => {
-    // One connection: the next transaction must wait for the read's commit, not join it.
+  it("leaves no claims, role or read-only mode behind after a read, whether it succeeds or fails", async () => {
+    // One connection: what runs after the reads runs on the session they used.
     const single = scratch.url ? await openDatabase({ databaseUrl: scratch.url, poolSize: 1 }) : database;
     try {
-      const [read, after] = await Promise.all([
+      const [read, failed, after] = await Promise.all([
         single.readAsTenant(memberOf(ORG_A), (tx) => tx.selectFrom("call_logs").select("organization_id").execute()),
+        single.readAsTenant(memberOf(ORG_A), (tx) => sql`select 1 / 0`.execute(tx)).catch((error: Error) => error),
         single.withService(async (tx) => {
           const result = await sql<{ role: string; claims: string; readOnly: string }>`
             select current_user as role, current_setting('request.jwt.claims') as claims,
@@ -84,6 +85,7 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
         }),
       ]);
       expect(read).toEqual([{ organization_id: ORG_A }]);
+      expect(failed).toMatchObject({ code: "22012" });
       expect(after).toEqual({ role: "service_role", claims: "", readOnly: "off" });
     } finally {
       if (single !== database) await single.close();
@@ -207,18 +209,14 @@ describe.each(testLanes())("withTenant and withService on %s", (lane) => {
 describe("exchanges of a tenant's transaction (embedded: one exec or query call is one round trip)", () => {
   let database: Database;
   let calls: string[] = [];
-  // While closed, a COMMIT's exchange does not complete.
-  let commitGate: Promise<void> = Promise.resolve();
   beforeAll(async () => {
     const pglite = await openPglite();
     const counted = new Proxy(pglite, {
       get(target, property) {
         const value = Reflect.get(target, property);
         if (property === "exec" || property === "query")
-          return async (text: string, ...rest: unknown[]) => {
-            const verb = text.trimStart().split(/\s/)[0] ?? "";
-            calls.push(verb);
-            if (verb === "commit") await commitGate;
+          return (text: string, ...rest: unknown[]) => {
+            calls.push(text);
             return (value as (...args: unknown[]) => unknown).call(target, text, ...rest);
           };
         return typeof value === "function" ? value.bind(target) : value;
@@ -231,36 +229,23 @@ describe("exchanges of a tenant's transaction (embedded: one exec or query call 
   afterAll(() => database?.close());
 
   const page = (tx: Tx) => tx.selectFrom("call_logs").select("organization_id").execute();
+  const verbs = () => calls.map((text) => text.trimStart().split(/\s/)[0]);
 
-  it("sends BEGIN with the set-up: a read is its query plus one, a write its queries plus two", async () => {
+  it("sends a read's query with its set-up as one message; a write's BEGIN with the set-up, then its queries and COMMIT", async () => {
     calls = [];
     await database.readAsTenant(memberOf(ORG_A), page);
     await database.withTenant(memberOf(ORG_A), page);
     await database.withService(page);
-    expect(calls).toEqual(["begin", "select", "commit", "begin", "select", "commit", "begin", "select", "commit"]);
+    expect(verbs()).toEqual(["select", "begin", "select", "commit", "begin", "select", "commit"]);
+    expect(calls[0]).toMatch(/set_config\('role', 'authenticated', true\).*transaction_read_only.*from "call_logs"/s);
   });
 
-  it("answers a read before its COMMIT completes, and a write only after", async () => {
-    let open = () => {};
-    commitGate = new Promise((resolve) => {
-      open = resolve;
-    });
-    let written = false;
-    const write = database.withTenant(memberOf(ORG_A), page).then(() => {
-      written = true;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(written).toBe(false);
-    open();
-    await write;
-    commitGate = new Promise((resolve) => {
-      open = resolve;
-    });
-    // The read resolves while its COMMIT is held; a hang here fails the test by its timeout.
-    expect(await database.readAsTenant(memberOf(ORG_A), page)).toEqual([{ organization_id: ORG_A }]);
-    expect(calls.at(-1)).toBe("commit");
-    open();
-    commitGate = Promise.resolve();
+  it("sends each query of a read in a message of its own, each with the set-up", async () => {
+    calls = [];
+    const [a, b] = await database.readAsTenant(memberOf(ORG_B), async (tx) => [await page(tx), await page(tx)]);
+    expect([a, b]).toEqual([[{ organization_id: ORG_B }], [{ organization_id: ORG_B }]]);
+    expect(calls).toHaveLength(2);
+    for (const text of calls) expect(text).toContain(`"id":"${ORG_B}"`);
   });
 });
 

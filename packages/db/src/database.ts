@@ -1,8 +1,22 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { CompiledQuery, type Dialect, type Driver, Kysely, PostgresDialect, sql, Transaction } from "kysely";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type QueryExecutor,
+  type QueryResult,
+  SingleConnectionProvider,
+  sql,
+  Transaction,
+} from "kysely";
 import pg from "pg";
+import { inlineParameters, quoteLiteral } from "./inline-parameters.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
+import { sessionLockOf } from "./pglite-session-lock.ts";
 import type { DB } from "./schema.generated.ts";
 
 /**
@@ -34,8 +48,10 @@ export interface Database {
   /** Anything a user asks for: one transaction as `authenticated` with the user's claims. */
   withTenant<T>(claims: SessionClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
-   * A user's read: withTenant in a READ ONLY transaction (Postgres refuses any write in it),
-   * answered as soon as `fn` resolves; its commit finishes before the connection is reused.
+   * A user's read: as withTenant, but each query of `fn` is its own READ ONLY transaction
+   * (Postgres refuses any write in it), sent with its set-up in one message: one round trip
+   * a query. Each query reads its own snapshot, as READ COMMITTED gives a transaction's
+   * statements anyway.
    */
   readAsTenant<T>(claims: SessionClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** System work (webhooks, functions): one transaction as `service_role`; filter by org yourself. */
@@ -74,7 +90,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     // and replaced on the next checkout; unhandled, its error would end the process.
     pool.on("error", () => {});
     const dialect = new PostgresDialect({ pool });
-    return databaseOver(new Kysely<DB>({ dialect }), "postgres", dialect);
+    return databaseOver(new Kysely<DB>({ dialect }), "postgres", dialect, pgMessageSession(pool));
   }
   const pglite = await openPglite("dataDir" in location ? location.dataDir : undefined);
   return databaseOverPglite(pglite);
@@ -88,7 +104,7 @@ export async function openPglite(dataDir?: string): Promise<PGlite> {
 /** For a process that shares its PGlite instance (for example with a socket server). */
 export function databaseOverPglite(pglite: PGlite): Database {
   const dialect = new PGliteDialect(pglite);
-  return databaseOver(new Kysely<DB>({ dialect }), "pglite", dialect);
+  return databaseOver(new Kysely<DB>({ dialect }), "pglite", dialect, pgliteMessageSession(pglite));
 }
 
 // Everything a transaction's visibility depends on is set in it, transaction-local, whatever
@@ -100,29 +116,73 @@ export function databaseOverPglite(pglite: PGlite): Database {
 const SEARCH_PATH = "public, extensions, pg_temp";
 
 /**
- * A string as a Postgres literal. E'' reads backslashes as escapes whatever
- * standard_conforming_strings says, so doubling them and the quotes is the whole escape.
+ * A transaction's set-up, one statement: with the claims as a literal, it shares a
+ * simple-protocol message with BEGIN or with a read's query (one round trip). Role via
+ * set_config is SET LOCAL ROLE; everything ends with the transaction, so nothing reaches
+ * the next user of a pooled connection (PgBouncer/Supavisor transaction mode too).
  */
-export function quoteLiteral(text: string): string {
-  if (text.includes("\0")) throw new Error("a Postgres literal cannot hold a NUL character");
-  return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
-}
-
-/**
- * BEGIN and the transaction's set-up as one simple-protocol message (one round trip): a
- * multi-statement string cannot carry bound parameters, so the claims go in as a literal.
- * Role via set_config is SET LOCAL ROLE; everything ends with the transaction, so nothing
- * reaches the next user of a pooled connection (PgBouncer/Supavisor transaction mode too).
- */
-function beginAs(role: "authenticated" | "service_role", claims: string, access: "read write" | "read only"): string {
+function setupAs(role: "authenticated" | "service_role", claims: string): string {
   const token = quoteLiteral(claims);
-  return `begin ${access}; select set_config('search_path', '${SEARCH_PATH}', true), set_config('row_security', 'on', true),
+  return `select set_config('search_path', '${SEARCH_PATH}', true), set_config('row_security', 'on', true),
     set_config('request.jwt.claims', ${token}, true), set_config('request.jwt.claim', ${token}, true),
     set_config('role', '${role}', true)`;
 }
 
+function beginAs(role: "authenticated" | "service_role", claims: string): string {
+  return `begin read write; ${setupAs(role, claims)}`;
+}
+
+/**
+ * A tenant's read query as one message: the set-up, read-only, then the query, in the
+ * implicit transaction Postgres gives a message of several statements: it commits when the
+ * message ends, or rolls back on an error, so the connection is left clean either way.
+ */
+const tenantReadMessage = (setup: string, query: CompiledQuery) =>
+  `${setup}, set_config('transaction_read_only', 'on', true); ${inlineParameters(query.sql, query.parameters)}`;
+
+/** One connection held for a reader's queries, each sent as one simple-protocol message. */
+export type MessageSession = <T>(
+  fn: (send: (text: string) => Promise<QueryResult<unknown>>) => Promise<T>,
+) => Promise<T>;
+
+function pgMessageSession(pool: pg.Pool): MessageSession {
+  return async (fn) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(async (text) => {
+        try {
+          // Several statements answer with a result each; the query's is the last.
+          const results = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+          const last = Array.isArray(results) ? results.at(-1) : results;
+          return { rows: last?.rows ?? [] };
+        } catch (error) {
+          // Postgres refused the statement and rolled the message back; anything else left
+          // the connection in an unknown state, and the pool must not hand it out again.
+          if (!(error instanceof pg.DatabaseError)) broken = error as Error;
+          throw error;
+        }
+      });
+    } finally {
+      client.release(broken);
+    }
+  };
+}
+
+function pgliteMessageSession(pglite: PGlite): MessageSession {
+  const lock = sessionLockOf(pglite);
+  return async (fn) => {
+    const release = await lock.acquire();
+    try {
+      return await fn(async (text) => ({ rows: (await pglite.exec(text)).at(-1)?.rows ?? [] }));
+    } finally {
+      release();
+    }
+  };
+}
+
 // No claims: system work filters by org itself and must not act on anyone's token.
-const BEGIN_AS_SERVICE = beginAs("service_role", "", "read write");
+const BEGIN_AS_SERVICE = beginAs("service_role", "");
 
 /** A transaction never starts, ends or destroys anything through its driver: the connection's owner does. */
 const transactionDriver: Driver = {
@@ -135,59 +195,57 @@ const transactionDriver: Driver = {
   destroy: async () => {},
 };
 
-function databaseOver(owner: Kysely<DB>, kind: Database["kind"], dialect: Dialect): Database {
-  /**
-   * Runs `fn` in a transaction begun by `begin` on one connection. `answerEarly`: the result
-   * is handed back once `fn` resolves, and the commit runs after it; only for READ ONLY
-   * transactions, whose commit cannot change anything they read or lose anything they wrote.
-   */
-  const inTransaction = <T>(begin: string, fn: (tx: Tx) => Promise<T>, answerEarly: boolean): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      owner
-        .connection()
-        .execute(async (connection) => {
-          try {
-            await sql.raw(begin).execute(connection);
-          } catch (error) {
-            // A set-up that failed after BEGIN leaves an aborted transaction on the connection.
-            await sql
-              .raw("rollback")
-              .execute(connection)
-              .catch(() => {});
-            throw error;
-          }
-          const tx = new Transaction<DB>({
-            config: { dialect },
-            dialect,
-            driver: transactionDriver,
-            executor: connection.getExecutor(),
-          });
-          let result: T;
-          try {
-            result = await fn(tx);
-          } catch (error) {
-            await sql.raw("rollback").execute(connection);
-            throw error;
-          }
-          if (answerEarly) resolve(result);
-          await sql.raw("commit").execute(connection);
-          resolve(result);
-        })
-        // After an early answer this is a failed commit of a read-only transaction: the
-        // connection is released (a broken one is dropped by the pool) and nothing is lost.
-        .catch(reject);
+function databaseOver(
+  owner: Kysely<DB>,
+  kind: Database["kind"],
+  dialect: Dialect,
+  messageSession: MessageSession,
+): Database {
+  /** Runs `fn` in a transaction begun by `begin` on one connection. */
+  const inTransaction = <T>(begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+    owner.connection().execute(async (connection) => {
+      try {
+        await sql.raw(begin).execute(connection);
+      } catch (error) {
+        // A set-up that failed after BEGIN leaves an aborted transaction on the connection.
+        await sql
+          .raw("rollback")
+          .execute(connection)
+          .catch(() => {});
+        throw error;
+      }
+      let result: T;
+      try {
+        result = await fn(transactionOver(connection.getExecutor()));
+      } catch (error) {
+        await sql.raw("rollback").execute(connection);
+        throw error;
+      }
+      await sql.raw("commit").execute(connection);
+      return result;
     });
+  const transactionOver = (executor: QueryExecutor): Tx =>
+    new Transaction<DB>({ config: { dialect }, dialect, driver: transactionDriver, executor });
   return {
     kind,
     owner,
-    withTenant: (claims, fn) =>
-      inTransaction(beginAs("authenticated", JSON.stringify(claims), "read write"), fn, false),
-    readAsTenant: (claims, fn) =>
-      inTransaction(beginAs("authenticated", JSON.stringify(claims), "read only"), fn, true),
-    withService: (fn) => inTransaction(BEGIN_AS_SERVICE, fn, false),
-    async callServiceFunction<R>(name: ServiceFunction, args: readonly unknown[]) {
-      return (await owner.executeQuery<R>(serviceFunctionCall(name, args))).rows;
+    withTenant: (claims, fn) => inTransaction(beginAs("authenticated", JSON.stringify(claims)), fn),
+    readAsTenant: (claims, fn) => {
+      const setup = setupAs("authenticated", JSON.stringify(claims));
+      return messageSession((send) => {
+        const reader: DatabaseConnection = {
+          executeQuery: async <R>(query: CompiledQuery) =>
+            (await send(tenantReadMessage(setup, query))) as QueryResult<R>,
+          streamQuery: () => {
+            throw new Error("a tenant read does not stream");
+          },
+        };
+        return fn(transactionOver(owner.getExecutor().withConnectionProvider(new SingleConnectionProvider(reader))));
+      });
     },
+    withService: (fn) => inTransaction(BEGIN_AS_SERVICE, fn),
+    callServiceFunction: async <R>(name: ServiceFunction, args: readonly unknown[]) =>
+      (await owner.executeQuery<R>(serviceFunctionCall(name, args))).rows,
     close: () => owner.destroy(),
   };
 }

@@ -16,7 +16,7 @@ export interface ApiContext {
   /** Null with the reason when there was no token or it did not verify. */
   session: Session | null;
   sessionProblem: string | null;
-  /** "read" for queries: a READ ONLY transaction answered before its commit (readAsTenant). */
+  /** "read" for queries: each query a READ ONLY transaction sent with its set-up in one message (readAsTenant). */
   tenantDb: (session: Session, access: "read" | "write") => <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
   ensureOrganization: (session: Session) => Promise<void>;
   rateLimit: RateLimiter;
@@ -109,7 +109,7 @@ export const orgProcedure = protectedProcedure.meta({ access: "org" }).use(async
     });
   }
   await ctx.ensureOrganization(session);
-  // Queries only read: Postgres holds them to it, and they are answered before their commit.
+  // Queries only read: Postgres holds them to it, one round trip a query.
   const db = ctx.tenantDb(session, type === "query" ? "read" : "write");
   return next({ ctx: { session, orgId: session.orgId, userId: session.userId, db } });
 });

@@ -18,6 +18,7 @@ import { inlineParameters, quoteLiteral } from "./inline-parameters.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import { sessionLockOf } from "./pglite-session-lock.ts";
 import type { DB } from "./schema.generated.ts";
+import { parseTimestamptz, TIMESTAMPTZ_OID } from "./timestamptz-parser.ts";
 
 /**
  * The verified session token's claims, as Supabase's gateway would set them. Policies
@@ -80,10 +81,15 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
       // A server that does not answer (a network partition, a stopped VM) fails the request
       // after this rather than holding it, and the webhook's provider retries.
       connectionTimeoutMillis: 10_000,
-      // Counts come back as int8; every count we take fits a JS number.
+      // Counts come back as int8; every count we take fits a JS number. timestamptz is read
+      // without regular expressions (the same Dates, faster).
       types: {
         getTypeParser: ((oid: number, format?: "text" | "binary") =>
-          oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          oid === INT8_OID
+            ? Number
+            : oid === TIMESTAMPTZ_OID && format !== "binary"
+              ? parseTimestamptz
+              : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
     // An idle connection the server closed (restart, failover, pooler recycling) is dropped

@@ -36,6 +36,34 @@ describe.each(testLanes())("rate limits in the database (%s)", (lane) => {
     expect(await anonymous.take("user_1:org_1")).toBeGreaterThan(0);
   });
 
+  it("takes a busy key's permits in blocks: a statement per block, never more than the limit in all", async () => {
+    const statements: number[] = [];
+    const counted = (database: Database, index: number): Database => ({
+      ...database,
+      callServiceFunction: (name, args) => {
+        statements[index] = (statements[index] ?? 0) + 1;
+        return database.callServiceFunction(name, args);
+      },
+    });
+    // One process: 1, 2, 4 … up to a tenth of the limit; 300 takes in 9 statements.
+    const alone = createRateLimiter({ database: counted(scratch.database, 0), bucket: "blocks", limit: 1_000 });
+    for (let i = 0; i < 300; i++) expect(await alone.take("busy")).toBe(0);
+    expect(statements[0]).toBe(9);
+    // Two processes taking at once, 150 each against a limit of 100: never more than 100 allowed,
+    // and at most a block (10) each left unspent when the window fills.
+    const first = createRateLimiter({ database: counted(scratch.database, 1), bucket: "shared", limit: 100 });
+    const second = createRateLimiter({ database: counted(other, 2), bucket: "shared", limit: 100 });
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? first : second).take("busy")));
+    const allowed = results.filter((wait) => wait === 0).length;
+    expect(allowed).toBeLessThanOrEqual(100);
+    expect(allowed).toBeGreaterThanOrEqual(80);
+    for (const wait of results.filter((wait) => wait > 0)) expect(wait).toBeGreaterThanOrEqual(59);
+    expect((statements[1] ?? 0) + (statements[2] ?? 0)).toBeLessThan(40);
+    const { rows } = await sql<{ hits: number }>`select hits from app.rate_limits
+      where bucket = 'shared' and key = 'busy'`.execute(scratch.database.owner);
+    expect(rows[0]?.hits).toBeGreaterThanOrEqual(100);
+  });
+
   it("tells waitFor of its own refusals only, until the window resets", async () => {
     const first = createRateLimiter({ database: scratch.database, bucket: "hint", limit: 1, windowMs: 1_500 });
     const second = createRateLimiter({ database: other, bucket: "hint", limit: 1, windowMs: 1_500 });

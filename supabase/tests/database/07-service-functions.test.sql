@@ -5,22 +5,22 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(18);
+select plan(21);
 
 select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as service_role (its owner)')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
-                             'app.take_rate_limit(text, text, integer)'::regprocedure)
+                             'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
 select ok(prosecdef, proname || ' is security definer')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
-                             'app.take_rate_limit(text, text, integer)'::regprocedure)
+                             'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
 select ok(proconfig @> array['search_path=""'], proname || ' pins an empty search_path')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
-                             'app.take_rate_limit(text, text, integer)'::regprocedure)
+                             'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
 select ok(not has_function_privilege(role, 'app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'execute'),
           role || ' may not record call reports')
@@ -29,7 +29,7 @@ select ok(not has_function_privilege(role, 'app.relay_outbox(bigint[], integer, 
           role || ' may not take the outbox')
   from unnest(array['anon', 'authenticated']) as role;
 
-select ok(not has_function_privilege(role, 'app.take_rate_limit(text, text, integer)', 'execute'),
+select ok(not has_function_privilege(role, 'app.take_rate_limit(text, text, integer, integer)', 'execute'),
           role || ' may not count rate limits')
   from unnest(array['anon', 'authenticated']) as role;
 -- Counts that are worth nothing after a crash: no WAL, so no flush per counted request.
@@ -43,6 +43,13 @@ select throws_ok(
 reset role;
 select ok(has_function_privilege('service_role', 'app.relay_outbox(bigint[], integer, integer)', 'execute'),
           'service_role may take the outbox');
+
+-- Permits are taken in blocks: each take adds its permits to the window's count, and a window
+-- that ended starts again at the block taken.
+select is((select hits from app.take_rate_limit('pgtap', 'k', 60000, 5)), 5, 'a first block of 5 counts 5');
+select is((select hits from app.take_rate_limit('pgtap', 'k', 60000, 3)), 8, 'a second block adds to the window');
+update app.rate_limits set resets_at = now() - interval '1 second' where bucket = 'pgtap';
+select is((select hits from app.take_rate_limit('pgtap', 'k', 60000, 2)), 2, 'an ended window starts again');
 
 select * from finish();
 rollback;

@@ -34,6 +34,19 @@ describe.each(testLanes())("HTTP surface on %s", (lane) => {
       });
     expect((await preflight(WEB_ORIGIN)).headers.get("access-control-allow-origin")).toBe(WEB_ORIGIN);
     expect((await preflight("https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+    // A request itself: the answer names the allowed origin, varies by Origin, keeps its body.
+    const call = (origin: string) =>
+      fetch(`${api.url}/trpc/calls.list?input=${encodeURIComponent(JSON.stringify({ limit: 5 }))}`, {
+        headers: { origin, authorization: `Bearer ${api.token({ orgId: ORG_A })}`, "x-request-id": "req-cors" },
+      });
+    const allowed = await call(WEB_ORIGIN);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(WEB_ORIGIN);
+    expect(allowed.headers.get("vary")?.split(/,\s*/)).toContain("Origin");
+    expect(allowed.headers.get("x-request-id")).toBe("req-cors");
+    expect((await allowed.json()).result.data.items.length).toBeGreaterThan(0);
+    const refused = await call("https://evil.example");
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    expect(refused.headers.get("vary")?.split(/,\s*/)).toContain("Origin");
   });
 
   it("answers UNAUTHORIZED with the reason over HTTP", async () => {

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { type Database, isDatabaseUnavailable, readMigrations, type Tx } from "@callflow/db";
 import { paidPlans } from "@callflow/domain";
 import type { BillingProvider, PhoneNumberDirectory, PlanPrice } from "@callflow/providers";
-import { Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { sql } from "kysely";
@@ -69,6 +69,41 @@ export interface AppOptions {
 
 type Variables = { requestId: string; log: Log };
 
+/**
+ * A header on the response a handler returned. Hono's c.header() after the handler copies the
+ * response into one with a streamed body, which the Node adapter then writes chunk by chunk:
+ * setting the header on the response itself keeps the single write. A response whose headers
+ * are immutable (one from fetch) gets c.header()'s copy.
+ */
+function setResponseHeader(c: Context, name: string, value: string, append = false) {
+  try {
+    if (append) c.res.headers.append(name, value);
+    else c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value, { append });
+  }
+}
+
+/**
+ * CORS for the dashboard's origins: preflights are Hono's cors(); on every other request the
+ * headers it would add are set once the response exists (setResponseHeader), not before it,
+ * which would make Hono copy the handler's response into a new one.
+ */
+function corsFor(origins: readonly string[]): MiddlewareHandler {
+  const preflight = cors({
+    origin: [...origins],
+    allowHeaders: ["authorization", "content-type", "x-request-id"],
+    maxAge: 600,
+  });
+  return async (c, next) => {
+    if (c.req.method === "OPTIONS") return preflight(c, next);
+    await next();
+    const origin = c.req.header("origin");
+    if (origin && origins.includes(origin)) setResponseHeader(c, "access-control-allow-origin", origin);
+    setResponseHeader(c, "vary", "Origin", true);
+  };
+}
+
 export function createApp(options: AppOptions) {
   const { database, log } = options;
   const ensureOrganization = createOrganizationProvisioner(database);
@@ -95,7 +130,7 @@ export function createApp(options: AppOptions) {
     c.set("log", requestLog);
     const started = performance.now();
     await next();
-    c.header("x-request-id", requestId);
+    setResponseHeader(c, "x-request-id", requestId);
     requestLog.info("request", {
       method: c.req.method,
       path: c.req.path,
@@ -103,9 +138,7 @@ export function createApp(options: AppOptions) {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-  app.use(
-    cors({ origin: options.webOrigins, allowHeaders: ["authorization", "content-type", "x-request-id"], maxAge: 600 }),
-  );
+  app.use(corsFor(options.webOrigins));
   const limitBody = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),

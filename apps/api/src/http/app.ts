@@ -139,10 +139,14 @@ export function createApp(options: AppOptions) {
     });
   });
   app.use(corsFor(options.webOrigins));
-  const limitBody = bodyLimit({
+  const limitAnyBody = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
   });
+  // A GET's or HEAD's body is read by no handler (the adapter drains it), and asking Hono's
+  // bodyLimit about it would build the whole fetch Request of every tRPC query.
+  const limitBody: MiddlewareHandler = (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitAnyBody(c, next);
   // /api/inngest has its own limit: a run's state can be larger than any request of ours.
   app.use("/trpc/*", limitBody);
   if (options.webhookAllowedCidrs?.length) app.use("/webhooks/*", webhookAllowlist(options.webhookAllowedCidrs));

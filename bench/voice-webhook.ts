@@ -6,6 +6,8 @@
 // Goals: >= 1,500 req/s and p99 <= 50 ms at 64 connections, no errors.
 // `--traced`: the product exports its spans over OTLP/HTTP to the same receiver (as with
 // OTEL_EXPORTER_OTLP_ENDPOINT set), figures named voice_webhook_traced_*: tracing's overhead.
+// `--logged`: each call already has its log (as the incoming webhook leaves it, ringing), so
+// each final status is recorded, then settled by a second statement; figures voice_webhook_logged_*.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -53,12 +55,14 @@ const options = flags(
     // Dropped and made again by each run: runs sharing a server need names of their own.
     database: "callflow_bench_voice",
     traced: false,
+    logged: false,
   },
   { requests: 4_000, duration: 10, warmup: 300, serialRequests: 200 },
 );
 const DATABASE = options.database;
 const ORG = "org_bench_voice";
 const BUSINESS_NUMBER = "+15550100001";
+const VARIANT = `${options.traced ? "traced_" : ""}${options.logged ? "logged_" : ""}`;
 
 // ---- setup
 printMachine("voice-webhook");
@@ -101,10 +105,11 @@ const product = await startProductProcess({
 });
 const database = await openDatabase({ databaseUrl, poolSize: 1 });
 await database.owner.insertInto("organizations").values({ id: ORG, name: "Bench voice" }).execute();
-await database.owner
+const phoneNumber = await database.owner
   .insertInto("phone_numbers")
   .values({ organization_id: ORG, e164: BUSINESS_NUMBER, label: "main" })
-  .execute();
+  .returning("id")
+  .executeTakeFirstOrThrow();
 
 const bare = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./bare-hono.ts", import.meta.url))], {
   stdio: ["ignore", "pipe", "inherit"],
@@ -122,6 +127,14 @@ let nextIndex = 0;
 const sentToWebhook: string[] = [];
 const callerOf = (i: number) => `+1512${String(2_000_000 + (i % options.callers)).padStart(7, "0")}`;
 
+/** `--logged`: the calls' logs as the incoming webhook leaves them, written before the lane starts. */
+async function logCalls(sids: string[], callers: string[]): Promise<void> {
+  await sql`
+    insert into public.call_logs (organization_id, call_sid, phone_number_id, from_number, to_number, status)
+    select ${ORG}, sid, ${phoneNumber.id}::uuid, caller, ${BUSINESS_NUMBER}, 'ringing'
+      from unnest(${sids}::text[], ${callers}::text[]) as call(sid, caller)`.execute(database.owner);
+}
+
 /** Signs every callback of a lane before it starts (outside the measured window), then sends them. */
 async function lane(url: string, connections: number, requests: number, warmup: number): Promise<LoadResult> {
   const first = nextIndex;
@@ -137,6 +150,13 @@ async function lane(url: string, connections: number, requests: number, warmup: 
       }),
     );
   }
+  const logged = options.logged && url === product.url;
+  const sids = callbacks.map((_, i) => callSidOf(runTag, first + i));
+  if (logged)
+    await logCalls(
+      sids,
+      sids.map((_, i) => callerOf(first + i)),
+    );
   const client = keepAliveClient(url, connections);
   const result = await runLoad(
     { clients: connections, requests, warmup, seconds: options.duration, firstIndex: first },
@@ -149,6 +169,9 @@ async function lane(url: string, connections: number, requests: number, warmup: 
   );
   client.close();
   nextIndex = first + result.issued;
+  // Logs of calls the lane's time ran out before: no callback came for them.
+  if (logged)
+    await sql`delete from public.call_logs where call_sid = any(${sids.slice(result.issued)})`.execute(database.owner);
   if (url === product.url) for (let i = first; i < nextIndex; i++) sentToWebhook.push(callSidOf(runTag, i));
   return result;
 }
@@ -183,15 +206,14 @@ try {
     );
     console.log(`  webhook: ${describeCpu(cpu)} (the load generator and the Inngest receiver are this process)`);
     for (const sample of [...bareRun.errorSamples, ...hook.errorSamples]) console.log(`  error: ${sample}`);
-    const name = `voice_webhook_${options.traced ? "traced_" : ""}${phase.connections}`;
+    const name = `voice_webhook_${VARIANT}${phase.connections}`;
     figure(`${name}_rps`, hook.rps, "req/s", `bare_hono_${phase.connections}_rps`);
     figure(`bare_hono_${phase.connections}_rps`, bareRun.rps, "req/s");
     latencyFigures(name, hook.latencies.summary(), ["p50", "p95", "p99"], `bare_hono_${phase.connections}`);
     latencyFigures(`bare_hono_${phase.connections}`, bareRun.latencies.summary(), ["p50", "p95", "p99"]);
     figure(`${name}_api_cpu_per_request`, ((cpu.seconds.api ?? 0) * 1000) / hook.issued, "ms");
     figure(`${name}_postgres_cpu_per_request`, ((cpu.seconds.postgres ?? 0) * 1000) / hook.issued, "ms");
-    if (phase.connections > 1)
-      figure(`voice_webhook_${options.traced ? "traced_" : ""}vs_bare_hono`, hook.rps / bareRun.rps, "ratio");
+    if (phase.connections > 1) figure(`voice_webhook_${VARIANT}vs_bare_hono`, hook.rps / bareRun.rps, "ratio");
   }
 
   // ---- report (the run): one row and one event per callback sent

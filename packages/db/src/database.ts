@@ -36,7 +36,7 @@ export interface SessionClaims {
 export type Tx = Transaction<DB>;
 
 /** The server-side functions that run as service_role (SECURITY DEFINER, owned by it). */
-export type ServiceFunction = "app.record_call_report" | "app.relay_outbox" | "app.take_rate_limit";
+export type ServiceFunction = "app.record_call_report" | "app.settle_call" | "app.relay_outbox" | "app.take_rate_limit";
 
 /** `select * from <name>($1, …, $n)`: the same text every time, so no compiling per call. */
 export function serviceFunctionCall(name: ServiceFunction, args: readonly unknown[]): CompiledQuery {
@@ -61,7 +61,7 @@ export interface Database {
    * One call of a server-side function in `app` as a statement of its own: no transaction
    * around it, one round trip. The call is made as the connecting role, so only for
    * SECURITY DEFINER functions owned by service_role, whose bodies run as service_role with
-   * their own search_path (app.record_call_report, app.relay_outbox).
+   * their own search_path (app.record_call_report, app.settle_call, app.relay_outbox).
    */
   callServiceFunction<R>(name: ServiceFunction, args: readonly unknown[]): Promise<R[]>;
   /** The connecting role itself, for migrations and tooling; never for requests. */

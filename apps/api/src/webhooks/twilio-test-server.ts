@@ -3,7 +3,7 @@
 // with requests signed by the twilio SDK and events recorded instead of sent.
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { Tx } from "@callflow/db";
+import type { Database, Tx } from "@callflow/db";
 import {
   type FixtureIds,
   insertTwoOrgFixture,
@@ -57,6 +57,11 @@ export interface TwilioTestServer {
   /** What the webhooks logged for operators, one object a line, oldest first. */
   logs: Array<{ level: string; msg: string } & Record<string, unknown>>;
   post(path: string, params: TwilioForm, options?: PostOptions): Promise<Response>;
+  /**
+   * The same signed request, to the webhooks of another process over `database` (the scratch
+   * database behind a wrapper, say one that dies between two statements).
+   */
+  postVia(database: Database, path: string, params: TwilioForm): Promise<Response>;
   /** Rows in every table a Twilio webhook writes. */
   rowCounts(): Promise<Record<WrittenTable, number>>;
   service<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
@@ -78,20 +83,22 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
   const scratch = await migratedDatabase(lane);
   const ids = (await insertTwoOrgFixture(scratch.database)) as TwilioTestServer["ids"];
   const logs: TwilioTestServer["logs"] = [];
-  const app = new Hono().route(
-    "/webhooks/twilio",
-    twilioWebhooks({
-      database: scratch.database,
-      authToken: AUTH_TOKEN,
-      publicUrl: PUBLIC_URL,
-      log: createLog("debug", {}, (line) => {
-        logs.push(JSON.parse(line));
-        return true;
+  const webhooksOver = (database: Database) =>
+    new Hono().route(
+      "/webhooks/twilio",
+      twilioWebhooks({
+        database,
+        authToken: AUTH_TOKEN,
+        publicUrl: PUBLIC_URL,
+        log: createLog("debug", {}, (line) => {
+          logs.push(JSON.parse(line));
+          return true;
+        }),
+        // No relay: tests read what the webhooks wrote to the outbox.
+        outbox: { wake() {} },
       }),
-      // No relay: tests read what the webhooks wrote to the outbox.
-      outbox: { wake() {} },
-    }),
-  );
+    );
+  const app = webhooksOver(scratch.database);
   const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => http.once("listening", () => resolve()));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -118,14 +125,13 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
         options.signature !== undefined
           ? options.signature
           : twilio.getExpectedTwilioSignature(options.token ?? AUTH_TOKEN, signedUrl, options.signedParams ?? params);
-      return fetch(`${url}/webhooks/twilio${target}`, {
-        method: "POST",
-        headers: {
-          "content-type": options.contentType ?? "application/x-www-form-urlencoded",
-          ...(signature === null ? {} : { "x-twilio-signature": signature }),
-        },
-        body: options.body ?? formBody(params),
-      });
+      return fetch(`${url}/webhooks/twilio${target}`, signedRequest(signature, options, params));
+    },
+    postVia(database: Database, path: string, params: TwilioForm) {
+      const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}/webhooks/twilio${path}`, params);
+      return Promise.resolve(
+        webhooksOver(database).request(`${url}/webhooks/twilio${path}`, signedRequest(signature, {}, params)),
+      );
     },
     async rowCounts() {
       const counts = {} as Record<WrittenTable, number>;
@@ -144,6 +150,17 @@ export async function startTwilioTestServer(lane: LaneName): Promise<TwilioTestS
     },
   };
   return server;
+}
+
+function signedRequest(signature: string | null, options: PostOptions, params: TwilioForm): RequestInit {
+  return {
+    method: "POST",
+    headers: {
+      "content-type": options.contentType ?? "application/x-www-form-urlencoded",
+      ...(signature === null ? {} : { "x-twilio-signature": signature }),
+    },
+    body: options.body ?? formBody(params),
+  };
 }
 
 /** The reason a webhook gave for refusing a request. */

@@ -2,6 +2,7 @@
 // SDK), in every order and repeated: the TwiML each answers, the outcome each call settles
 // on, one call log and one call/completed per call, and refusals that store nothing.
 
+import type { Database } from "@callflow/db";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { parseTwiml } from "@callflow/devstack";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -261,6 +262,37 @@ describe.each(testLanes())("the voice flow's webhooks on %s", (lane) => {
       expect(await eventsFor(sid)).toEqual([
         { name: "call/completed", id: sid, data: { callSid: sid, organizationId: ORG_A, callLogId: log?.id } },
       ]);
+    });
+
+    it("settles the call as voicemail for a Record action delivered again after the process died before settling it", async () => {
+      const sid = newCallSid();
+      const call = callbacksOf(sid);
+      await send(call.incoming as Callback);
+      await send(call.dial("no-answer"));
+      const database = server.scratch.database;
+      const dying: Database = {
+        ...database,
+        callServiceFunction: (name, args) =>
+          name === "app.settle_call"
+            ? Promise.reject(new Error("the process died here"))
+            : database.callServiceFunction(name, args),
+      };
+      const [path, params] = call.recordAction("23");
+      expect((await server.postVia(dying, path, params)).status).not.toBe(200);
+      expect(await callLog(sid)).toMatchObject({ recording_duration_seconds: 23, outcome_settled_at: null });
+      expect(await eventsFor(sid)).toEqual([]);
+
+      // Twilio's retry is answered only with the outcome and call/completed written.
+      await send(call.recordAction("23"));
+      const log = await callLog(sid);
+      expect(log).toMatchObject({ outcome: "voicemail", outcome_source: "recording" });
+      expect(await eventsFor(sid)).toEqual([
+        { name: "call/completed", id: sid, data: { callSid: sid, organizationId: ORG_A, callLogId: log?.id } },
+      ]);
+      await send(call.recordAction("23"));
+      await send(call.status("40"));
+      expect(await graceOver()).toBe(0);
+      expect(await eventsFor(sid)).toHaveLength(1);
     });
 
     it.each([

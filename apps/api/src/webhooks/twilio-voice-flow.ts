@@ -1,11 +1,14 @@
 // What the voice webhooks share: each callback writes the facts it reports to the call's log
 // in one statement, app.record_call_report (which also locks the row, so callbacks of one call
 // take turns), then the call's outcome is settled from everything known (settleCallOutcome)
-// exactly once: one statement sets it and writes call/completed to the outbox, with the
-// CallSid as event id; for a new row whose report settles it, the recording statement itself.
-// After that the outcome never changes, whatever arrives later: the functions may have read it.
-// A final status that finds the Dial or Record action still due leaves the call to
-// settleOverdueCalls (twilio-voice-overdue.ts), which settles it once the grace has passed.
+// exactly once: one statement, app.settle_call, sets it and writes call/completed to the
+// outbox, with the CallSid as event id; for a new row whose report settles it, the recording
+// statement itself. A callback delivered again is answered as a repeat only once its call is
+// settled: before that it settles the call from the facts its first delivery wrote, so no 200
+// comes before the effect. After that the outcome never changes, whatever arrives later: the
+// functions may have read it. A final status that finds the Dial or Record action still due
+// leaves the call to settleOverdueCalls (twilio-voice-overdue.ts), which settles it once the
+// grace has passed.
 import { randomUUID } from "node:crypto";
 import { type CallLogs, type Database, serviceFunctionCall, type Tx } from "@callflow/db";
 import {
@@ -190,11 +193,13 @@ export class NumberOwnerMemo {
 export type Ingested = "unowned" | "repeat" | "recorded" | "settled";
 
 /**
- * A callback that is its own delivery (the status callback, the Record action) in one
- * statement, with no transaction around it: receipt, contact, call log and, when the report
- * alone settles a new row for the org `owners` expected, its outcome and call/completed.
- * Otherwise a row the report now settles is settled by a second statement; a crash between
- * the two leaves an ended, unsettled call, which settleOverdueCalls settles after its grace.
+ * A callback that is its own delivery (the status callback, the Record action) with no
+ * transaction around it: one statement records the receipt, contact and call log and, when the
+ * report alone settles a new row for the org `owners` expected, its outcome and call/completed.
+ * Otherwise a row whose facts now settle it is settled by a second statement (app.settle_call):
+ * two round trips. A crash between the two leaves the receipt beside an unsettled call; the
+ * callback's retry is then not taken as a repeat (record_call_report hands the call back) and
+ * settles it before it is answered.
  */
 export async function ingestCallReport(
   database: Database,
@@ -211,11 +216,10 @@ export async function ingestCallReport(
   if (recorded.organization_id) owners.remember(called, recorded.organization_id);
   if (recorded.result !== "recorded" || !recorded.call) return "repeat";
   if (recorded.settled) return "settled";
-  const call = recorded.call;
-  const answeredMinSeconds = recorded.answered_min_seconds ?? 0;
-  if (call.outcome_settled_at || !outcomeOf(call, answeredMinSeconds, false)) return "recorded";
-  const settled = await database.withService((tx) => settleCall(tx, call, answeredMinSeconds));
-  return settled ? "settled" : "recorded";
+  const settle = settleCallArgs(recorded.call, recorded.answered_min_seconds ?? 0, false);
+  if (!settle) return "recorded";
+  const [settled] = await database.callServiceFunction<Settled>("app.settle_call", settle);
+  return settled?.settled ? "settled" : "recorded";
 }
 
 const factsOf = (
@@ -256,11 +260,30 @@ export async function recordRecordingReport(
   return row ?? null;
 }
 
+type Settled = { settled: boolean };
+
 /**
- * Settles the call's outcome when its facts do, once: sets it and writes call/completed in one
- * statement of the caller's transaction (no event when another settled it first). True when it
- * did (the outbox relay has an event to send). `overdue`: the final status has waited out its
- * grace (settleOverdueCalls).
+ * app.settle_call's arguments when the call's facts settle it now (null otherwise): the
+ * outcome settleCallOutcome gives and the call/completed event, with the CallSid as its id.
+ * `overdue`: the final status has waited out its grace (settleOverdueCalls).
+ */
+function settleCallArgs(row: SettleableCall, answeredMinSeconds: number, overdue: boolean): unknown[] | null {
+  if (row.outcome_settled_at) return null;
+  const settled = outcomeOf(row, answeredMinSeconds, overdue);
+  if (!settled) return null;
+  const event = eventWithTraceContext(
+    callCompleted.outbox(
+      { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
+      row.call_sid,
+    ),
+  );
+  return [row.id, row.organization_id, settled.outcome, settled.source, JSON.stringify(event)];
+}
+
+/**
+ * Settles the call's outcome when its facts do, once: app.settle_call sets it and writes
+ * call/completed in one statement of the caller's transaction (no event when another settled
+ * it first). True when it did (the outbox relay has an event to send).
  */
 export async function settleCall(
   tx: Tx,
@@ -268,25 +291,10 @@ export async function settleCall(
   answeredMinSeconds: number,
   { overdue = false }: { overdue?: boolean } = {},
 ): Promise<boolean> {
-  if (row.outcome_settled_at) return false;
-  const settled = outcomeOf(row, answeredMinSeconds, overdue);
-  if (!settled) return false;
-  const event = eventWithTraceContext(
-    callCompleted.outbox(
-      { callSid: row.call_sid, organizationId: row.organization_id, callLogId: row.id },
-      row.call_sid,
-    ),
-  );
-  const { rows } = await sql<{ id: string }>`
-    with settled as (
-      update public.call_logs set outcome = ${settled.outcome}, outcome_source = ${settled.source}, outcome_settled_at = now()
-       where id = ${row.id} and outcome_settled_at is null
-      returning id)
-    insert into app.event_outbox (event_id, name, data)
-    select ${event.id}, ${event.name}, ${JSON.stringify(event.data)}::jsonb from settled
-    on conflict (event_id) do nothing
-    returning event_id as id`.execute(tx);
-  return rows.length > 0;
+  const settle = settleCallArgs(row, answeredMinSeconds, overdue);
+  if (!settle) return false;
+  const { rows } = await tx.executeQuery<Settled>(serviceFunctionCall("app.settle_call", settle));
+  return rows[0]?.settled === true;
 }
 
 /** What the voice flow's TwiML needs to know about the business. */

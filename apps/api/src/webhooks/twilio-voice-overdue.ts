@@ -4,7 +4,9 @@
 // been over for VOICE_CALLBACK_GRACE_SECONDS, this settles it with what is known (missed
 // when neither came), in one transaction per call with its call/completed, as the webhooks do.
 // It also settles any other ended call left unsettled: the status callback writes the status
-// and settles in two statements when the row already existed, and a crash may come between.
+// and settles in two statements when the row already existed, and a crash may come between;
+// Twilio's retry of that callback settles the call before it is answered, but one that never
+// comes (Twilio retries once, and only when the connection failed) leaves it to this.
 import type { Database } from "@callflow/db";
 import { VOICE_CALLBACK_GRACE_SECONDS } from "@callflow/domain";
 import { sql } from "kysely";
@@ -31,7 +33,7 @@ export async function settleOverdueCalls(
       .select("organizations.answered_min_seconds")
       .where("call_logs.outcome_settled_at", "is", null)
       // Also a call that never came through the Voice URL, which settles at its final status:
-      // here only when a crash came between writing that status and settling it.
+      // here only when a crash came between writing that status and settling it, and no retry followed.
       .where("call_logs.outcome", "is", null)
       .where("call_logs.ended_at", "<=", sql<Date>`now() - make_interval(secs => ${graceSeconds})`)
       .orderBy("call_logs.ended_at")

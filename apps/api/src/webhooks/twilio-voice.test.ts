@@ -23,17 +23,18 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     await server.clearEvents();
   });
 
+  const callbackParams = (sid: string, status: string, extra: Record<string, string> = {}) => ({
+    AccountSid: "AC0123456789abcdef0123456789abcdef",
+    CallSid: sid,
+    CallStatus: status,
+    From: CALLER,
+    To: NUMBER_A,
+    Direction: "inbound",
+    Timestamp: "Wed, 25 Nov 2026 14:03:07 +0000",
+    ...extra,
+  });
   const callback = (sid: string, status: string, extra: Record<string, string> = {}) =>
-    server.post("/voice", {
-      AccountSid: "AC0123456789abcdef0123456789abcdef",
-      CallSid: sid,
-      CallStatus: status,
-      From: CALLER,
-      To: NUMBER_A,
-      Direction: "inbound",
-      Timestamp: "Wed, 25 Nov 2026 14:03:07 +0000",
-      ...extra,
-    });
+    server.post("/voice", callbackParams(sid, status, extra));
   const callLog = (sid: string) =>
     server.service((tx) => tx.selectFrom("call_logs").selectAll().where("call_sid", "=", sid).executeTakeFirst());
   const receipts = (sid: string) =>
@@ -248,7 +249,7 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     unownedNote: "nobody owns it",
   });
 
-  it("records and settles a new call of a number it has seen in one statement, with no transaction", async () => {
+  it("records and settles a new call of a number it has seen in one statement, and a call already logged in two, with no transaction", async () => {
     const used = { statements: 0, transactions: 0 };
     const database = server.scratch.database;
     const counting: Database = {
@@ -266,15 +267,22 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     // First sight of the number in this process: its org is learnt, the call settled by a second statement.
     const first = newCallSid();
     expect(await ingestCallReport(counting, owners, receiptOf(first), finalReport(first, 30))).toBe("settled");
-    expect(used).toEqual({ statements: 1, transactions: 1 });
+    expect(used).toEqual({ statements: 2, transactions: 0 });
     const second = newCallSid();
     expect(await ingestCallReport(counting, owners, receiptOf(second), finalReport(second, 3))).toBe("settled");
-    expect(used).toEqual({ statements: 2, transactions: 1 });
+    expect(used).toEqual({ statements: 3, transactions: 0 });
     expect(await callLog(second)).toMatchObject({ outcome: "missed", outcome_source: "status", status: "completed" });
     const log = await callLog(second);
     expect((await server.events()).slice(-1)).toEqual([
       { name: "call/completed", id: second, data: { callSid: second, organizationId: ORG_A, callLogId: log?.id } },
     ]);
+    // The common case: a call the incoming webhook logged, ended by its final status: two round trips.
+    const logged = newCallSid();
+    await callback(logged, "ringing");
+    expect(await ingestCallReport(counting, owners, receiptOf(logged), finalReport(logged, 30))).toBe("settled");
+    expect(used).toEqual({ statements: 5, transactions: 0 });
+    expect(await callLog(logged)).toMatchObject({ outcome: "answered", outcome_source: "status" });
+    expect((await server.events()).at(-1)?.id).toBe(logged);
     // A number whose org the process remembers wrongly: written for its real owner, settled by the second statement.
     owners.remember(NUMBER_B, ORG_A); // NUMBER_B is stored as sent
     const moved = newCallSid();
@@ -284,24 +292,109 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     expect((await server.events()).at(-1)?.data).toMatchObject({ organizationId: ORG_B });
   });
 
-  it("loses nothing when the process dies between writing a final status and settling the call", async () => {
+  /** The scratch database, except that app.settle_call waits for `before()` (and fails when it rejects). */
+  const settlingAfter = (before: () => Promise<void>): Database => {
+    const database = server.scratch.database;
+    return {
+      ...database,
+      async callServiceFunction(name, args) {
+        if (name === "app.settle_call") await before();
+        return database.callServiceFunction(name, args);
+      },
+    };
+  };
+  const finalStatus = { CallDuration: "30" };
+
+  it("answers a callback delivered again after the process died between recording and settling only with the call settled", async () => {
     const sid = newCallSid();
     await callback(sid, "ringing");
-    const dying: Database = {
-      ...server.scratch.database,
-      withService: () => Promise.reject(new Error("the process died here")),
-    };
-    await expect(ingestCallReport(dying, new NumberOwnerMemo(), receiptOf(sid), finalReport(sid, 30))).rejects.toThrow(
-      "the process died here",
-    );
+    const dying = settlingAfter(() => Promise.reject(new Error("the process died here")));
+    // The first delivery's recording statement commits (its receipt too), then the process dies: no 200.
+    const first = await server.postVia(dying, "/voice", callbackParams(sid, "completed", finalStatus));
+    expect(first.status).not.toBe(200);
     expect(await callLog(sid)).toMatchObject({ status: "completed", outcome: null, outcome_settled_at: null });
+    expect(await receipts(sid)).toHaveLength(2);
     expect(await server.events()).toEqual([]);
-    // Twilio does not retry a callback it got an answer to; the overdue sweep settles the call.
-    await settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
-    expect(await callLog(sid)).toMatchObject({ status: "completed", outcome: "answered", outcome_source: "status" });
+
+    // Twilio delivers it again (the connection failed): the 200 comes with the outcome and call/completed.
+    expect((await callback(sid, "completed", finalStatus)).status).toBe(200);
+    const settled = await callLog(sid);
+    expect(settled).toMatchObject({ status: "completed", outcome: "answered", outcome_source: "status" });
+    expect(await server.events()).toEqual([
+      { name: "call/completed", id: sid, data: { callSid: sid, organizationId: ORG_A, callLogId: settled?.id } },
+    ]);
+
+    // More repeats, one after another and at once: each a repeat now, writing nothing.
+    const before = await server.rowCounts();
+    expect((await callback(sid, "completed", finalStatus)).status).toBe(200);
+    const together = await Promise.all(Array.from({ length: 5 }, () => callback(sid, "completed", finalStatus)));
+    expect(together.map((response) => response.status)).toEqual(Array(5).fill(200));
+    expect(await server.rowCounts()).toEqual(before);
+    expect(await callLog(sid)).toEqual(settled);
     expect((await server.events()).map((event) => event.id)).toEqual([sid]);
+    expect(await receipts(sid)).toHaveLength(2);
+    // Nothing left for the sweep.
     await settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
+    expect(await callLog(sid)).toEqual(settled);
+    expect((await server.events()).filter((event) => event.id === sid)).toHaveLength(1);
+  });
+
+  it("settles the call for a repeat that arrives while the first delivery is between recording and settling", async () => {
+    const sid = newCallSid();
+    await callback(sid, "ringing");
+    let recorded!: () => void;
+    const between = new Promise<void>((resolve) => {
+      recorded = resolve;
+    });
+    let resume!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    const slow = settlingAfter(() => {
+      recorded();
+      return paused;
+    });
+    const first = server.postVia(slow, "/voice", callbackParams(sid, "completed", finalStatus));
+    await between;
+    expect(await callLog(sid)).toMatchObject({ status: "completed", outcome_settled_at: null });
+
+    expect((await callback(sid, "completed", finalStatus)).status).toBe(200);
+    expect(await callLog(sid)).toMatchObject({ outcome: "answered", outcome_source: "status" });
     expect((await server.events()).map((event) => event.id)).toEqual([sid]);
+
+    // The first delivery goes on: its settle finds the call settled, and adds nothing.
+    resume();
+    expect((await first).status).toBe(200);
+    expect((await server.events()).map((event) => event.id)).toEqual([sid]);
+  });
+
+  it("answers a repeat of a final status that leaves the Dial action due without writing again or settling", async () => {
+    const sid = newCallSid();
+    // As the incoming webhook logs a forwarded call.
+    const incoming: CallReport = {
+      callSid: sid,
+      from: CALLER,
+      to: NUMBER_A,
+      status: "in-progress",
+      voiceFlow: "forward",
+    };
+    const incomingReceipt = { ...receiptOf(sid), externalId: `${sid}:incoming` };
+    expect(await ingestCallReport(server.scratch.database, new NumberOwnerMemo(), incomingReceipt, incoming)).toBe(
+      "recorded",
+    );
+    expect((await callback(sid, "completed", finalStatus)).status).toBe(200);
+    const ended = await callLog(sid);
+    expect(ended).toMatchObject({ status: "completed", voice_flow: "forward", outcome_settled_at: null });
+    const before = await server.rowCounts();
+    expect((await callback(sid, "completed", finalStatus)).status).toBe(200);
+    expect(await server.rowCounts()).toEqual(before);
+    expect(await callLog(sid)).toEqual(ended);
+    expect(await server.events()).toEqual([]);
+    // The grace over, the sweep settles it (the Dial action never came): once.
+    await settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
+    await settleOverdueCalls(server.scratch.database, { graceSeconds: 0 });
+    expect(await callLog(sid)).toMatchObject({ outcome: "missed", outcome_source: "status" });
+    expect((await server.events()).filter((event) => event.id === sid)).toHaveLength(1);
   });
 
   it.each([

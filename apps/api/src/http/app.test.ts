@@ -43,7 +43,8 @@ describe.each(testLanes())("HTTP surface on %s", (lane) => {
     expect(allowed.headers.get("access-control-allow-origin")).toBe(WEB_ORIGIN);
     expect(allowed.headers.get("vary")?.split(/,\s*/)).toContain("Origin");
     expect(allowed.headers.get("x-request-id")).toBe("req-cors");
-    expect((await allowed.json()).result.data.items.length).toBeGreaterThan(0);
+    const body = (await allowed.json()) as { result: { data: { items: unknown[] } } };
+    expect(body.result.data.items.length).toBeGreaterThan(0);
     const refused = await call("https://evil.example");
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
     expect(refused.headers.get("vary")?.split(/,\s*/)).toContain("Origin");

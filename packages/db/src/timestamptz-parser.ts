@@ -20,6 +20,34 @@ function digits(text: string, from: number, to: number): number {
   return value;
 }
 
+/**
+ * A Date read from Postgres's UTC text, whose JSON is that text in ISO form: answering a list
+ * took a toISOString per timestamp, as long as parsing it. JSON and Date are the same as a
+ * plain Date's; once changed (setHours…) it answers as a plain Date does.
+ */
+class UtcTextDate extends Date {
+  readonly #text: string;
+  readonly #time: number;
+  constructor(time: number, text: string) {
+    super(time);
+    this.#time = time;
+    this.#text = text;
+  }
+  override toJSON(): string {
+    if (this.getTime() !== this.#time) return super.toJSON();
+    const text = this.#text;
+    // "2026-03-08 09:15:30.1234+00": milliseconds are the first three fraction digits.
+    const fraction =
+      text[19] === "."
+        ? text
+            .slice(20, text.length - 3)
+            .slice(0, 3)
+            .padEnd(3, "0")
+        : "000";
+    return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction}Z`;
+  }
+}
+
 export function parseTimestamptz(text: string): Date | number | null {
   // Fixed positions: "2026-03-08 09:15:30" is 19 characters, then fraction and zone.
   if (text.length < 22 || text[4] !== "-" || text[7] !== "-" || text[10] !== " " || text[13] !== ":") {
@@ -57,5 +85,6 @@ export function parseTimestamptz(text: string): Date | number | null {
   );
   // A non-digit anywhere made a NaN; Date.UTC reads years 0–99 as 1900–1999.
   if (Number.isNaN(utc) || Number.isNaN(offsetSeconds) || year < 100) return stockParser(text);
+  if (offsetSeconds === 0) return new UtcTextDate(utc, text);
   return new Date(utc - sign * offsetSeconds * 1000);
 }

@@ -108,3 +108,21 @@ describe("e164Schema", () => {
     expect(e164Schema.safeParse(15125550100).success).toBe(false);
   });
 });
+
+describe("parsePhoneNumber's remembered answers", () => {
+  it("answers a repeated input as the first time, with the default country in the key", () => {
+    const first = parsePhoneNumber("(512) 555-0100", "US");
+    expect(first).toEqual({ ok: true, e164: "+15125550100" });
+    expect(parsePhoneNumber("(512) 555-0100", "US")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Without the country the same text is not a number: the remembered US answer is not reused.
+    expect(parsePhoneNumber("(512) 555-0100").ok).toBe(false);
+  });
+
+  it("reads an input longer than any phone number every time, keeping nothing", () => {
+    const long = `+1 512 555 0100 ${"x".repeat(100)}`;
+    const first = parsePhoneNumber(long);
+    expect(parsePhoneNumber(long)).not.toBe(first);
+    expect(parsePhoneNumber(long)).toEqual(first);
+  });
+});

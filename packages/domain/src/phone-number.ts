@@ -43,6 +43,25 @@ export function isE164(s: string): boolean {
  * is needed for them.
  */
 export function parsePhoneNumber(input: string, defaultCountry?: CountryCode): PhoneNumberResult {
+  // The same few numbers come back with every callback of a call, and reading one with its
+  // country's metadata was a tenth of a voice webhook's CPU: answers to short inputs are kept.
+  if (input.length > MAX_REMEMBERED_INPUT) return readPhoneNumber(input, defaultCountry);
+  const key = `${defaultCountry ?? ""}|${input}`;
+  let result = remembered.get(key);
+  if (!result) {
+    result = Object.freeze(readPhoneNumber(input, defaultCountry));
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+    remembered.set(key, result);
+  }
+  return result;
+}
+
+/** Inputs longer than any way of writing a phone number are read each time, never kept. */
+const MAX_REMEMBERED_INPUT = 40;
+const MAX_REMEMBERED = 10_000;
+const remembered = new Map<string, PhoneNumberResult>();
+
+function readPhoneNumber(input: string, defaultCountry?: CountryCode): PhoneNumberResult {
   const text = input
     .trim()
     .replace(/^whatsapp:/i, "")

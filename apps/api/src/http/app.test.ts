@@ -71,6 +71,20 @@ describe.each(testLanes())("HTTP surface on %s", (lane) => {
       body: `Body=${"x".repeat(70 * 1024)}`,
     });
     expect(webhook.status).toBe(413);
+    // Chunked, with no Content-Length to go by: the body is counted as it arrives.
+    const chunk = new TextEncoder().encode(`Body=${"x".repeat(16 * 1024)}`);
+    const chunked = await fetch(`${api.url}/webhooks/twilio/voice`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 5; i++) controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
   });
 
   it("caps the batch size", async () => {

@@ -143,10 +143,17 @@ export function createApp(options: AppOptions) {
     maxSize: options.maxBodyBytes,
     onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
   });
-  // A GET's or HEAD's body is read by no handler (the adapter drains it), and asking Hono's
-  // bodyLimit about it would build the whole fetch Request of every tRPC query.
-  const limitBody: MiddlewareHandler = (c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitAnyBody(c, next);
+  // Asking Hono's bodyLimit builds the request's whole fetch Request (and then a streamed body)
+  // even when a header decides: a GET's or HEAD's body is read by no handler (the adapter drains
+  // it), and a Content-Length is all Node lets through. Only a chunked body is counted.
+  const limitBody: MiddlewareHandler = (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const length = c.req.header("content-length");
+    if (length !== undefined && c.req.header("transfer-encoding") === undefined && /^\d{1,15}$/.test(length)) {
+      return Number(length) > options.maxBodyBytes ? limitAnyBody(c, next) : next();
+    }
+    return limitAnyBody(c, next);
+  };
   // /api/inngest has its own limit: a run's state can be larger than any request of ours.
   app.use("/trpc/*", limitBody);
   if (options.webhookAllowedCidrs?.length) app.use("/webhooks/*", webhookAllowlist(options.webhookAllowedCidrs));

@@ -23,10 +23,13 @@ import {
   type LoadResult,
   latencyFigures,
   ownCpuSeconds,
+  peakRssMb,
   postgresCpu,
   printMachine,
   printTable,
   processCpuSeconds,
+  resetPeakRss,
+  rssMb,
   runLoad,
 } from "./measure.ts";
 import { benchDatabaseUrl } from "./postgres-server.ts";
@@ -109,7 +112,11 @@ try {
       loadGenerator: ownCpuSeconds,
       postgres: postgresCpu(databaseName),
     });
+    // The product's memory over this load: its RSS before, and its peak (VmHWM, reset first).
+    const rssBefore = rssMb(product.pid);
+    resetPeakRss(product.pid);
     const viaHttp = await httpLane(phase.clients, phase.requests, phase.warmup);
+    const peakRss = peakRssMb(product.pid);
     const cpu = endCpu();
 
     // ---- report
@@ -133,6 +140,8 @@ try {
     figure(`${prefix}_http_vs_direct_p95`, viaHttp.latencies.summary().p95 / direct.latencies.summary().p95, "ratio");
     figure(`${prefix}_api_cpu_per_request`, ((cpu.seconds.api ?? 0) * 1000) / requests, "ms");
     figure(`${prefix}_postgres_cpu_per_request`, ((cpu.seconds.postgres ?? 0) * 1000) / requests, "ms");
+    figure(`${prefix}_api_peak_rss`, peakRss, "MB", `${prefix}_api_rss_before`);
+    figure(`${prefix}_api_rss_before`, rssBefore, "MB");
     figure(`${prefix}_errors`, viaHttp.errors + direct.errors, "count");
   }
 } finally {

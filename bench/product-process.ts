@@ -1,5 +1,5 @@
 // The product in its own process, started as `npm start` starts it (apps/api/src/main.ts
-// with the environment), so a load generator in the benchmark's process does not share
+// with API_NODE_FLAGS and the environment), so a load generator in the benchmark's process does not share
 // its event loop. Reached over HTTP only; its pid is for CPU and memory accounting.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { apiWorkerPids } from "@callflow/api/cluster-workers";
+import { API_NODE_FLAGS } from "@callflow/api/node-flags";
 import { inheritedEnvironment } from "@callflow/db";
 import { openDevTokenIssuer } from "@callflow/devstack";
 import { sleep } from "./measure.ts";
@@ -61,7 +62,7 @@ export async function startProductProcess(env: Record<string, string> = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/api/src/main.ts"], {
+  const child = spawn(process.execPath, [...API_NODE_FLAGS, "--import", "tsx", "apps/api/src/main.ts"], {
     cwd: ROOT,
     env: {
       ...inheritedEnvironment(),

@@ -18,6 +18,7 @@ const BENCHMARKS = [
   "stripe-sandbox",
   "security",
   "metrics-scrape",
+  "api-memory",
 ];
 const options = flags(`run-all: ${BENCHMARKS.join(", ")}`, { only: "" });
 const README = fileURLToPath(new URL("./README.md", import.meta.url));

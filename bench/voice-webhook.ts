@@ -23,10 +23,13 @@ import {
   type LoadResult,
   latencyFigures,
   ownCpuSeconds,
+  peakRssMb,
   postgresCpu,
   printMachine,
   printTable,
   processCpuSeconds,
+  resetPeakRss,
+  rssMb,
   runLoad,
   sleep,
 } from "./measure.ts";
@@ -190,7 +193,11 @@ try {
       loadGenerator: ownCpuSeconds,
       postgres: postgresCpu(DATABASE),
     });
+    // The product's memory over this load: its RSS before, and its peak (VmHWM, reset first).
+    const rssBefore = rssMb(product.pid);
+    resetPeakRss(product.pid);
     const hook = await lane(product.url, phase.connections, phase.requests, phase.warmup);
+    const peakRss = peakRssMb(product.pid);
     const cpu = endCpu();
     errors += hook.errors + bareRun.errors;
 
@@ -213,6 +220,8 @@ try {
     latencyFigures(`bare_hono_${phase.connections}`, bareRun.latencies.summary(), ["p50", "p95", "p99"]);
     figure(`${name}_api_cpu_per_request`, ((cpu.seconds.api ?? 0) * 1000) / hook.issued, "ms");
     figure(`${name}_postgres_cpu_per_request`, ((cpu.seconds.postgres ?? 0) * 1000) / hook.issued, "ms");
+    figure(`${name}_api_peak_rss`, peakRss, "MB", `${name}_api_rss_before`);
+    figure(`${name}_api_rss_before`, rssBefore, "MB");
     if (phase.connections > 1) figure(`voice_webhook_${VARIANT}vs_bare_hono`, hook.rps / bareRun.rps, "ratio");
   }
 

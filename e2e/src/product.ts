@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { API_NODE_FLAGS } from "@callflow/api/node-flags";
 import { inheritedEnvironment } from "@callflow/db";
 import { openDevTokenIssuer, TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
 import twilio from "twilio";
@@ -57,7 +58,14 @@ export async function startProduct(
   // SIGUSR2 writes a diagnostic report (the main thread's JavaScript stack, even when it is
   // busy): what a product that does not stop was doing.
   const reportDir = mkdtempSync(join(tmpdir(), "callflow-e2e-report-"));
-  const nodeArgs = ["--report-on-signal", `--report-directory=${reportDir}`, "--import", "tsx", "apps/api/src/main.ts"];
+  const nodeArgs = [
+    ...API_NODE_FLAGS,
+    "--report-on-signal",
+    `--report-directory=${reportDir}`,
+    "--import",
+    "tsx",
+    "apps/api/src/main.ts",
+  ];
   const child: ChildProcess = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: {

@@ -86,7 +86,7 @@ export async function startCallflow(
   const stops = new Stops(log);
   try {
     // First started, last stopped: every part's spans go through it, and the last are exported.
-    const tracing = startTracing(config.tracing);
+    const tracing = await startTracing(config.tracing);
     stops.add("tracing", () => tracing.shutdown());
     const { database, socketUrl } = await openTheDatabase(config, stops);
     if (!shared) {

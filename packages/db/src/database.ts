@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -104,6 +104,9 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
 
 export async function openPglite(dataDir?: string): Promise<PGlite> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // Loaded here, not with this module: importing PGlite costs ~40 MB of RSS, which a
+  // process on a PostgreSQL server (DATABASE_URL) would carry for nothing.
+  const { PGlite } = await import("@electric-sql/pglite");
   return PGlite.create(dataDir, { parsers: { [INT8_OID]: Number } });
 }
 

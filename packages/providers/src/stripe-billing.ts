@@ -3,7 +3,7 @@
 // the subscription that decides a business's plan, and webhook signatures. The client's
 // host and port can point at the local Stripe sandbox; the secret key is used nowhere else.
 import type { SubscriptionStatus } from "@callflow/domain";
-import Stripe from "stripe";
+import type Stripe from "stripe";
 import { ProviderRequestError } from "./messaging-provider.ts";
 
 export interface StripeBillingOptions {
@@ -48,7 +48,7 @@ export interface BillingProvider {
   /** The subscription that decides the customer's plan: a live one first, else the latest. */
   currentSubscription(customerId: string): Promise<BillingSubscription | null>;
   /** Stripe-Signature checked on the raw body, 300 s tolerance, against each secret. */
-  verifyWebhook(rawBody: string, signature: string | undefined): WebhookVerification;
+  verifyWebhook(rawBody: string, signature: string | undefined): Promise<WebhookVerification>;
 }
 
 /** Statuses that keep a subscription in force, most decisive first. */
@@ -56,11 +56,20 @@ const LIVE: readonly string[] = ["active", "trialing", "past_due", "unpaid", "pa
 const TOLERANCE_SECONDS = 300;
 
 export function createStripeBilling(options: StripeBillingOptions): BillingProvider {
-  const stripe = new Stripe(options.secretKey, {
-    maxNetworkRetries: 2,
-    timeout: 15_000,
-    ...(options.sandbox ? { host: options.sandbox.host, port: options.sandbox.port, protocol: "http" as const } : {}),
-  });
+  // The SDK is loaded on first use, not with this module: its 218 modules hold about 15 MB
+  // in an API process, and calls, messages and the dashboard's other pages never need it.
+  let client: Promise<Stripe> | null = null;
+  const sdk = () =>
+    (client ??= import("stripe").then(
+      ({ default: StripeSdk }) =>
+        new StripeSdk(options.secretKey, {
+          maxNetworkRetries: 2,
+          timeout: 15_000,
+          ...(options.sandbox
+            ? { host: options.sandbox.host, port: options.sandbox.port, protocol: "http" as const }
+            : {}),
+        }),
+    ));
   const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -78,8 +87,8 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
 
   return {
     async pricesByLookupKey(lookupKeys) {
-      const prices = await call("list prices", () =>
-        stripe.prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }),
+      const prices = await call("list prices", async () =>
+        (await sdk()).prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }),
       );
       return new Map(
         prices.data
@@ -96,8 +105,8 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
       );
     },
     async createCustomer(organization) {
-      const customer = await call("create a customer", () =>
-        stripe.customers.create(
+      const customer = await call("create a customer", async () =>
+        (await sdk()).customers.create(
           { name: organization.name || organization.id, metadata: { organization_id: organization.id } },
           // The same organization's concurrent first requests get one customer.
           { idempotencyKey: `callflow-customer-${organization.id}` },
@@ -106,8 +115,8 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
       return customer.id;
     },
     async checkoutUrl(request) {
-      const session = await call("open Checkout", () =>
-        stripe.checkout.sessions.create({
+      const session = await call("open Checkout", async () =>
+        (await sdk()).checkout.sessions.create({
           mode: "subscription",
           customer: request.customerId,
           line_items: [{ price: request.priceId, quantity: 1 }],
@@ -123,14 +132,14 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
       return session.url;
     },
     async portalUrl(request) {
-      const session = await call("open the billing portal", () =>
-        stripe.billingPortal.sessions.create({ customer: request.customerId, return_url: request.returnUrl }),
+      const session = await call("open the billing portal", async () =>
+        (await sdk()).billingPortal.sessions.create({ customer: request.customerId, return_url: request.returnUrl }),
       );
       return session.url;
     },
     async currentSubscription(customerId) {
-      const list = await call("read the subscriptions", () =>
-        stripe.subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
+      const list = await call("read the subscriptions", async () =>
+        (await sdk()).subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
       );
       const rank = (status: string) => (LIVE.includes(status) ? LIVE.indexOf(status) : LIVE.length);
       const [current] = [...list.data].sort((a, b) => rank(a.status) - rank(b.status) || b.created - a.created);
@@ -146,9 +155,10 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
         cancelAtPeriodEnd: current.cancel_at_period_end,
       };
     },
-    verifyWebhook(rawBody, signature) {
+    async verifyWebhook(rawBody, signature) {
       if (!signature) return { ok: false, reason: "missing Stripe-Signature header" };
       if (options.webhookSecrets.length === 0) return { ok: false, reason: "no webhook signing secret is configured" };
+      const stripe = await sdk();
       for (const secret of options.webhookSecrets) {
         try {
           return { ok: true, event: stripe.webhooks.constructEvent(rawBody, signature, secret, TOLERANCE_SECONDS) };

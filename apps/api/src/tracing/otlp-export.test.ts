@@ -48,7 +48,7 @@ type OtlpExport = {
 
 async function handleOneRequest(environment: Record<string, string>) {
   const config = loadConfig({ ...CLOUD, ...environment });
-  const tracing = startTracing(config.tracing);
+  const tracing = await startTracing(config.tracing);
   const lines: Array<Record<string, unknown>> = [];
   const log = createLog("info", {}, (line) => {
     lines.push(JSON.parse(line));
@@ -121,7 +121,7 @@ it("registers nothing without an endpoint or a local view: no spans, no trace id
   received.length = 0;
   const { config, lines } = await handleOneRequest({});
   expect(config.tracing).toMatchObject({ otlpTracesUrl: null, localView: null });
-  expect(startTracing(config.tracing).enabled).toBe(false);
+  expect((await startTracing(config.tracing)).enabled).toBe(false);
   expect(lines.find((line) => line.msg === "inside the webhook")).not.toHaveProperty("trace_id");
   expect(received).toEqual([]);
 });

@@ -1,23 +1,10 @@
 // The process's OpenTelemetry: a tracer provider registered globally with W3C trace-context
 // propagation and an AsyncLocalStorage context manager, exporting over OTLP/HTTP when an
 // endpoint is configured and keeping recent spans in memory for the local view. With neither,
-// nothing is registered: the API's no-op tracer costs (almost) nothing.
+// nothing is registered: the API's no-op tracer costs (almost) nothing, and the SDK and its
+// exporter are not even loaded (they are imported only when a provider is made).
 import { context, propagation, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from "@opentelemetry/sdk-trace";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { Sampler, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { type RecentSpans, recentSpans } from "./recent-spans.ts";
 
 /** OTEL_TRACES_SAMPLER's values, as the OpenTelemetry specification names them. */
@@ -47,7 +34,10 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-export function samplerOf({ name, ratio }: TracingSettings["sampler"]): Sampler {
+async function samplerOf({ name, ratio }: TracingSettings["sampler"]): Promise<Sampler> {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = await import(
+    "@opentelemetry/sdk-trace"
+  );
   const root = name.endsWith("always_off")
     ? new AlwaysOffSampler()
     : name.endsWith("traceidratio")
@@ -56,21 +46,36 @@ export function samplerOf({ name, ratio }: TracingSettings["sampler"]): Sampler 
   return name.startsWith("parentbased_") ? new ParentBasedSampler({ root }) : root;
 }
 
-export function startTracing(settings: TracingSettings): Tracing {
+export async function startTracing(settings: TracingSettings): Promise<Tracing> {
   const recent = settings.localView ? recentSpans(settings.localView.capacity) : null;
+  if (!settings.otlpTracesUrl && !recent) return { recent: null, enabled: false, shutdown: async () => {} };
+
+  const [{ BatchSpanProcessor, TracerProvider }, resources, { ATTR_SERVICE_NAME }] = await Promise.all([
+    import("@opentelemetry/sdk-trace"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/semantic-conventions"),
+  ]);
   const processors: SpanProcessor[] = [];
   if (settings.otlpTracesUrl) {
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
     // Headers, timeout and compression come from OTEL_EXPORTER_OTLP_* as the exporter reads them.
     processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.otlpTracesUrl }) }));
   }
   if (recent) processors.push(recent);
-  if (processors.length === 0) return { recent: null, enabled: false, shutdown: async () => {} };
 
-  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }).merge(
+  const resource = resources.resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }).merge(
     // OTEL_RESOURCE_ATTRIBUTES, read by the SDK's own detector; OTEL_SERVICE_NAME is settings.serviceName.
-    detectResources({ detectors: [envDetector] }),
+    resources.detectResources({ detectors: [resources.envDetector] }),
   );
-  const provider = new TracerProvider({ resource, sampler: samplerOf(settings.sampler), spanProcessors: processors });
+  const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }] = await Promise.all([
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/core"),
+  ]);
+  const provider = new TracerProvider({
+    resource,
+    sampler: await samplerOf(settings.sampler),
+    spanProcessors: processors,
+  });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());

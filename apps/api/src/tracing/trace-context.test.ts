@@ -6,7 +6,7 @@ import { context, trace } from "@opentelemetry/api";
 import { afterAll, expect, it } from "vitest";
 import { startTracing } from "./start-tracing.ts";
 
-const tracing = startTracing({
+const tracing = await startTracing({
   serviceName: "callflow-test",
   otlpTracesUrl: null,
   sampler: { name: "parentbased_always_on", ratio: 1 },

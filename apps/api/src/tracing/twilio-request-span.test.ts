@@ -34,7 +34,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => twilioApi.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(twilioApi.address() as AddressInfo).port}`;
 });
-const tracing = startTracing({
+const tracing = await startTracing({
   serviceName: "callflow-test",
   otlpTracesUrl: null,
   sampler: { name: "always_on", ratio: 1 },

@@ -32,7 +32,7 @@ export interface StripeWebhookOptions {
 export function stripeWebhook({ database, billing, outbox, log }: StripeWebhookOptions) {
   return async (c: Context) => {
     const raw = await c.req.text();
-    const verified = billing.verifyWebhook(raw, c.req.header("stripe-signature"));
+    const verified = await billing.verifyWebhook(raw, c.req.header("stripe-signature"));
     if (!verified.ok) return c.json({ error: verified.reason }, 400);
     const event = verified.event;
     if (!SUBSCRIPTION_EVENTS.has(event.type)) return c.json({ ignored: event.type }, 200);

@@ -5,7 +5,6 @@ import { type Database, isDatabaseUnavailable, readMigrations, type Tx } from "@
 import { paidPlans } from "@callflow/domain";
 import type { BillingProvider, PhoneNumberDirectory, PlanPrice } from "@callflow/providers";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { sql } from "kysely";
 import type { Session, VerifySession } from "../auth/session.ts";
@@ -19,6 +18,7 @@ import { clerkWebhook } from "../webhooks/clerk.ts";
 import { stripeWebhook } from "../webhooks/stripe.ts";
 import { twilioWebhooks } from "../webhooks/twilio-webhooks.ts";
 import { appConfigRoute } from "./app-config.ts";
+import { limitBodyBytes } from "./body-limit.ts";
 import { type DevSignInOptions, devSignIn } from "./dev-sign-in.ts";
 import { type InngestEndpointOptions, inngestEndpoint } from "./inngest-endpoint.ts";
 import { metricsEndpoint } from "./metrics-endpoint.ts";
@@ -139,21 +139,9 @@ export function createApp(options: AppOptions) {
     });
   });
   app.use(corsFor(options.webOrigins));
-  const limitAnyBody = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: (c) => c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
-  });
-  // Asking Hono's bodyLimit builds the request's whole fetch Request (and then a streamed body)
-  // even when a header decides: a GET's or HEAD's body is read by no handler (the adapter drains
-  // it), and a Content-Length is all Node lets through. Only a chunked body is counted.
-  const limitBody: MiddlewareHandler = (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    const length = c.req.header("content-length");
-    if (length !== undefined && c.req.header("transfer-encoding") === undefined && /^\d{1,15}$/.test(length)) {
-      return Number(length) > options.maxBodyBytes ? limitAnyBody(c, next) : next();
-    }
-    return limitAnyBody(c, next);
-  };
+  const limitBody = limitBodyBytes(options.maxBodyBytes, (c) =>
+    c.json({ error: `request body is larger than ${options.maxBodyBytes} bytes` }, 413),
+  );
   // /api/inngest has its own limit: a run's state can be larger than any request of ours.
   app.use("/trpc/*", limitBody);
   if (options.webhookAllowedCidrs?.length) app.use("/webhooks/*", webhookAllowlist(options.webhookAllowedCidrs));

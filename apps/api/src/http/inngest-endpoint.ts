@@ -8,11 +8,11 @@
 //   JSON is a 400 with the reason, not the SDK's 500.
 import type { CallflowInngest } from "@callflow/inngest";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { InngestFunction } from "inngest";
 import { serve } from "inngest/hono";
 import { z } from "zod";
 import type { RateLimiter } from "../rate-limit.ts";
+import { limitBodyBytes } from "./body-limit.ts";
 import { clientAddress } from "./client-address.ts";
 
 /**
@@ -56,7 +56,7 @@ export function inngestEndpoint(options: InngestEndpointParts) {
       // Inngest allows), a few a minute per address; Inngest refusing it is a 502, not ours.
       .put(
         "/",
-        bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: "a sync body is small" }, 413) }),
+        limitBodyBytes(1024 * 1024, (c) => c.json({ error: "a sync body is small" }, 413)),
         async (c) => {
           const retryAfter = await syncLimit.take(clientAddress(c) ?? "unknown");
           if (retryAfter > 0) {
@@ -81,10 +81,9 @@ export function inngestEndpoint(options: InngestEndpointParts) {
           const problem = signatureProblem(c.req.header("x-inngest-signature"), Date.now());
           return problem ? c.json({ error: problem }, 401) : next();
         },
-        bodyLimit({
-          maxSize: maxBodyBytes,
-          onError: (c) => c.json({ error: `request body is larger than ${maxBodyBytes} bytes` }, 413),
-        }),
+        limitBodyBytes(maxBodyBytes, (c) =>
+          c.json({ error: `request body is larger than ${maxBodyBytes} bytes` }, 413),
+        ),
         async (c) => {
           const body = await c.req.text();
           let parsed: unknown;

@@ -25,12 +25,23 @@ import {
   runLoad,
   sleep,
 } from "./measure.ts";
-import { freePort, type ProductProcess, startProductProcess } from "./product-process.ts";
+import { cpuProfilePreload, freePort, type ProductProcess, startProductProcess } from "./product-process.ts";
 import { callSidOf, newRunTag, signedVoiceCallback, VOICE_WEBHOOK_PATH } from "./twilio-callbacks.ts";
 
 const options = flags(
   "after-call: the local product, call → WhatsApp, and a burst of calls",
-  { calls: 200, rate: 2, warmup: 10, burst: 1_000, concurrency: 32, orgs: 12, timeout: 600, only: "" },
+  {
+    calls: 200,
+    rate: 2,
+    warmup: 10,
+    burst: 1_000,
+    concurrency: 32,
+    orgs: 12,
+    timeout: 600,
+    only: "",
+    // A directory: the product runs with the V8 profiler and writes its profile there on exit.
+    cpuProfileDir: "",
+  },
   { calls: 40, burst: 150, timeout: 300 },
 );
 const DEMO_ORG = "org_demo_northside_plumbing";
@@ -42,7 +53,10 @@ const callerOf = (i: number) => `+1737555${String(Math.floor(i / 7)).padStart(3,
 // ---- setup: the product, its database socket, the businesses (through tRPC as an admin would)
 printMachine("after-call");
 const dbPort = await freePort();
-const product = await startProductProcess({ DB_PORT: String(dbPort) });
+const product = await startProductProcess({
+  DB_PORT: String(dbPort),
+  ...(options.cpuProfileDir ? { NODE_OPTIONS: `--require ${cpuProfilePreload(options.cpuProfileDir)}` } : {}),
+});
 const database = await openDatabase({
   databaseUrl: `postgresql://postgres@127.0.0.1:${dbPort}/postgres?sslmode=disable`,
   poolSize: 1,

@@ -13,12 +13,18 @@ import { join } from "node:path";
 import { apiWorkerPids } from "@callflow/api/cluster-workers";
 import { migrate, seedOnce } from "@callflow/db";
 import { bareDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
-import { TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
+import { TWILIO_SANDBOX_ACCOUNT_SID } from "@callflow/devstack";
 import { sql } from "kysely";
-import twilio from "twilio";
 import { afterAll, describe, expect, it } from "vitest";
 import { e2eEnv } from "./env.ts";
-import { type ExecutorProcess, freePort, type Product, startExecutorProcess, startProduct } from "./product.ts";
+import {
+  type ExecutorProcess,
+  freePort,
+  type Product,
+  postTwilioWebhook,
+  startExecutorProcess,
+  startProduct,
+} from "./product.ts";
 
 const ORG = "org_demo_northside_plumbing";
 const BUSINESS = "+15125550100";
@@ -53,14 +59,7 @@ function callbacksOf(index: number, prefix: string): PlacedCall {
 }
 
 const postCallback = async (url: string, params: Callback): Promise<number> => {
-  const webhook = `${url}/webhooks/twilio/voice`;
-  const response = await fetch(webhook, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params),
-    },
-    body: new URLSearchParams(params),
+  const response = await postTwilioWebhook(`${url}/webhooks/twilio/voice`, params, {
     // Twilio gives up on a webhook after 15 s and delivers it again (its default connection overrides).
     signal: AbortSignal.timeout(15_000),
   }).catch(() => null);

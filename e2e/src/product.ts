@@ -46,6 +46,19 @@ export interface Product {
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
 }
 
+/** A webhook as Twilio posts it: the form, signed with the sandbox account's auth token. */
+export function postTwilioWebhook(webhook: string, params: Record<string, string>, init: RequestInit = {}) {
+  return fetch(webhook, {
+    ...init,
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params),
+    },
+    body: new URLSearchParams(params),
+  });
+}
+
 export async function startProduct(
   options: { dataDir?: string; port?: number; webPort?: number; env?: Record<string, string> } = {},
 ): Promise<Product> {
@@ -138,15 +151,7 @@ export async function startProduct(
         Direction: "inbound",
         ...shape[outcome],
       };
-      const webhook = `${url}/webhooks/twilio/voice`;
-      const response = await fetch(webhook, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params),
-        },
-        body: new URLSearchParams(params),
-      });
+      const response = await postTwilioWebhook(`${url}/webhooks/twilio/voice`, params);
       return { callSid, status: response.status };
     },
     async stop(signal = "SIGTERM") {

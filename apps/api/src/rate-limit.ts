@@ -115,19 +115,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           lease = { permits: 0, endsAt: 0, nextBlock: 1 };
           leases.set(key, lease);
         }
-        if (!lease.taking) {
-          const taking = takeBlock(key, lease);
-          lease.taking = taking;
-          taking.then(
-            () => {
-              if (lease.taking === taking) lease.taking = undefined;
-            },
-            () => {
-              if (lease.taking === taking) lease.taking = undefined;
-            },
-          );
-        }
-        await lease.taking;
+        // Awaited by every take waiting on it, so a failure reaches each of them.
+        const held = lease;
+        held.taking ??= takeBlock(key, held).finally(() => {
+          held.taking = undefined;
+        });
+        await held.taking;
       }
     },
     waitFor,

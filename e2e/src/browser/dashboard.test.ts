@@ -4,11 +4,10 @@
 // cannot change settings; the other business never sees these calls; Spanish; and every
 // page passes axe with no serious or critical violation, with a screenshot of each.
 
-import { TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
+import { TWILIO_SANDBOX_ACCOUNT_SID } from "@callflow/devstack";
 import type { Page } from "playwright-core";
-import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Product, startProduct } from "../product.ts";
+import { type Product, postTwilioWebhook, startProduct } from "../product.ts";
 import { type Browser, openBrowser } from "./chromium.ts";
 import { audit, goTo, signIn, switchBusiness } from "./dashboard-steps.ts";
 
@@ -31,14 +30,7 @@ async function sendReply(product: Product, from: string, to: string, body: strin
     To: to,
     Body: body,
   };
-  const response = await fetch(webhook, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, webhook, params),
-    },
-    body: new URLSearchParams(params),
-  });
+  const response = await postTwilioWebhook(webhook, params);
   expect(response.status).toBe(200);
 }
 

@@ -50,10 +50,9 @@ class UtcTextDate extends Date {
 
 export function parseTimestamptz(text: string): Date | number | null {
   // Fixed positions: "2026-03-08 09:15:30" is 19 characters, then fraction and zone.
-  if (text.length < 22 || text[4] !== "-" || text[7] !== "-" || text[10] !== " " || text[13] !== ":") {
-    return stockParser(text);
-  }
-  if (text[16] !== ":") return stockParser(text);
+  const shaped =
+    text.length >= 22 && text[4] === "-" && text[7] === "-" && text[10] === " " && text[13] === ":" && text[16] === ":";
+  if (!shaped) return stockParser(text);
   const year = digits(text, 0, 4);
   let i = 19;
   let milliseconds = 0;

@@ -70,9 +70,9 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
             : {}),
         }),
     ));
-  const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+  const call = async <T>(what: string, work: (stripe: Stripe) => Promise<T>): Promise<T> => {
     try {
-      return await work();
+      return await work(await sdk());
     } catch (error) {
       const e = error as { type?: string; message?: string; statusCode?: number };
       const retryable =
@@ -87,8 +87,8 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
 
   return {
     async pricesByLookupKey(lookupKeys) {
-      const prices = await call("list prices", async () =>
-        (await sdk()).prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }),
+      const prices = await call("list prices", (stripe) =>
+        stripe.prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }),
       );
       return new Map(
         prices.data
@@ -105,8 +105,8 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
       );
     },
     async createCustomer(organization) {
-      const customer = await call("create a customer", async () =>
-        (await sdk()).customers.create(
+      const customer = await call("create a customer", (stripe) =>
+        stripe.customers.create(
           { name: organization.name || organization.id, metadata: { organization_id: organization.id } },
           // The same organization's concurrent first requests get one customer.
           { idempotencyKey: `callflow-customer-${organization.id}` },
@@ -115,8 +115,8 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
       return customer.id;
     },
     async checkoutUrl(request) {
-      const session = await call("open Checkout", async () =>
-        (await sdk()).checkout.sessions.create({
+      const session = await call("open Checkout", (stripe) =>
+        stripe.checkout.sessions.create({
           mode: "subscription",
           customer: request.customerId,
           line_items: [{ price: request.priceId, quantity: 1 }],
@@ -132,14 +132,14 @@ export function createStripeBilling(options: StripeBillingOptions): BillingProvi
       return session.url;
     },
     async portalUrl(request) {
-      const session = await call("open the billing portal", async () =>
-        (await sdk()).billingPortal.sessions.create({ customer: request.customerId, return_url: request.returnUrl }),
+      const session = await call("open the billing portal", (stripe) =>
+        stripe.billingPortal.sessions.create({ customer: request.customerId, return_url: request.returnUrl }),
       );
       return session.url;
     },
     async currentSubscription(customerId) {
-      const list = await call("read the subscriptions", async () =>
-        (await sdk()).subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
+      const list = await call("read the subscriptions", (stripe) =>
+        stripe.subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
       );
       const rank = (status: string) => (LIVE.includes(status) ? LIVE.indexOf(status) : LIVE.length);
       const [current] = [...list.data].sort((a, b) => rank(a.status) - rank(b.status) || b.created - a.created);

@@ -3,7 +3,7 @@
 // callbacks it could not answer are delivered again (as Twilio retries) and count once,
 // and no caller gets two messages on one channel.
 import { afterAll, expect, it } from "vitest";
-import { freePort, type Product, startProduct } from "./product.ts";
+import { burstCallers, freePort, type Product, startProduct } from "./product.ts";
 
 const ORG = "org_demo_northside_plumbing";
 const BUSINESS = "+15125550100";
@@ -33,8 +33,7 @@ it("finishes every job of a burst cut by a crash, with one message per channel a
   );
 
   // Callers of every sandbox scenario (last digit 0: not on WhatsApp, 1: no receipt, 2: both fail, else delivered).
-  const prefix = String(Math.floor(Math.random() * 9000) + 1000);
-  const callers = Array.from({ length: CALLS }, (_, i) => `+1737${prefix}${String(i).padStart(3, "0")}`);
+  const callers = burstCallers(CALLS);
   const answered = new Map<string, string>(); // caller → CallSid answered 200
   const unanswered = new Map<string, string>(); // caller → CallSid to deliver again
   const crashing = product;
@@ -88,4 +87,9 @@ it("finishes every job of a burst cut by a crash, with one message per channel a
     const channels = detail.messages.map((message) => message.channel);
     expect(new Set(channels).size).toBe(channels.length);
   }
+  // And the burst was really messaged: callers of the delivering scenarios got their message.
+  const statuses = [...details.values()].map((detail) => detail.job?.status);
+  expect(statuses.filter((status) => status === "delivered").length, JSON.stringify(statuses)).toBeGreaterThan(
+    CALLS / 2,
+  );
 }, 240_000);

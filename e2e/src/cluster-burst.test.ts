@@ -18,6 +18,7 @@ import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { e2eEnv } from "./env.ts";
 import {
+  burstCallers,
   type ExecutorProcess,
   freePort,
   type Product,
@@ -38,9 +39,8 @@ interface PlacedCall {
 }
 
 /** A call's status callbacks as Twilio may deliver them: some twice, some out of order. */
-function callbacksOf(index: number, prefix: string): PlacedCall {
+function callbacksOf(from: string, index: number): PlacedCall {
   const callSid = `CA${randomBytes(16).toString("hex")}`;
-  const from = `+1737${prefix}${String(index).padStart(3, "0")}`;
   const status = (CallStatus: string, extra: Callback = {}): Callback => ({
     AccountSid: TWILIO_SANDBOX_ACCOUNT_SID,
     CallSid: callSid,
@@ -121,8 +121,7 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of A
         "POST",
       );
 
-      const prefix = String(1000 + Math.floor(Math.random() * 9000));
-      const calls = Array.from({ length: CALLS }, (_, i) => callbacksOf(i, prefix));
+      const calls = burstCallers(CALLS).map(callbacksOf);
       const answered = new Set<string>(); // CallSids whose final callback was answered 200
       const unanswered: Callback[] = [];
       // Final callbacks answered 200 while their call/completed was not in the outbox yet.
@@ -226,8 +225,8 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of A
         outcomes
           .filter((row) => row.status === status && row.final_channel === channel)
           .reduce((sum, row) => sum + row.jobs, 0);
-      expect(count("delivered", "whatsapp")).toBeGreaterThan(0);
-      expect(count("delivered", "sms")).toBeGreaterThan(0);
+      expect(count("delivered", "whatsapp"), JSON.stringify(outcomes)).toBeGreaterThan(0);
+      expect(count("delivered", "sms"), JSON.stringify(outcomes)).toBeGreaterThan(0);
 
       // SIGTERM stops the primary, the workers and the parts it runs; the executor stops on its own signal.
       await cluster.stop("SIGTERM");

@@ -47,6 +47,16 @@ export interface Product {
 }
 
 /** A webhook as Twilio posts it: the form, signed with the sandbox account's auth token. */
+/**
+ * `count` callers of a burst, +1 737 NXX-X then the index in three digits, so that their last
+ * digits cover every sandbox scenario. NANP exchanges start with 2-9: an exchange starting with
+ * 0 or 1 is not a dialable number, and the after-call workflow rightly skips it.
+ */
+export function burstCallers(count: number): string[] {
+  const exchangeAndBlock = String(2000 + Math.floor(Math.random() * 8000));
+  return Array.from({ length: count }, (_, index) => `+1737${exchangeAndBlock}${String(index).padStart(3, "0")}`);
+}
+
 export function postTwilioWebhook(webhook: string, params: Record<string, string>, init: RequestInit = {}) {
   return fetch(webhook, {
     ...init,

@@ -1,18 +1,20 @@
-// Benchmark: the memory of one idle API process in server mode (DATABASE_URL), started as
-// `npm start` starts it, in two setups: `server` (the cloud services' local stand-ins still
-// run in the process: Twilio and Stripe sandboxes, the local executor) and `cloud` (every
-// service's keys set, as in production: no stand-in). Figures: resident memory once settled,
-// the peak since start (start-up included), and the V8 heap and external memory the process
-// reports on GET /metrics: what is not heap is Node itself, compiled code, the tsx loader's
-// thread and native allocations. The loads' peaks are in voice-webhook and api-calls-list.
+// Benchmark: the memory of one idle API process in server mode (DATABASE_URL), in two setups:
+// `server` (the cloud services' local stand-ins still run in the process: Twilio and Stripe
+// sandboxes, the local executor) and `cloud` (every service's keys set, as in production: no
+// stand-in), each run as production runs it (the API's build, `node apps/api/dist/main.mjs`)
+// and from its TypeScript source under tsx, as `npm start` runs it (figures `…_tsx_…`).
+// Figures: resident memory once settled, the peak since start (start-up included), and the
+// V8 heap and external memory the process reports on GET /metrics: what is not heap is Node
+// itself, compiled code, the tsx loader's thread and native allocations. The loads' peaks are
+// in voice-webhook and api-calls-list (the build).
 import { generateKeyPairSync } from "node:crypto";
 import { figure, flags, peakRssMb, printMachine, printTable, rssMb, sleep } from "./measure.ts";
 import { benchDatabaseUrl } from "./postgres-server.ts";
-import { startProductProcess } from "./product-process.ts";
+import { type ProductRun, startProductProcess } from "./product-process.ts";
 
 const options = flags(
   "api-memory: one idle server-mode API process's RSS and heap, with the local stand-ins and without",
-  { settle: 10, samples: 5, setups: "server,cloud" },
+  { settle: 10, samples: 5, setups: "server,cloud", runs: "build,source" },
   { settle: 5, samples: 3 },
 );
 
@@ -46,11 +48,18 @@ printMachine("api-memory");
 const rows: Array<Array<string | number>> = [];
 for (const setup of options.setups.split(",")) {
   if (setup !== "server" && setup !== "cloud") throw new Error(`--setups: server or cloud, got ${setup}`);
+  for (const run of options.runs.split(",")) {
+    if (run !== "build" && run !== "source") throw new Error(`--runs: build or source, got ${run}`);
+    rows.push(await measureIdle(setup, run));
+  }
+}
+
+async function measureIdle(setup: "server" | "cloud", run: ProductRun): Promise<Array<string | number>> {
   const databaseUrl = await benchDatabaseUrl(`callflow_bench_memory_${setup}`, true);
-  const product = await startProductProcess({
-    DATABASE_URL: databaseUrl,
-    ...(setup === "cloud" ? cloudEnvironment() : {}),
-  });
+  const product = await startProductProcess(
+    { DATABASE_URL: databaseUrl, ...(setup === "cloud" ? cloudEnvironment() : {}) },
+    run,
+  );
   try {
     // Settled: start-up's garbage collected, timers (relay, sweep) running as they do when idle.
     await sleep(options.settle * 1000);
@@ -63,18 +72,19 @@ for (const setup of options.setups.split(",")) {
     const startupPeak = peakRssMb(product.pid);
     const heap = await reportedMemory(product.url);
     const outsideHeap = rss - (heap.heapTotal ?? 0);
-    rows.push([setup, rss, startupPeak, heap.heapTotal ?? 0, heap.heapUsed ?? 0, heap.external ?? 0, outsideHeap]);
-    figure(`api_memory_${setup}_idle_rss`, rss, "MB");
-    figure(`api_memory_${setup}_startup_peak_rss`, startupPeak, "MB");
-    figure(`api_memory_${setup}_heap_total`, heap.heapTotal ?? 0, "MB");
-    figure(`api_memory_${setup}_heap_used`, heap.heapUsed ?? 0, "MB");
-    figure(`api_memory_${setup}_external`, heap.external ?? 0, "MB");
-    figure(`api_memory_${setup}_outside_heap`, outsideHeap, "MB");
+    const name = run === "build" ? `api_memory_${setup}` : `api_memory_${setup}_tsx`;
+    figure(`${name}_idle_rss`, rss, "MB");
+    figure(`${name}_startup_peak_rss`, startupPeak, "MB");
+    figure(`${name}_heap_total`, heap.heapTotal ?? 0, "MB");
+    figure(`${name}_heap_used`, heap.heapUsed ?? 0, "MB");
+    figure(`${name}_external`, heap.external ?? 0, "MB");
+    figure(`${name}_outside_heap`, outsideHeap, "MB");
+    return [setup, run, rss, startupPeak, heap.heapTotal ?? 0, heap.heapUsed ?? 0, heap.external ?? 0, outsideHeap];
   } finally {
     await product.stop();
   }
 }
 printTable(
-  ["setup", "idle RSS MB", "start-up peak MB", "heap total", "heap used", "external", "RSS outside heap"],
+  ["setup", "run", "idle RSS MB", "start-up peak MB", "heap total", "heap used", "external", "RSS outside heap"],
   rows,
 );

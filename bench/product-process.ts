@@ -1,12 +1,15 @@
-// The product in its own process, started as `npm start` starts it (apps/api/src/main.ts
-// with API_NODE_FLAGS and the environment), so a load generator in the benchmark's process does not share
-// its event loop. Reached over HTTP only; its pid is for CPU and memory accounting.
+// The product in its own process, so a load generator in the benchmark's process does not share
+// its event loop: on a PostgreSQL server (DATABASE_URL) as a server deployment runs it, the API's
+// build (`node API_NODE_FLAGS apps/api/dist/main.mjs`, built here first); in local mode as
+// `npm start` runs it (apps/api/src/main.ts under tsx). Reached over HTTP only; its pid is for
+// CPU and memory accounting.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { builtApi } from "@callflow/api/build";
 import { apiWorkerPids } from "@callflow/api/cluster-workers";
 import { API_NODE_FLAGS } from "@callflow/api/node-flags";
 import { inheritedEnvironment } from "@callflow/db";
@@ -56,13 +59,20 @@ process.on("exit", () => {
 
 export type ProductProcess = Awaited<ReturnType<typeof startProductProcess>>;
 
+/** What runs: the API's build (production's way) or its TypeScript source under tsx (`npm start`'s). */
+export type ProductRun = "build" | "source";
+
 /** Starts the product with `env` over the defaults below and waits for /readyz. */
-export async function startProductProcess(env: Record<string, string> = {}) {
+export async function startProductProcess(
+  env: Record<string, string> = {},
+  run: ProductRun = env.DATABASE_URL ? "build" : "source",
+) {
   const dataDir = mkdtempSync(join(tmpdir(), "callflow-bench-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const child = spawn(process.execPath, [...API_NODE_FLAGS, "--import", "tsx", "apps/api/src/main.ts"], {
+  const entry = run === "build" ? [await builtApi()] : ["--import", "tsx", "apps/api/src/main.ts"];
+  const child = spawn(process.execPath, [...API_NODE_FLAGS, ...entry], {
     cwd: ROOT,
     env: {
       ...inheritedEnvironment(),

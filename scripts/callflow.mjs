@@ -2,6 +2,7 @@
 // The quickstart's entry point, runnable with nothing but Node and npm:
 //   npm start   installs dependencies on first use, then runs the product locally
 //   npm test    installs dependencies on first use, then runs every test lane
+//   npm run build   the dashboard and the API's production build (apps/api/dist/main.mjs)
 //   npm run bench
 // pnpm is run through npx (corepack's signature check fails on some machines).
 import { spawnSync } from "node:child_process";
@@ -127,6 +128,12 @@ switch (command) {
     ensureDashboard();
     testLanes();
     break;
+  case "build": {
+    ensureDependencies();
+    const env = { ...process.env, NODE_ENV: "production" };
+    process.exit(pnpm(["exec", "turbo", "run", "build", "--output-logs=errors-only"], { env }));
+    break;
+  }
   case "build-dashboard":
     ensureDashboard();
     break;
@@ -135,6 +142,6 @@ switch (command) {
     process.exit(pnpm(["--filter", "@callflow/bench", "run", "bench", ...process.argv.slice(3)]));
     break;
   default:
-    console.error("usage: node scripts/callflow.mjs start|test|bench|build-dashboard");
+    console.error("usage: node scripts/callflow.mjs start|test|build|bench|build-dashboard");
     process.exit(2);
 }

@@ -1,11 +1,14 @@
 // The whole product as a user starts it: the API's composition root in its own process
-// (local mode: embedded database, dev executor, Twilio sandbox), reached only over HTTP.
+// (local mode: embedded database, dev executor, Twilio sandbox), reached only over HTTP. On a
+// PostgreSQL server (DATABASE_URL) it runs as a server deployment runs it: the API's build
+// (apps/api/dist/main.mjs, built here first); in local mode from source under tsx, as `npm start`.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { builtApi } from "@callflow/api/build";
 import { API_NODE_FLAGS } from "@callflow/api/node-flags";
 import { inheritedEnvironment } from "@callflow/db";
 import { openDevTokenIssuer, TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
@@ -46,7 +49,6 @@ export interface Product {
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
 }
 
-/** A webhook as Twilio posts it: the form, signed with the sandbox account's auth token. */
 /**
  * `count` callers of a burst, +1 737 NXX-X then the index in three digits, so that their last
  * digits cover every sandbox scenario. NANP exchanges start with 2-9: an exchange starting with
@@ -57,6 +59,7 @@ export function burstCallers(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `+1737${exchangeAndBlock}${String(index).padStart(3, "0")}`);
 }
 
+/** A webhook as Twilio posts it: the form, signed with the sandbox account's auth token. */
 export function postTwilioWebhook(webhook: string, params: Record<string, string>, init: RequestInit = {}) {
   return fetch(webhook, {
     ...init,
@@ -72,6 +75,7 @@ export function postTwilioWebhook(webhook: string, params: Record<string, string
 export async function startProduct(
   options: { dataDir?: string; port?: number; webPort?: number; env?: Record<string, string> } = {},
 ): Promise<Product> {
+  const entry = options.env?.DATABASE_URL ? [await builtApi()] : ["--import", "tsx", "apps/api/src/main.ts"];
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "callflow-e2e-"));
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -81,14 +85,7 @@ export async function startProduct(
   // SIGUSR2 writes a diagnostic report (the main thread's JavaScript stack, even when it is
   // busy): what a product that does not stop was doing.
   const reportDir = mkdtempSync(join(tmpdir(), "callflow-e2e-report-"));
-  const nodeArgs = [
-    ...API_NODE_FLAGS,
-    "--report-on-signal",
-    `--report-directory=${reportDir}`,
-    "--import",
-    "tsx",
-    "apps/api/src/main.ts",
-  ];
+  const nodeArgs = [...API_NODE_FLAGS, "--report-on-signal", `--report-directory=${reportDir}`, ...entry];
   const child: ChildProcess = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: {

@@ -1,10 +1,14 @@
 // The README's examples, run as written: each shell block marked `<!-- readme-example: name -->`
 // is run by bash from the repository root against the product started as `npm start` starts
-// it, with only the settings a reader would have exported (PORT, WEB_PORT, DATA_DIR).
+// it, with only the settings a reader would have exported (PORT, WEB_PORT, DATA_DIR). The
+// production example starts the product itself, on a PostgreSQL server.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inheritedEnvironment } from "@callflow/db";
+import { bareDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
 import { openDevTokenIssuer } from "@callflow/devstack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type Product, startProduct } from "./product.ts";
@@ -63,7 +67,7 @@ describe("the README's examples, as written", () => {
   afterAll(() => product?.stop());
 
   it("marks the examples it runs", () => {
-    expect([...examples.keys()].sort()).toEqual(["checkout", "traces", "try-it"]);
+    expect([...examples.keys()].sort()).toEqual(["checkout", "production", "traces", "try-it"]);
   });
 
   it("try-it: a call delivered on WhatsApp, one on SMS, then the calls through tRPC with a token", async () => {
@@ -94,4 +98,51 @@ describe("the README's examples, as written", () => {
     expect(output).toMatch(/^ +\+\d+ms {5}step decide /m);
     expect(output).toMatch(/ Twilio POST \/2010-04-01\/Accounts\/\{Sid\}\/Messages\.json .*status=201/);
   }, 240_000);
+});
+
+describe.each(testLanes().filter((lane) => lane === "postgres"))("the README's production example (%s)", (lane) => {
+  let scratch: ScratchDatabase | undefined;
+  afterAll(() => scratch?.dispose());
+
+  it("production: the API's build starts on an empty database, migrates it and serves", async () => {
+    scratch = await bareDatabase(lane);
+    const port = await freePort();
+    // Its own process group: the example's last command runs until stopped, as on a server.
+    const child = spawn("bash", ["-euo", "pipefail", "-c", examples.get("production") as string], {
+      cwd: ROOT,
+      detached: true,
+      env: {
+        ...inheritedEnvironment(),
+        DATABASE_URL: scratch.url as string,
+        PORT: String(port),
+        WEB_PORT: String(await freePort()),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "callflow-readme-production-")),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    for (const stream of [child.stdout, child.stderr])
+      stream.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      const deadline = Date.now() + 120_000;
+      let ready = false;
+      while (!ready && child.exitCode === null && Date.now() < deadline) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+          (response) => response.ok,
+          () => false,
+        );
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(ready, output).toBe(true);
+      expect(output).toMatch(/"msg":"migrations applied"/);
+      const calls = await fetch(`http://127.0.0.1:${port}/trpc/calls.list`);
+      expect(calls.status).toBe(401);
+    } finally {
+      if (child.exitCode === null) process.kill(-(child.pid as number), "SIGTERM");
+      await exited;
+    }
+  }, 180_000);
 });

@@ -5,12 +5,15 @@ import { inheritedEnvironment } from "@callflow/db";
 import { expect, it } from "vitest";
 import { API_NODE_FLAGS } from "./node-flags.ts";
 
-it("the API's dev (npm start) and start scripts start it with API_NODE_FLAGS", () => {
+it("the API's dev (npm start, from source) and start (its build) scripts start it with API_NODE_FLAGS", () => {
   const { scripts } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
     scripts: Record<string, string>;
   };
-  const expected = `tsx ${API_NODE_FLAGS.join(" ")} src/main.ts`;
-  expect({ dev: scripts.dev, start: scripts.start }).toEqual({ dev: expected, start: expected });
+  const flags = API_NODE_FLAGS.join(" ");
+  expect({ dev: scripts.dev, start: scripts.start }).toEqual({
+    dev: `tsx ${flags} src/main.ts`,
+    start: `node ${flags} dist/main.mjs`,
+  });
 });
 
 it("this Node accepts the flags and limits the old generation to 384 MB", async () => {

@@ -3,9 +3,11 @@ import { readdir, readFile } from "node:fs/promises";
 import { sql } from "kysely";
 import type { Database } from "./database.ts";
 
-export const MIGRATIONS_DIR = new URL("../../../supabase/migrations/", import.meta.url);
-export const SEED_FILE = new URL("../../../supabase/seed.sql", import.meta.url);
-const BOOTSTRAP_FILE = new URL("./bootstrap.sql", import.meta.url);
+// From the repository root, three levels up both here and in the API's bundle (apps/api/dist).
+const REPOSITORY_ROOT_URL = new URL("../../../", import.meta.url);
+export const MIGRATIONS_DIR = new URL("supabase/migrations/", REPOSITORY_ROOT_URL);
+export const SEED_FILE = new URL("supabase/seed.sql", REPOSITORY_ROOT_URL);
+const BOOTSTRAP_FILE = new URL("packages/db/src/bootstrap.sql", REPOSITORY_ROOT_URL);
 
 // Serialises migrators that start together (two servers, a server and a CLI).
 const MIGRATION_LOCK_KEY = 7_261_125;

@@ -32,10 +32,10 @@ export interface DeliverMessageDeps extends DeliveryRecordsDeps {
   senderRates?: Partial<SenderRates>;
 }
 
-/** A status after which nothing changes the channel's outcome: the wait has nothing to wait for. */
 /** The first wait for a receipt; the fallback window's rest follows a second look at the database. */
 export const FIRST_WAIT_SECONDS = 3;
 
+/** A status after which nothing changes the channel's outcome: the wait has nothing to wait for. */
 const settled = (status: MessageStatus) => isDeliveredLike(status) || isFailure(status);
 
 export function createDeliverMessage(inngest: CallflowInngest, deps: DeliverMessageDeps) {

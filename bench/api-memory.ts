@@ -8,9 +8,10 @@
 // itself, compiled code, the tsx loader's thread and native allocations. The loads' peaks are
 // in voice-webhook and api-calls-list (the build).
 import { generateKeyPairSync } from "node:crypto";
+import type { ApiRun } from "@callflow/api/build";
 import { figure, flags, peakRssMb, printMachine, printTable, rssMb, sleep } from "./measure.ts";
 import { benchDatabaseUrl } from "./postgres-server.ts";
-import { type ProductRun, startProductProcess } from "./product-process.ts";
+import { startProductProcess } from "./product-process.ts";
 
 const options = flags(
   "api-memory: one idle server-mode API process's RSS and heap, with the local stand-ins and without",
@@ -54,7 +55,7 @@ for (const setup of options.setups.split(",")) {
   }
 }
 
-async function measureIdle(setup: "server" | "cloud", run: ProductRun): Promise<Array<string | number>> {
+async function measureIdle(setup: "server" | "cloud", run: ApiRun): Promise<Array<string | number>> {
   const databaseUrl = await benchDatabaseUrl(`callflow_bench_memory_${setup}`, true);
   const product = await startProductProcess(
     { DATABASE_URL: databaseUrl, ...(setup === "cloud" ? cloudEnvironment() : {}) },

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { builtApi } from "@callflow/api/build";
+import { type ApiRun, apiEntry } from "@callflow/api/build";
 import { apiWorkerPids } from "@callflow/api/cluster-workers";
 import { API_NODE_FLAGS } from "@callflow/api/node-flags";
 import { inheritedEnvironment } from "@callflow/db";
@@ -59,20 +59,16 @@ process.on("exit", () => {
 
 export type ProductProcess = Awaited<ReturnType<typeof startProductProcess>>;
 
-/** What runs: the API's build (production's way) or its TypeScript source under tsx (`npm start`'s). */
-export type ProductRun = "build" | "source";
-
 /** Starts the product with `env` over the defaults below and waits for /readyz. */
 export async function startProductProcess(
   env: Record<string, string> = {},
-  run: ProductRun = env.DATABASE_URL ? "build" : "source",
+  run: ApiRun = env.DATABASE_URL ? "build" : "source",
 ) {
   const dataDir = mkdtempSync(join(tmpdir(), "callflow-bench-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const entry = run === "build" ? [await builtApi()] : ["--import", "tsx", "apps/api/src/main.ts"];
-  const child = spawn(process.execPath, [...API_NODE_FLAGS, ...entry], {
+  const child = spawn(process.execPath, [...API_NODE_FLAGS, ...(await apiEntry(run))], {
     cwd: ROOT,
     env: {
       ...inheritedEnvironment(),

@@ -36,6 +36,12 @@ function newestChange(path) {
   return readdirSync(path).reduce((newest, name) => Math.max(newest, newestChange(join(path, name))), stats.mtimeMs);
 }
 
+// A production build whatever the caller's NODE_ENV (test runners set it to "test").
+const turboBuild = (...args) =>
+  pnpm(["exec", "turbo", "run", "build", ...args, "--output-logs=errors-only"], {
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+
 function ensureDashboard() {
   const web = join(root, "apps", "web");
   const built = join(web, "dist", "index.html");
@@ -43,11 +49,7 @@ function ensureDashboard() {
   const newestSource = Math.max(...sources.filter(existsSync).map(newestChange));
   if (existsSync(built) && statSync(built).mtimeMs >= newestSource) return;
   console.log("callflow: building the dashboard…");
-  // A production build whatever the caller's NODE_ENV (test runners set it to "test").
-  const env = { ...process.env, NODE_ENV: "production" };
-  if (pnpm(["exec", "turbo", "run", "build", "--filter=@callflow/web", "--output-logs=errors-only"], { env }) !== 0) {
-    process.exit(1);
-  }
+  if (turboBuild("--filter=@callflow/web") !== 0) process.exit(1);
 }
 
 function testLanes() {
@@ -128,12 +130,10 @@ switch (command) {
     ensureDashboard();
     testLanes();
     break;
-  case "build": {
+  case "build":
     ensureDependencies();
-    const env = { ...process.env, NODE_ENV: "production" };
-    process.exit(pnpm(["exec", "turbo", "run", "build", "--output-logs=errors-only"], { env }));
+    process.exit(turboBuild());
     break;
-  }
   case "build-dashboard":
     ensureDashboard();
     break;

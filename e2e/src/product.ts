@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { builtApi } from "@callflow/api/build";
+import { apiEntry } from "@callflow/api/build";
 import { API_NODE_FLAGS } from "@callflow/api/node-flags";
 import { inheritedEnvironment } from "@callflow/db";
 import { openDevTokenIssuer, TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
@@ -72,10 +72,27 @@ export function postTwilioWebhook(webhook: string, params: Record<string, string
   });
 }
 
+/** Polls `url`/readyz until it answers 200; throws with the process's output if it exits or `seconds` pass. */
+export async function waitUntilReady(url: string, child: ChildProcess, output: string[], seconds: number) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the product exited at start:\n${output.join("")}`);
+    // With a timeout: a request that reaches the port before the API's handler is attached
+    // (start-callflow.ts binds first) is never answered.
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`the product was not ready in ${seconds} s:\n${output.join("")}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export async function startProduct(
   options: { dataDir?: string; port?: number; webPort?: number; env?: Record<string, string> } = {},
 ): Promise<Product> {
-  const entry = options.env?.DATABASE_URL ? [await builtApi()] : ["--import", "tsx", "apps/api/src/main.ts"];
+  const entry = await apiEntry(options.env?.DATABASE_URL ? "build" : "source");
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "callflow-e2e-"));
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -105,17 +122,7 @@ export async function startProduct(
   child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the product exited at start:\n${output.join("")}`);
-    const ready = await fetch(`${url}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`the product was not ready in 90 s:\n${output.join("")}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntilReady(url, child, output, 90);
 
   const issuer = openDevTokenIssuer(dataDir);
   return {

@@ -11,7 +11,7 @@ import { inheritedEnvironment } from "@callflow/db";
 import { bareDatabase, type ScratchDatabase, testLanes } from "@callflow/db/testing";
 import { openDevTokenIssuer } from "@callflow/devstack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Product, startProduct } from "./product.ts";
+import { freePort, type Product, startProduct, waitUntilReady } from "./product.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -120,24 +120,13 @@ describe.each(testLanes().filter((lane) => lane === "postgres"))("the README's p
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
+    const output: string[] = [];
     for (const stream of [child.stdout, child.stderr])
-      stream.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-      });
+      stream.on("data", (chunk: Buffer) => output.push(chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     try {
-      const deadline = Date.now() + 120_000;
-      let ready = false;
-      while (!ready && child.exitCode === null && Date.now() < deadline) {
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
-          (response) => response.ok,
-          () => false,
-        );
-        if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      expect(ready, output).toBe(true);
-      expect(output).toMatch(/"msg":"migrations applied"/);
+      await waitUntilReady(`http://127.0.0.1:${port}`, child, output, 120);
+      expect(output.join("")).toMatch(/"msg":"migrations applied"/);
       const calls = await fetch(`http://127.0.0.1:${port}/trpc/calls.list`);
       expect(calls.status).toBe(401);
     } finally {

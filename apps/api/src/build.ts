@@ -12,15 +12,14 @@
 //
 // dist/ sits as deep under the repository root as packages/db/src and apps/api/src, so paths
 // their code takes from import.meta.url (migrations, the seed, apps/web/dist) hold in the bundle.
-import { renameSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 
 const API_DIR = fileURLToPath(new URL("../", import.meta.url));
-export const API_BUNDLE = fileURLToPath(new URL("../dist/main.mjs", import.meta.url));
+const API_BUNDLE = fileURLToPath(new URL("../dist/main.mjs", import.meta.url));
 
 /** Bare imports (esbuild's filters are Go regular expressions: no lookahead). */
 const BARE_IMPORT = /^[^./]/;
@@ -70,7 +69,7 @@ export async function buildApi(): Promise<string> {
   for (const file of result.outputFiles) {
     const partial = `${file.path}.${process.pid}.partial`;
     await writeFile(partial, file.contents);
-    renameSync(partial, file.path);
+    await rename(partial, file.path);
   }
   return API_BUNDLE;
 }
@@ -81,6 +80,16 @@ let building: Promise<string> | undefined;
 export function builtApi(): Promise<string> {
   building ??= buildApi();
   return building;
+}
+
+/** How an API process runs: its build, as a server deployment runs it, or its source under tsx, as `npm start`. */
+export type ApiRun = "build" | "source";
+
+/** Node's arguments after the flags that run the API (from the repository root, where tsx resolves). */
+export async function apiEntry(run: ApiRun): Promise<string[]> {
+  return run === "build"
+    ? [await builtApi()]
+    : ["--import", "tsx", fileURLToPath(new URL("./main.ts", import.meta.url))];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

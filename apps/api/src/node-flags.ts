@@ -1,6 +1,7 @@
 // The V8 settings every API process starts with: apps/api's `dev` (npm start) and `start`
 // (its build, dist/main.mjs) scripts spell them out (a test checks they match), and the
-// benchmarks and end-to-end tests start the product with them too. Cluster workers inherit them (node:cluster forks with execArgv).
+// benchmarks and end-to-end tests start the product with them too. Cluster workers inherit
+// them (node:cluster forks with execArgv).
 //
 // --max-old-space-size=384: with no limit V8 lets the old generation grow to about 4 times
 // what survived the last full collection before the next one (on a machine with this much

@@ -44,10 +44,9 @@ export function createFunctions(
 }
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export {
-  applyStatusReport,
+  type RecordedStatus,
+  recordMessageStatusArgs,
   type StatusReport,
-  type StoredMessage,
-  storedMessageColumns,
 } from "./message-status-report.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";
 export { type ProviderFailure, recordRecipientFact } from "./recipient-facts.ts";

@@ -5,7 +5,7 @@ import type { Database } from "@callflow/db";
 import { type Channel, isDeliveredLike, isFailure, type MessageStatus, messageStatuses } from "@callflow/domain";
 import type { MessagingProvider } from "@callflow/providers";
 import { sql } from "kysely";
-import { applyStatusReport, storedMessageColumns } from "../message-status-report.ts";
+import { applyStatusReport } from "../message-status-report.ts";
 import { writeJobOutcome } from "./delivery-records.ts";
 
 export interface ReconcileSettings {
@@ -117,7 +117,7 @@ export async function reconcileMessage(
     async (tx): Promise<Extract<Reconciled, { recorded: boolean }>> => {
       const stored = await tx
         .selectFrom("messages")
-        .select([...storedMessageColumns, "sent_at", "created_at"])
+        .select(["id", "organization_id", "status", "sent_at", "created_at"])
         .where("id", "=", message.id)
         .forUpdate()
         .executeTakeFirstOrThrow();
@@ -134,19 +134,17 @@ export async function reconcileMessage(
       let recorded = false;
       // News only: what we store, or what Twilio last told us (also a status behind ours), is none.
       if (fetched.status !== from && fetched.status !== lastHeard?.status) {
-        to = await applyStatusReport(
-          tx,
-          { ...stored, status: from },
-          {
-            sid: message.sid,
-            reported: fetched.status,
-            errorCode: fetched.errorCode,
-            errorMessage: null,
-            source: "reconciled",
-            payload: { status: fetched.status, error_code: fetched.errorCode, asked_at: now.toISOString() },
-            at: now,
-          },
-        );
+        const applied = await applyStatusReport(tx, {
+          sid: message.sid,
+          messageId: stored.id,
+          reported: fetched.status,
+          errorCode: fetched.errorCode,
+          errorMessage: null,
+          source: "reconciled",
+          payload: { status: fetched.status, error_code: fetched.errorCode, asked_at: now.toISOString() },
+          at: now,
+        });
+        to = applied?.status ?? from;
         recorded = true;
       }
       const age = now.getTime() - (stored.sent_at ?? stored.created_at).getTime();

@@ -36,7 +36,13 @@ export interface SessionClaims {
 export type Tx = Transaction<DB>;
 
 /** The server-side functions that run as service_role (SECURITY DEFINER, owned by it). */
-export type ServiceFunction = "app.record_call_report" | "app.settle_call" | "app.relay_outbox" | "app.take_rate_limit";
+export type ServiceFunction =
+  | "app.record_call_report"
+  | "app.settle_call"
+  | "app.record_message_status"
+  | "app.record_recipient_fact"
+  | "app.relay_outbox"
+  | "app.take_rate_limit";
 
 /** `select * from <name>($1, …, $n)`: the same text every time, so no compiling per call. */
 export function serviceFunctionCall(name: ServiceFunction, args: readonly unknown[]): CompiledQuery {

@@ -59,6 +59,7 @@ export {
   type MessageStatus,
   mergeStatus,
   messageStatuses,
+  messageStatusProgress,
   messageStatusSchema,
   parseMessageStatus,
 } from "./message-status.ts";

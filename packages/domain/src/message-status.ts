@@ -23,7 +23,7 @@ export const messageStatusSchema = z.enum(messageStatuses, {
 });
 
 /** Progress along the way to the handset. accepted and scheduled are the same step. */
-const progress: Record<MessageStatus, number | undefined> = {
+export const messageStatusProgress: Readonly<Record<MessageStatus, number | undefined>> = {
   pending: 0,
   accepted: 1,
   scheduled: 1,
@@ -73,5 +73,5 @@ export function isFinal(status: MessageStatus): boolean {
 export function mergeStatus(current: MessageStatus, incoming: MessageStatus): MessageStatus {
   if (isFailure(current)) return current;
   if (isFailure(incoming)) return isDeliveredLike(current) ? current : incoming;
-  return (progress[incoming] ?? 0) > (progress[current] ?? 0) ? incoming : current;
+  return (messageStatusProgress[incoming] ?? 0) > (messageStatusProgress[current] ?? 0) ? incoming : current;
 }

@@ -5,23 +5,29 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(26);
+select plan(36);
 
 select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as service_role (its owner)')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
+                             'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
+                             'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
                              'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
 select ok(prosecdef, proname || ' is security definer')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
+                             'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
+                             'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
                              'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
 select ok(proconfig @> array['search_path=""'], proname || ' pins an empty search_path')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
+                             'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
+                             'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
                              'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
@@ -30,6 +36,12 @@ select ok(not has_function_privilege(role, 'app.record_call_report(text, text, t
   from unnest(array['anon', 'authenticated']) as role;
 select ok(not has_function_privilege(role, 'app.settle_call(uuid, text, text, text, jsonb)', 'execute'),
           role || ' may not settle calls')
+  from unnest(array['anon', 'authenticated']) as role;
+select ok(not has_function_privilege(role, 'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)', 'execute'),
+          role || ' may not record message statuses')
+  from unnest(array['anon', 'authenticated']) as role;
+select ok(not has_function_privilege(role, 'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)', 'execute'),
+          role || ' may not record what a failure says about a recipient')
   from unnest(array['anon', 'authenticated']) as role;
 select ok(not has_function_privilege(role, 'app.relay_outbox(bigint[], integer, integer)', 'execute'),
           role || ' may not take the outbox')

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
+import { mergeStatus, messageStatuses, parseMessageStatus } from "@callflow/domain";
+import { type RecordedStatus, recordMessageStatusArgs } from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -131,6 +133,43 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
         expect((await server.events()).at(-1)?.data.status).toBe(expected);
       },
     );
+  });
+
+  // The statement is given packages/domain's rules; it applies them as mergeStatus does, for
+  // every stored status and every reported one (statuses Twilio may add, too).
+  it("moves a message's status as mergeStatus does, for every stored and reported status", async () => {
+    const sid = newMessageSid();
+    const { messageId } = await insertSentMessage(server, ORG_B, { providerSid: sid });
+    const mismatches: string[] = [];
+    for (const current of messageStatuses) {
+      for (const reported of [...messageStatuses, "partially_delivered"]) {
+        await server.service((tx) =>
+          tx.updateTable("messages").set({ status: current }).where("id", "=", messageId).execute(),
+        );
+        const args = recordMessageStatusArgs(
+          {
+            sid,
+            messageId: null,
+            reported,
+            errorCode: null,
+            errorMessage: null,
+            source: "reconciled",
+            payload: {},
+            at: new Date(),
+          },
+          null,
+        );
+        const [recorded] = await server.scratch.database.callServiceFunction<RecordedStatus>(
+          "app.record_message_status",
+          args,
+        );
+        const incoming = parseMessageStatus(reported);
+        const expected = incoming ? mergeStatus(current, incoming) : current;
+        if (recorded?.status !== expected || (await message(messageId)).status !== expected)
+          mismatches.push(`${current} + ${reported}: ${recorded?.status}, expected ${expected}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it("ends as read when the four callbacks arrive at once", async () => {

@@ -1,14 +1,14 @@
 // POST /webhooks/twilio/messages/status: a sent message's status callbacks. Every distinct
-// callback (webhook_receipts) is applied as reconciliation applies what it asks Twilio
-// (@callflow/inngest applyStatusReport): a message_events row, the status only forward,
-// what a failure says about the recipient, then message/status.updated for a waiting delivery.
-import type { Tx } from "@callflow/db";
-import { applyStatusReport, type StoredMessage, storedMessageColumns } from "@callflow/inngest";
+// callback (webhook_receipts) is applied as reconciliation applies what it asks Twilio, in one
+// statement (app.record_message_status, @callflow/inngest message-status-report.ts): a
+// message_events row, the status only forward, what a failure says about the recipient, then
+// message/status.updated for a waiting delivery. The message is found by its sid, else by the
+// id in our callback URL when its sid was never stored (the send's step result was lost).
+import { type RecordedStatus, recordMessageStatusArgs } from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
 import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
-import { recordReceipt } from "./twilio-records.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
@@ -51,66 +51,29 @@ export function messageStatusCallback({ database, outbox, log, publicUrl, authTo
     }
     const callback = parsed.data;
     const messageId = query.data.messageId;
-    const errorCode = callback.ErrorCode ?? null;
 
-    const stored = await database.withService(async (tx) => {
-      const externalId = `${callback.MessageSid}:${callback.MessageStatus}`;
-      const found = await findMessage(tx, callback.MessageSid, messageId);
-      if ("unknown" in found) {
-        await recordReceipt(tx, { externalId, kind: "message.status", organizationId: null, note: found.unknown });
-        log.warn("message status callback for an unknown message", { sid: callback.MessageSid, messageId });
-        return null;
-      }
-      const message = found.message;
-      const first = await recordReceipt(tx, {
-        externalId,
-        kind: "message.status",
-        organizationId: message.organization_id,
-      });
-      if (!first) return false;
-
-      await applyStatusReport(tx, message, {
-        sid: callback.MessageSid,
-        reported: callback.MessageStatus,
-        errorCode,
-        errorMessage: callback.ErrorMessage ?? null,
-        source: "callback",
-        payload: form,
-        at: new Date(),
-      });
-      return true;
-    });
+    // One statement: the receipt (a repeat stops there), the event row, the status, what a
+    // failure teaches, and message/status.updated in the outbox.
+    const [recorded] = await database.callServiceFunction<RecordedStatus>(
+      "app.record_message_status",
+      recordMessageStatusArgs(
+        {
+          sid: callback.MessageSid,
+          messageId: messageId ?? null,
+          reported: callback.MessageStatus,
+          errorCode: callback.ErrorCode ?? null,
+          errorMessage: callback.ErrorMessage ?? null,
+          source: "callback",
+          payload: form,
+          at: new Date(),
+        },
+        `${callback.MessageSid}:${callback.MessageStatus}`,
+      ),
+    );
+    if (recorded?.result === "unknown")
+      log.warn("message status callback for an unknown message", { sid: callback.MessageSid, messageId });
+    const stored = recorded?.result === "recorded";
     if (stored) outbox.wake();
     return c.body(twiml(), 200, { "content-type": "text/xml; charset=utf-8" });
   };
-}
-
-/**
- * The message by its sid, else by the id in the callback URL when its sid was never stored
- * (the send's step result was lost). Locked: concurrent callbacks merge one after another.
- */
-async function findMessage(
-  tx: Tx,
-  sid: string,
-  messageId: string | undefined,
-): Promise<{ message: StoredMessage } | { unknown: string }> {
-  const columns = storedMessageColumns;
-  const bySid = await tx
-    .selectFrom("messages")
-    .select(columns)
-    .where("provider_sid", "=", sid)
-    .forUpdate()
-    .executeTakeFirst();
-  if (bySid) return { message: bySid };
-  if (!messageId) return { unknown: `no message has provider sid ${sid}` };
-  const byId = await tx
-    .selectFrom("messages")
-    .select(columns)
-    .where("id", "=", messageId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!byId) return { unknown: `no message has provider sid ${sid} or id ${messageId}` };
-  if (byId.provider_sid !== null && byId.provider_sid !== sid)
-    return { unknown: `message ${messageId} was sent as ${byId.provider_sid}, not ${sid}` };
-  return { message: byId };
 }

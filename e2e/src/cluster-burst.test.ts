@@ -75,6 +75,45 @@ describe("several API processes", () => {
   });
 });
 
+describe.each(testLanes().filter((lane) => lane === "postgres"))("GET /metrics of a cluster (%s)", (lane) => {
+  let scratch: ScratchDatabase | undefined;
+  let product: Product | undefined;
+  afterAll(async () => {
+    await product?.stop("SIGKILL").catch(() => {});
+    await scratch?.dispose();
+  });
+
+  it("counts the requests of every worker in every scrape, whichever worker answers it", async () => {
+    scratch = await bareDatabase(lane);
+    await migrate(scratch.database);
+    product = await startProduct({
+      dataDir: mkdtempSync(join(tmpdir(), "callflow-cluster-metrics-")),
+      port: await freePort(),
+      env: { DATABASE_URL: scratch.url as string, DATABASE_POOL_SIZE: "4", API_PROCESSES: "2" },
+    });
+    const { url } = product;
+    expect(apiWorkerPids(product.pid)).toHaveLength(2);
+    // A connection each, all at once: the kernel hands them to both workers.
+    const REQUESTS = 80;
+    const statuses = await Promise.all(
+      Array.from({ length: REQUESTS }, async () => {
+        const response = await fetch(`${url}/healthz`, { headers: { connection: "close" } });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    const healthzCount = /^callflow_http_requests_total\{[^}]*route="\/healthz"[^}]*\} (\d+)$/m;
+    const counts: number[] = [];
+    for (let scrape = 0; scrape < 8; scrape++) {
+      const response = await fetch(`${url}/metrics`, { headers: { connection: "close" } });
+      expect(response.status).toBe(200);
+      counts.push(Number(healthzCount.exec(await response.text())?.[1]));
+    }
+    expect(counts).toEqual(Array(8).fill(REQUESTS));
+  });
+});
+
 describe.each(testLanes().filter((lane) => lane === "postgres"))("a cluster of API processes (%s)", (lane) => {
   let scratch: ScratchDatabase | undefined;
   let executor: ExecutorProcess | undefined;

@@ -6,6 +6,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { CallflowConfig } from "./config.ts";
 import type { Log } from "./log.ts";
+import { gatherWorkerMetrics, workerMetrics } from "./observability/cluster-metrics.ts";
 import { type RunningSharedParts, type SharedParts, startCallflow, startSharedParts } from "./start-callflow.ts";
 
 /** Primary → worker: what to start with; then, once, that the functions are synced. */
@@ -37,6 +38,7 @@ export async function runClusterPrimary(
   let synced = false;
   let stopping = false;
   const ready = new Set<Worker>();
+  gatherWorkerMetrics();
 
   const fork = () => {
     const worker = cluster.fork();
@@ -118,6 +120,7 @@ export function runClusterWorker(): void {
   let stop: (() => Promise<void>) | null = null;
   let log: Log | null = null;
   let stopping = false;
+  const metrics = workerMetrics();
 
   const shutdown = async (reason: string) => {
     if (stopping) return;
@@ -132,7 +135,7 @@ export function runClusterWorker(): void {
     if (message.kind === "synced") return resolveSynced();
     if (message.kind !== "start" || stop) return;
     if (message.synced) resolveSynced();
-    startCallflow(message.config, { shared: { ...message.shared, synced } }).then(
+    startCallflow(message.config, { shared: { ...message.shared, synced }, workerMetrics: metrics }).then(
       (callflow) => {
         stop = callflow.stop;
         log = callflow.log;

@@ -31,6 +31,7 @@ import { type CallflowConfig, publicUrlOf, webOriginsOf } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createDashboard } from "./http/dashboard.ts";
 import { createLog, inngestLoggerOf, type Log } from "./log.ts";
+import type { WorkerMetrics } from "./observability/cluster-metrics.ts";
 import { startTracing } from "./tracing/start-tracing.ts";
 import { startOverdueCallSweep } from "./webhooks/twilio-voice-overdue.ts";
 
@@ -79,7 +80,7 @@ export interface SharedParts {
 
 export async function startCallflow(
   config: CallflowConfig,
-  options: { log?: Log; shared?: SharedParts } = {},
+  options: { log?: Log; shared?: SharedParts; workerMetrics?: WorkerMetrics } = {},
 ): Promise<RunningCallflow> {
   const log = options.log ?? createLog(config.logLevel, { service: "api" });
   const { shared } = options;
@@ -180,6 +181,7 @@ export async function startCallflow(
         : {}),
       readinessProblem: () => (functionsSynced ? null : "functions not yet synced with the local executor"),
       ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+      ...(options.workerMetrics ? { workerMetrics: options.workerMetrics } : {}),
       ...(tracing.recent ? { recentSpans: tracing.recent } : {}),
     });
     handle(server, getRequestListener(app.fetch));

@@ -9,6 +9,7 @@ import { cors } from "hono/cors";
 import { sql } from "kysely";
 import type { Session, VerifySession } from "../auth/session.ts";
 import type { Log } from "../log.ts";
+import type { WorkerMetrics } from "../observability/cluster-metrics.ts";
 import { createOrganizationProvisioner } from "../organizations.ts";
 import { createRateLimiter } from "../rate-limit.ts";
 import { traceRequests } from "../tracing/http-spans.ts";
@@ -63,6 +64,8 @@ export interface AppOptions {
   metricsToken?: string;
   /** How long GET /metrics serves one database read of the delivery metrics; default 5 s. */
   metricsCacheMs?: number;
+  /** In a cluster worker: GET /metrics counts every worker's traffic (cluster-metrics.ts). */
+  workerMetrics?: WorkerMetrics;
   /** Local mode: the spans kept in memory, served to this machine at GET /dev/traces (npm run -s trace). */
   recentSpans?: RecentSpans;
 }
@@ -118,6 +121,7 @@ export function createApp(options: AppOptions) {
     log,
     ...(options.metricsToken ? { token: options.metricsToken } : {}),
     ...(options.metricsCacheMs !== undefined ? { deliveryCacheMs: options.metricsCacheMs } : {}),
+    ...(options.workerMetrics ? { workers: options.workerMetrics } : {}),
   });
 
   app.use(metrics.countRequests);

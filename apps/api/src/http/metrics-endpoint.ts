@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Database } from "@callflow/db";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Log } from "../log.ts";
+import type { WorkerMetrics } from "../observability/cluster-metrics.ts";
 import { createMetrics } from "../observability/metrics.ts";
 import { appRouter } from "../trpc/root.ts";
 import { clientAddress, fromThisMachine } from "./client-address.ts";
@@ -17,6 +18,8 @@ export interface MetricsEndpointOptions {
   token?: string;
   /** How long a database read serves scrapes; default 5 s. */
   deliveryCacheMs?: number;
+  /** In a cluster worker: every worker's HTTP and process series (cluster-metrics.ts). */
+  workers?: WorkerMetrics;
 }
 
 export interface MetricsEndpoint {
@@ -34,6 +37,7 @@ export function metricsEndpoint(options: MetricsEndpointOptions): MetricsEndpoin
     log: options.log,
     trpcProcedures: TRPC_PROCEDURES,
     ...(options.deliveryCacheMs !== undefined ? { deliveryCacheMs: options.deliveryCacheMs } : {}),
+    ...(options.workers ? { workers: options.workers } : {}),
   });
   const expected = options.token ? digest(options.token) : null;
   return {
@@ -41,8 +45,14 @@ export function metricsEndpoint(options: MetricsEndpointOptions): MetricsEndpoin
     handler: async (c) => {
       const refused = expected ? refuseWithoutToken(c, expected) : refuseOtherMachines(c);
       if (refused) return refused;
-      const { contentType, body } = await metrics.exposition();
-      return c.body(body, 200, { "content-type": contentType, "cache-control": "no-store" });
+      try {
+        const { contentType, body } = await metrics.exposition();
+        return c.body(body, 200, { "content-type": contentType, "cache-control": "no-store" });
+      } catch (error) {
+        // A scrape that fails says so (Prometheus marks it down) rather than counting one worker.
+        options.log.warn("could not gather the API workers' metrics", { error: (error as Error).message });
+        return c.json({ error: "could not gather the API workers' metrics; try again" }, 503);
+      }
     },
   };
 }

@@ -1,11 +1,13 @@
 // The metrics GET /metrics exposes, in Prometheus's text format: this process's HTTP traffic
-// (http-metrics.ts), the delivery pipeline as the database records it (delivery-metrics.ts)
-// and the Node process (prom-client's defaults: CPU, memory, event-loop lag, GC). One
-// registry per app, so apps built side by side in one process (tests) count apart.
+// (http-metrics.ts) and the Node process (prom-client's defaults: CPU, memory, event-loop lag,
+// GC), summed over the machine's workers when it runs several (cluster-metrics.ts), and the
+// delivery pipeline as the database records it (delivery-metrics.ts), the same from any
+// process. Registries per app, so apps built side by side in one process (tests) count apart.
 import type { Database } from "@callflow/db";
 import type { MiddlewareHandler } from "hono";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Log } from "../log.ts";
+import type { WorkerMetrics } from "./cluster-metrics.ts";
 import { createDeliveryMetrics } from "./delivery-metrics.ts";
 import { createHttpMetrics } from "./http-metrics.ts";
 
@@ -16,6 +18,8 @@ export interface MetricsOptions {
   log?: Log;
   /** How long a database read serves scrapes; default 5 s. */
   deliveryCacheMs?: number;
+  /** In a cluster worker: the HTTP and process series of every worker, not this one's alone. */
+  workers?: WorkerMetrics;
 }
 
 export interface CallflowMetrics {
@@ -26,11 +30,13 @@ export interface CallflowMetrics {
 }
 
 export function createMetrics(options: MetricsOptions): CallflowMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const httpMiddleware = createHttpMetrics({ registry, trpcProcedures: options.trpcProcedures });
+  const processRegistry = new Registry();
+  collectDefaultMetrics({ register: processRegistry });
+  const httpMiddleware = createHttpMetrics({ registry: processRegistry, trpcProcedures: options.trpcProcedures });
+  options.workers?.share(processRegistry);
+  const deliveryRegistry = new Registry();
   const delivery = createDeliveryMetrics({
-    registry,
+    registry: deliveryRegistry,
     database: options.database,
     ...(options.deliveryCacheMs !== undefined ? { cacheMs: options.deliveryCacheMs } : {}),
     ...(options.log ? { log: options.log } : {}),
@@ -38,8 +44,14 @@ export function createMetrics(options: MetricsOptions): CallflowMetrics {
   return {
     httpMiddleware,
     async exposition() {
-      await delivery.refresh();
-      return { contentType: registry.contentType, body: await registry.metrics() };
+      const [processes] = await Promise.all([
+        options.workers ? options.workers.gather() : processRegistry.metrics(),
+        delivery.refresh(),
+      ]);
+      return {
+        contentType: processRegistry.contentType,
+        body: `${processes.trimEnd()}\n${await deliveryRegistry.metrics()}`,
+      };
     },
   };
 }

@@ -1,10 +1,11 @@
-// Twilio's final voice status callback as Twilio posts it (the fields it sends), signed
-// with the real SDK for the URL the product is reached at: what voice-webhook and
-// after-call send to POST /webhooks/twilio/voice.
+// Twilio's callbacks as Twilio posts them (the fields it sends), signed with the real SDK for
+// the URL the product is reached at: the final voice status callback (what voice-webhook and
+// after-call send to POST /webhooks/twilio/voice) and a message's status callback.
 import { TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN } from "@callflow/devstack";
 import twilio from "twilio";
 
 export const VOICE_WEBHOOK_PATH = "/webhooks/twilio/voice";
+export const MESSAGE_STATUS_WEBHOOK_PATH = "/webhooks/twilio/messages/status";
 
 export interface SignedCallback {
   body: string;
@@ -40,18 +41,35 @@ export function signedVoiceCallback(
     ToState: "TX",
     ToCountry: "US",
   };
+  return signed(`${publicUrl}${VOICE_WEBHOOK_PATH}`, params);
+}
+
+/** A WhatsApp message's status callback (found by its sid: no messageId in the URL). */
+export function signedMessageStatusCallback(
+  publicUrl: string,
+  message: { sid: string; status: string; from: string; to: string },
+): SignedCallback {
+  return signed(`${publicUrl}${MESSAGE_STATUS_WEBHOOK_PATH}`, {
+    AccountSid: TWILIO_SANDBOX_ACCOUNT_SID,
+    ApiVersion: "2010-04-01",
+    MessageSid: message.sid,
+    SmsSid: message.sid,
+    MessageStatus: message.status,
+    SmsStatus: message.status,
+    ChannelPrefix: "whatsapp",
+    From: `whatsapp:${message.from}`,
+    To: `whatsapp:${message.to}`,
+  });
+}
+
+function signed(url: string, params: Record<string, string>): SignedCallback {
   const body = new URLSearchParams(params).toString();
-  const signature = twilio.getExpectedTwilioSignature(
-    TWILIO_SANDBOX_AUTH_TOKEN,
-    `${publicUrl}${VOICE_WEBHOOK_PATH}`,
-    params,
-  );
   return {
     body,
     headers: {
       "content-type": "application/x-www-form-urlencoded",
       "content-length": String(Buffer.byteLength(body)),
-      "x-twilio-signature": signature,
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_AUTH_TOKEN, url, params),
       "user-agent": "TwilioProxy/1.1",
     },
   };

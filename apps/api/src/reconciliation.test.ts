@@ -74,7 +74,7 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
     stack.database.withService((tx) =>
       tx
         .selectFrom("messages")
-        .select(["id", "provider_sid", "status", "error_code", "reconcile_error", "reconcile_after"])
+        .select(["id", "provider_sid", "status", "error_code", "error_message", "reconcile_error", "reconcile_after"])
         .where("job_id", "=", jobId)
         .where("channel", "=", channel)
         .executeTakeFirst(),
@@ -127,6 +127,26 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
     expect(stack.sandbox.sends.filter((send) => send.to === from).map((send) => send.channel)).toEqual(["whatsapp"]);
     expect(await message(job.id, "whatsapp")).toMatchObject({ status: "read", reconcile_after: null });
     expect(await eventsOf(whatsapp.id)).toEqual([{ status: "read", source: "reconciled" }]);
+  });
+
+  it("stores a failure Twilio reports when asked with its error code and Twilio's text for it", async () => {
+    const from = caller(8);
+    stack.sandbox.loseStatusCallbacksTo(from);
+    const callSid = await stack.placeCall(from, PATIENT);
+    const job = await until(() => jobOfCall(callSid), "the job");
+    const whatsapp = await until(async () => {
+      const sent = await message(job.id, "whatsapp");
+      return sent?.provider_sid ? sent : null;
+    }, "the send");
+    stack.sandbox.setMessageStatus(whatsapp.provider_sid as string, "failed", 30003);
+
+    stack.advanceClock(31 * MINUTE);
+    expect(await stack.reconcile()).toMatchObject({ moved: 1, fetchFailed: 0 });
+    expect(await message(job.id, "whatsapp")).toMatchObject({
+      status: "failed",
+      error_code: 30003,
+      error_message: "Unreachable destination handset",
+    });
   });
 
   it("never moves a status backwards when Twilio's record does, records it once, and moves it forward later", async () => {

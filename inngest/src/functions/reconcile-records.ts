@@ -139,7 +139,7 @@ export async function reconcileMessage(
           messageId: stored.id,
           reported: fetched.status,
           errorCode: fetched.errorCode,
-          errorMessage: null,
+          errorMessage: fetched.errorMessage,
           source: "reconciled",
           payload: { status: fetched.status, error_code: fetched.errorCode, asked_at: now.toISOString() },
           at: now,

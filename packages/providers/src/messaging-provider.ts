@@ -51,6 +51,8 @@ export interface FetchedMessage {
   sid: string;
   status: MessageStatus;
   errorCode: number | null;
+  /** Twilio's text for the error code, when it gives one. */
+  errorMessage: string | null;
 }
 
 export interface MessagingProvider {

@@ -80,7 +80,12 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
     if (!result.ok) throw new Error(result.error.message);
     expect(sandbox.sends[0]).toMatchObject({ channel: "sms", to: "+15125550107", body: "Sorry we missed your call" });
     await sandbox.whenIdle();
-    expect(await messaging.fetchMessage(result.sid)).toEqual({ sid: result.sid, status: "delivered", errorCode: null });
+    expect(await messaging.fetchMessage(result.sid)).toEqual({
+      sid: result.sid,
+      status: "delivered",
+      errorCode: null,
+      errorMessage: null,
+    });
   });
 
   it("fetches a failure with its error code", async () => {
@@ -88,7 +93,13 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
     const result = await messaging.sendWhatsApp(whatsapp("+15125550112"));
     if (!result.ok) throw new Error(result.error.message);
     await sandbox.whenIdle();
-    expect(await messaging.fetchMessage(result.sid)).toEqual({ sid: result.sid, status: "failed", errorCode: 63016 });
+    expect(await messaging.fetchMessage(result.sid)).toEqual({
+      sid: result.sid,
+      status: "failed",
+      errorCode: 63016,
+      errorMessage:
+        "Failed to send freeform message because you are outside the allowed window. Please use a Template.",
+    });
   });
 
   it("reports a number that is not on WhatsApp as not_on_whatsapp, with Twilio's code and a reason", async () => {
@@ -120,7 +131,12 @@ describe("Twilio messaging adapter, against the sandbox over HTTP", () => {
     const result = await messaging.sendWhatsApp(whatsapp("+15125550110"));
     if (!result.ok) throw new Error(result.error.message);
     await sandbox.whenIdle();
-    expect(await messaging.fetchMessage(result.sid)).toEqual({ sid: result.sid, status: "failed", errorCode: 63024 });
+    expect(await messaging.fetchMessage(result.sid)).toEqual({
+      sid: result.sid,
+      status: "failed",
+      errorCode: 63024,
+      errorMessage: "Invalid message recipient",
+    });
   });
 
   it("reports an invalid number and bad credentials as permanent", async () => {

@@ -51,7 +51,12 @@ export function createTwilioMessaging(options: TwilioMessagingOptions): Messagin
           message: `Twilio reports message ${sid} as "${message.status}", a status CallFlow does not track for outbound messages.`,
         });
       }
-      return { sid: message.sid, status, errorCode: message.errorCode ?? null };
+      return {
+        sid: message.sid,
+        status,
+        errorCode: message.errorCode ?? null,
+        errorMessage: message.errorMessage ?? null,
+      };
     },
   };
 }

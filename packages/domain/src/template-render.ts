@@ -138,14 +138,30 @@ function withoutTrailingSpaces(text: string): string {
  * characters a segment instead of 160).
  */
 export function formatCallTime(at: Date, timeZone: string, language = "en-US"): string {
-  return new Intl.DateTimeFormat(knownLocale(language), {
-    timeZone,
-    weekday: "short",
-    hour: "numeric",
-    minute: "2-digit",
-  })
+  return callTimeFormat(timeZone, language)
     .format(at)
     .replace(/[\u202f\u00a0]/g, " ");
+}
+
+// Making a formatter costs far more than formatting with one (each message renders a time):
+// kept per time zone and language, the few a deployment's businesses use; emptied when full.
+const callTimeFormats = new Map<string, Intl.DateTimeFormat>();
+const CALL_TIME_FORMATS_KEPT = 256;
+
+function callTimeFormat(timeZone: string, language: string): Intl.DateTimeFormat {
+  const key = `${timeZone} ${language}`;
+  let format = callTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(knownLocale(language), {
+      timeZone,
+      weekday: "short",
+      hour: "numeric",
+      minute: "2-digit",
+    });
+    if (callTimeFormats.size >= CALL_TIME_FORMATS_KEPT) callTimeFormats.clear();
+    callTimeFormats.set(key, format);
+  }
+  return format;
 }
 
 /** The language as a locale Intl formats in; English (US) when Intl does not know it. */

@@ -15,7 +15,7 @@ import type { FunctionRegistry } from "./function-registry.ts";
 import type { Intake } from "./intake.ts";
 import { type ExecutorLog, errorText } from "./log.ts";
 import type { EventPayload } from "./run-state.ts";
-import { type Db, SCHEMA } from "./store/schema.ts";
+import type { Db } from "./store/schema.ts";
 
 /** Syncs are noticed, and a jumped clock corrected, at least this often. */
 const MAX_WAIT_MS = 30_000;
@@ -39,15 +39,6 @@ export async function startCronTicker(deps: {
   const { db, functions, intake, log } = deps;
   const now = deps.now ?? Date.now;
   const maxWaitMs = deps.maxWaitMs ?? MAX_WAIT_MS;
-  await sql
-    .raw(`create table if not exists ${SCHEMA}.inngest_cron_ticks (
-      function_id text not null,
-      cron text not null,
-      last_tick timestamptz not null,
-      primary key (function_id, cron)
-    )`)
-    .execute(db);
-
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let checking: Promise<void> | null = null;

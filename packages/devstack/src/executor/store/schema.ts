@@ -82,6 +82,13 @@ const DDL = [
     tat_ms double precision not null,
     primary key (scope, key)
   )`,
+  // The last cron tick that started a run, per function and schedule (cron-ticker.ts).
+  `create table if not exists ${SCHEMA}.inngest_cron_ticks (
+    function_id text not null,
+    cron text not null,
+    last_tick timestamptz not null,
+    primary key (function_id, cron)
+  )`,
 ];
 
 export async function ensureSchema(db: Db): Promise<void> {

@@ -5,7 +5,7 @@
 // (SIGKILL) in the middle of it: every callback answered 200 has its call/completed in the
 // outbox when it is answered (a repeat too, though the killed worker recorded its first delivery
 // and died before settling), and every call ends with one call log, one job and at most one
-// message a channel.
+// message a channel. And GET /metrics of a cluster counts every worker's requests.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -98,8 +98,8 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
     }
   }
 
-  it("finishes a WhatsApp delivery whose status callbacks never arrive with the status Twilio has, and sends no SMS", async () => {
-    const from = caller(7);
+  /** A call from `from` whose WhatsApp message Twilio accepted and whose status callbacks are all lost. */
+  async function sentWithoutCallbacks(from: string) {
     stack.sandbox.loseStatusCallbacksTo(from);
     const callSid = await stack.placeCall(from, PATIENT);
     const job = await until(() => jobOfCall(callSid), "the job");
@@ -107,6 +107,12 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
       const sent = await message(job.id, "whatsapp");
       return sent?.provider_sid ? sent : null;
     }, "the send");
+    return { callSid, job, whatsapp };
+  }
+
+  it("finishes a WhatsApp delivery whose status callbacks never arrive with the status Twilio has, and sends no SMS", async () => {
+    const from = caller(7);
+    const { callSid, job, whatsapp } = await sentWithoutCallbacks(from);
     // Twilio has it read; none of its three callbacks reached CallFlow.
     await until(async () => stack.sandbox.sends.find((send) => send.to === from)?.status === "read", "read at Twilio");
     expect(stack.sandbox.callbacks.filter((callback) => callback.params.MessageSid === whatsapp.provider_sid)).toEqual(
@@ -131,13 +137,7 @@ describe.each(testLanes())("reconciliation on %s", (lane) => {
 
   it("stores a failure Twilio reports when asked with its error code and Twilio's text for it", async () => {
     const from = caller(8);
-    stack.sandbox.loseStatusCallbacksTo(from);
-    const callSid = await stack.placeCall(from, PATIENT);
-    const job = await until(() => jobOfCall(callSid), "the job");
-    const whatsapp = await until(async () => {
-      const sent = await message(job.id, "whatsapp");
-      return sent?.provider_sid ? sent : null;
-    }, "the send");
+    const { job, whatsapp } = await sentWithoutCallbacks(from);
     stack.sandbox.setMessageStatus(whatsapp.provider_sid as string, "failed", 30003);
 
     stack.advanceClock(31 * MINUTE);

@@ -31,25 +31,16 @@ select ok(proconfig @> array['search_path=""'], proname || ' pins an empty searc
                              'app.relay_outbox(bigint[], integer, integer)'::regprocedure,
                              'app.take_rate_limit(text, text, integer, integer)'::regprocedure)
  order by proname;
-select ok(not has_function_privilege(role, 'app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'execute'),
-          role || ' may not record call reports')
-  from unnest(array['anon', 'authenticated']) as role;
-select ok(not has_function_privilege(role, 'app.settle_call(uuid, text, text, text, jsonb)', 'execute'),
-          role || ' may not settle calls')
-  from unnest(array['anon', 'authenticated']) as role;
-select ok(not has_function_privilege(role, 'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)', 'execute'),
-          role || ' may not record message statuses')
-  from unnest(array['anon', 'authenticated']) as role;
-select ok(not has_function_privilege(role, 'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)', 'execute'),
-          role || ' may not record what a failure says about a recipient')
-  from unnest(array['anon', 'authenticated']) as role;
-select ok(not has_function_privilege(role, 'app.relay_outbox(bigint[], integer, integer)', 'execute'),
-          role || ' may not take the outbox')
-  from unnest(array['anon', 'authenticated']) as role;
-
-select ok(not has_function_privilege(role, 'app.take_rate_limit(text, text, integer, integer)', 'execute'),
-          role || ' may not count rate limits')
-  from unnest(array['anon', 'authenticated']) as role;
+select ok(not has_function_privilege(role, fn, 'execute'), role || ' may not ' || what)
+  from (values ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'record call reports'),
+               ('app.settle_call(uuid, text, text, text, jsonb)', 'settle calls'),
+               ('app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)',
+                'record message statuses'),
+               ('app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)',
+                'record what a failure says about a recipient'),
+               ('app.relay_outbox(bigint[], integer, integer)', 'take the outbox'),
+               ('app.take_rate_limit(text, text, integer, integer)', 'count rate limits')) as f(fn, what),
+       unnest(array['anon', 'authenticated']) as role;
 -- Counts that are worth nothing after a crash: no WAL, so no flush per counted request.
 select is((select relpersistence from pg_class where oid = 'app.rate_limits'::regclass), 'u'::"char",
           'app.rate_limits is unlogged');

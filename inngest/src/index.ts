@@ -44,8 +44,8 @@ export function createFunctions(
 }
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export {
-  type RecordedStatus,
-  recordMessageStatusArgs,
+  applyStatusReport,
+  recordStatusCallback,
   type StatusReport,
 } from "./message-status-report.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";

@@ -6,7 +6,7 @@
 // what a failure teaches about the recipient, and writes message/status.updated to the outbox
 // for a delivery waiting on the outcome. A callback's receipt is recorded by it too.
 
-import { serviceFunctionCall, type Tx } from "@callflow/db";
+import { type Database, serviceFunctionCall, type Tx } from "@callflow/db";
 import {
   isDeliveredLike,
   isFailure,
@@ -45,7 +45,7 @@ const DELIVERED = messageStatuses.filter(isDeliveredLike);
  * The arguments of app.record_message_status for `report`; `receiptId` is a callback's
  * webhook_receipts id (`<sid>:<status>`), null for reconciliation.
  */
-export function recordMessageStatusArgs(report: StatusReport, receiptId: string | null): unknown[] {
+function recordMessageStatusArgs(report: StatusReport, receiptId: string | null): unknown[] {
   // The event's data is completed by the statement (the message's ids, the stored status);
   // what starts it here is the active span's trace context, so its run continues the trace.
   const event = eventWithTraceContext({
@@ -70,6 +70,15 @@ export function recordMessageStatusArgs(report: StatusReport, receiptId: string 
     report.at,
     JSON.stringify(event.data),
   ];
+}
+
+/** Records a status callback, its receipt (`<sid>:<status>`) first: a repeat records nothing. */
+export async function recordStatusCallback(
+  database: Database,
+  report: StatusReport,
+): Promise<RecordedStatus | undefined> {
+  const args = recordMessageStatusArgs(report, `${report.sid}:${report.reported}`);
+  return (await database.callServiceFunction<RecordedStatus>("app.record_message_status", args))[0];
 }
 
 /** Applies a report in the caller's transaction, with no receipt (reconciliation's). */

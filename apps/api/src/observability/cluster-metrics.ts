@@ -40,13 +40,15 @@ export function gatherWorkerMetrics(): void {
 
 /** A worker: shares its registry with the primary and asks it for the machine's series. */
 export function workerMetrics(): WorkerMetrics {
-  const waiting = new Map<number, { resolve: (body: string) => void; reject: (error: Error) => void }>();
+  type Waiting = { resolve: (body: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+  const waiting = new Map<number, Waiting>();
   let nextId = 0;
   process.on("message", (message: MetricsAnswer) => {
     if (message?.kind !== "metrics") return;
     const request = waiting.get(message.requestId);
     if (!request) return;
     waiting.delete(message.requestId);
+    clearTimeout(request.timer);
     if ("error" in message) request.reject(new Error(message.error));
     else request.resolve(message.body);
   });
@@ -57,25 +59,17 @@ export function workerMetrics(): WorkerMetrics {
       new AggregatorRegistry();
     },
     gather() {
+      const send = process.send?.bind(process);
+      if (!send) return Promise.reject(new Error("this process is no cluster worker"));
       const requestId = nextId++;
       return new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(requestId);
           reject(new Error(`the primary process did not answer within ${GATHER_TIMEOUT_MS / 1000} s`));
         }, GATHER_TIMEOUT_MS);
-        waiting.set(requestId, {
-          resolve: (body) => {
-            clearTimeout(timer);
-            resolve(body);
-          },
-          reject: (error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        });
+        waiting.set(requestId, { resolve, reject, timer });
         const request: MetricsRequest = { kind: "metrics", requestId };
-        if (!process.send) return waiting.get(requestId)?.reject(new Error("this process is no cluster worker"));
-        process.send(request);
+        send(request);
       });
     },
   };

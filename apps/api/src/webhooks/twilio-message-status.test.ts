@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { mergeStatus, messageStatuses, parseMessageStatus } from "@callflow/domain";
-import { type RecordedStatus, recordMessageStatusArgs } from "@callflow/inngest";
+import { applyStatusReport } from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -146,8 +146,8 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
         await server.service((tx) =>
           tx.updateTable("messages").set({ status: current }).where("id", "=", messageId).execute(),
         );
-        const args = recordMessageStatusArgs(
-          {
+        const recorded = await server.service((tx) =>
+          applyStatusReport(tx, {
             sid,
             messageId: null,
             reported,
@@ -156,12 +156,7 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
             source: "reconciled",
             payload: {},
             at: new Date(),
-          },
-          null,
-        );
-        const [recorded] = await server.scratch.database.callServiceFunction<RecordedStatus>(
-          "app.record_message_status",
-          args,
+          }),
         );
         const incoming = parseMessageStatus(reported);
         const expected = incoming ? mergeStatus(current, incoming) : current;

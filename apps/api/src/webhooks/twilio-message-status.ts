@@ -4,7 +4,7 @@
 // message_events row, the status only forward, what a failure says about the recipient, then
 // message/status.updated for a waiting delivery. The message is found by its sid, else by the
 // id in our callback URL when its sid was never stored (the send's step result was lost).
-import { type RecordedStatus, recordMessageStatusArgs } from "@callflow/inngest";
+import { recordStatusCallback } from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
@@ -54,26 +54,19 @@ export function messageStatusCallback({ database, outbox, log, publicUrl, authTo
 
     // One statement: the receipt (a repeat stops there), the event row, the status, what a
     // failure teaches, and message/status.updated in the outbox.
-    const [recorded] = await database.callServiceFunction<RecordedStatus>(
-      "app.record_message_status",
-      recordMessageStatusArgs(
-        {
-          sid: callback.MessageSid,
-          messageId: messageId ?? null,
-          reported: callback.MessageStatus,
-          errorCode: callback.ErrorCode ?? null,
-          errorMessage: callback.ErrorMessage ?? null,
-          source: "callback",
-          payload: form,
-          at: new Date(),
-        },
-        `${callback.MessageSid}:${callback.MessageStatus}`,
-      ),
-    );
+    const recorded = await recordStatusCallback(database, {
+      sid: callback.MessageSid,
+      messageId: messageId ?? null,
+      reported: callback.MessageStatus,
+      errorCode: callback.ErrorCode ?? null,
+      errorMessage: callback.ErrorMessage ?? null,
+      source: "callback",
+      payload: form,
+      at: new Date(),
+    });
     if (recorded?.result === "unknown")
       log.warn("message status callback for an unknown message", { sid: callback.MessageSid, messageId });
-    const stored = recorded?.result === "recorded";
-    if (stored) outbox.wake();
+    if (recorded?.result === "recorded") outbox.wake();
     return c.body(twiml(), 200, { "content-type": "text/xml; charset=utf-8" });
   };
 }

@@ -266,6 +266,17 @@ describe("the embedded database's socket, against clients that misbehave", () =>
     await client.query("commit");
     await client.end();
   });
+
+  it("keeps the API's queries working after a client's transaction resets the session (DISCARD ALL drops prepared statements)", async () => {
+    // orgExists is a transaction whose select has a parameter: a prepared statement of the session.
+    expect(await orgExists(served.database, ORG_A)).toBe(true);
+    const client = await socketClient(served.port);
+    await client.query("begin");
+    await client.query("select 1");
+    await client.query("commit");
+    await client.end();
+    expect(await orgExists(served.database, ORG_A)).toBe(true);
+  });
 });
 
 describe("the embedded database's socket, with a one-minute transaction limit", () => {

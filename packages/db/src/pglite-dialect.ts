@@ -1,4 +1,4 @@
-import type { PGlite } from "@electric-sql/pglite";
+import type { PGlite, Results } from "@electric-sql/pglite";
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -10,17 +10,29 @@ import {
   type QueryResult,
 } from "kysely";
 import { type ReleaseSession, type SessionLock, sessionLockOf } from "./pglite-session-lock.ts";
+import { type PreparedStatements, preparedStatementsOf } from "./pglite-statements.ts";
+
+// A script that drops the session's prepared statements: the cache must forget them too.
+const DROPS_PREPARED = /\b(discard|deallocate)\b/i;
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly pglite: PGlite) {}
+  readonly #prepared: PreparedStatements;
+
+  constructor(private readonly pglite: PGlite) {
+    this.#prepared = preparedStatementsOf(pglite);
+  }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     // Without parameters the simple protocol is used, which also runs multi-statement
-    // scripts (migrations); its last statement's result is the query's result.
-    const result =
-      query.parameters.length === 0
-        ? (await this.pglite.exec(query.sql)).at(-1)
-        : await this.pglite.query<R>(query.sql, query.parameters as unknown[]);
+    // scripts (migrations); its last statement's result is the query's result. With them,
+    // a prepared statement per text.
+    let result: Results<R> | undefined;
+    if (query.parameters.length === 0) {
+      result = (await this.pglite.exec(query.sql)).at(-1) as Results<R> | undefined;
+      if (DROPS_PREPARED.test(query.sql)) this.#prepared.forget();
+    } else {
+      result = await this.#prepared.query<R>(query.sql, query.parameters);
+    }
     const affected = result?.affectedRows;
     return {
       rows: (result?.rows ?? []) as R[],

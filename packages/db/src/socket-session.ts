@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import type { PGlite } from "@electric-sql/pglite";
 import type { ReleaseSession, SessionLock } from "./pglite-session-lock.ts";
+import { preparedStatementsOf } from "./pglite-statements.ts";
 import { refusalStatement, refusedWord } from "./refused-statements.ts";
 import {
   BackendScanner,
@@ -271,6 +272,7 @@ export class SocketSession {
       // Role, every SET (request.jwt.claim(s), search_path...), prepared statements, cursors,
       // temporary tables, LISTEN, advisory locks.
       const reset = await this.#backend(toBackend.query("discard all"));
+      preparedStatementsOf(this.#settings.pglite).forget();
       // Settings the client was told about changed back: tell it again.
       for (const { type, message } of backendMessages(reset)) if (type === "S") this.#write(Buffer.from(message));
       if (this.#status !== "I" || this.#settings.pglite.isInTransaction()) {

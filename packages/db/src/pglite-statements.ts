@@ -16,10 +16,13 @@ let pgliteModule: PgliteModule | undefined;
 /** Distinct texts kept prepared; past this, a text runs through PGlite's query() as before. */
 export const MAX_PREPARED_STATEMENTS = 1000;
 
-// SQLSTATEs after which a text is prepared again: the session lost the statement (a DISCARD
-// or DEALLOCATE we did not see), or a table under a `select *` changed shape.
+// Errors after which a text is prepared again: the session lost the statement (a DISCARD or
+// DEALLOCATE we did not see), or a table under a `select *` changed shape.
 const STATEMENT_GONE = "26000";
-const RESULT_TYPE_CHANGED = "0A000";
+const isStale = (error: unknown) => {
+  const { code, message } = error as { code?: string; message?: string };
+  return code === STATEMENT_GONE || (code === "0A000" && message === "cached plan must not change result type");
+};
 
 interface Prepared {
   name: string;
@@ -44,9 +47,8 @@ export class PreparedStatements {
     try {
       return await this.#execute<R>(await prepared, values);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== STATEMENT_GONE && code !== RESULT_TYPE_CHANGED) throw error;
-      if (code === STATEMENT_GONE) this.forget();
+      if (!isStale(error)) throw error;
+      if ((error as { code?: string }).code === STATEMENT_GONE) this.forget();
       else this.#byText.delete(text);
       // Refused at Bind, before it ran: outside a transaction block nothing is aborted and the
       // statement can run again, prepared anew. Inside one, the transaction already failed.

@@ -12,7 +12,8 @@ import {
 import { type ReleaseSession, type SessionLock, sessionLockOf } from "./pglite-session-lock.ts";
 import { type PreparedStatements, preparedStatementsOf } from "./pglite-statements.ts";
 
-// A script that drops the session's prepared statements: the cache must forget them too.
+// A script that drops the session's prepared statements: the cache must forget them too (the
+// word in a comment matches as well, and costs only preparing again).
 const DROPS_PREPARED = /\b(discard|deallocate)\b/i;
 
 class PGliteConnection implements DatabaseConnection {

@@ -13,8 +13,12 @@ import type { PGlite, Results } from "@electric-sql/pglite";
 type PgliteModule = typeof import("@electric-sql/pglite");
 let pgliteModule: PgliteModule | undefined;
 
-/** Distinct texts kept prepared; past this, a text runs through PGlite's query() as before. */
-export const MAX_PREPARED_STATEMENTS = 1000;
+/**
+ * Distinct texts kept prepared; past this, a text runs through PGlite's query() as before. The
+ * product has about fifty (a burst of calls used 46); the bound keeps PGlite's memory, which
+ * never shrinks, from growing with texts made at run time.
+ */
+export const MAX_PREPARED_STATEMENTS = 500;
 
 // Errors after which a text is prepared again: the session lost the statement (a DISCARD or
 // DEALLOCATE we did not see), or a table under a `select *` changed shape.

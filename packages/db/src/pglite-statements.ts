@@ -18,15 +18,17 @@ let pgliteModule: PgliteModule | undefined;
  * product has about fifty (a burst of calls used 46); the bound keeps PGlite's memory, which
  * never shrinks, from growing with texts made at run time.
  */
-export const MAX_PREPARED_STATEMENTS = 500;
+const MAX_PREPARED_STATEMENTS = 500;
 
-// Errors after which a text is prepared again: the session lost the statement (a DISCARD or
-// DEALLOCATE we did not see), or a table under a `select *` changed shape.
-const STATEMENT_GONE = "26000";
-const isStale = (error: unknown) => {
+/**
+ * Why a prepared text must be prepared again, if it must: the session lost the statement (a
+ * DISCARD or DEALLOCATE we did not see), or a table under a `select *` changed shape.
+ */
+function staleness(error: unknown): "gone" | "changed" | null {
   const { code, message } = error as { code?: string; message?: string };
-  return code === STATEMENT_GONE || (code === "0A000" && message === "cached plan must not change result type");
-};
+  if (code === "26000") return "gone";
+  return code === "0A000" && message === "cached plan must not change result type" ? "changed" : null;
+}
 
 interface Prepared {
   name: string;
@@ -46,25 +48,28 @@ export class PreparedStatements {
 
   /** Runs `text` with `values`; the caller holds the session (the session lock). */
   async query<R>(text: string, values: readonly unknown[]): Promise<Results<R>> {
-    const prepared = this.#preparedFor(text);
-    if (!prepared) return this.pglite.query<R>(text, values as unknown[]);
     try {
-      return await this.#execute<R>(await prepared, values);
+      return await this.#run<R>(text, values);
     } catch (error) {
-      if (!isStale(error)) throw error;
-      if ((error as { code?: string }).code === STATEMENT_GONE) this.forget();
+      const stale = staleness(error);
+      if (!stale) throw error;
+      if (stale === "gone") this.forget();
       else this.#byText.delete(text);
       // Refused at Bind, before it ran: outside a transaction block nothing is aborted and the
       // statement can run again, prepared anew. Inside one, the transaction already failed.
       if (this.pglite.isInTransaction()) throw error;
-      const again = this.#preparedFor(text);
-      return again ? this.#execute<R>(await again, values) : this.pglite.query<R>(text, values as unknown[]);
+      return this.#run<R>(text, values);
     }
   }
 
   /** Drops every statement from the cache: the session's were deallocated (DISCARD ALL, DEALLOCATE). */
   forget(): void {
     this.#byText.clear();
+  }
+
+  async #run<R>(text: string, values: readonly unknown[]): Promise<Results<R>> {
+    const prepared = this.#preparedFor(text);
+    return prepared ? this.#execute<R>(await prepared, values) : this.pglite.query<R>(text, values as unknown[]);
   }
 
   #preparedFor(text: string): Promise<Prepared> | null {
@@ -115,12 +120,7 @@ export class PreparedStatements {
   // execProtocolStream, not execProtocol: the socket server's streamed answers leave PGlite's
   // stream callback set, and a plain execProtocol would hand this answer to it.
   #send(parts: Uint8Array[]) {
-    const message = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      message.set(part, offset);
-      offset += part.length;
-    }
+    const message = Buffer.concat(parts);
     return this.pglite.runExclusive(() => this.pglite.execProtocolStream(message));
   }
 }

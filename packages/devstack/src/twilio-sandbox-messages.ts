@@ -44,6 +44,8 @@ interface StoredMessage extends SandboxMessage {
   dateSent: Date | null;
   /** Callbacks of one message are posted one after another, in status order. */
   chain: Promise<void>;
+  /** Set by setStatus: the carrier's word replaces the steps still scheduled, which then do nothing. */
+  scriptEnded: boolean;
 }
 
 /** How the create request is answered: with the message, or not at all (a SandboxSendFault). */
@@ -59,7 +61,10 @@ export interface MessageStore {
   refuseNextSend(refusal: SandboxRefusal): void;
   /** Status callbacks of messages to this number (E.164) are lost: their statuses change, nothing is posted. */
   loseStatusCallbacksTo(to: string): void;
-  /** Twilio's record of the message changes with no callback (a late carrier report, or one that went backwards). */
+  /**
+   * Twilio's record of the message changes with no callback (a late carrier report, or one that
+   * went backwards); its scripted steps still to come are dropped.
+   */
   setStatus(sid: string, status: SandboxMessageStatus, errorCode?: number): void;
   faultNextSend(fault: SandboxSendFault): void;
 }
@@ -104,6 +109,7 @@ export function createMessageStore(options: {
   });
 
   function advance(message: StoredMessage, step: SandboxStep) {
+    if (message.scriptEnded) return Promise.resolve();
     const now = new Date();
     message.status = step.status;
     message.updatedAt = now;
@@ -161,6 +167,7 @@ export function createMessageStore(options: {
       status: "queued",
       dateSent: null,
       chain: Promise.resolve(),
+      scriptEnded: false,
     };
     sends.push(message);
     messages.set(message.sid, message);
@@ -186,6 +193,7 @@ export function createMessageStore(options: {
     setStatus(sid, status, errorCode) {
       const message = messages.get(sid);
       if (!message) throw new Error(`the sandbox has no message ${sid}`);
+      message.scriptEnded = true;
       message.status = status;
       message.updatedAt = new Date();
       message.errorCode = errorCode ?? null;

@@ -184,6 +184,18 @@ describe("Twilio sandbox", () => {
     expect(() => sandbox.setMessageStatus(`SM${"0".repeat(32)}`, "sent")).toThrow("the sandbox has no message");
   });
 
+  it("keeps a status set by hand over the scripted ones still to come, and posts none of them", async () => {
+    const { sandbox, receiver } = await setup();
+    const created = await sendSms(sandbox, receiver, "+15125550147");
+    sandbox.setMessageStatus(created.json.sid as string, "failed", 30003);
+    await sandbox.whenIdle();
+    expect((await api(sandbox, `/Messages/${created.json.sid}.json`)).json).toMatchObject({
+      status: "failed",
+      error_code: 30003,
+    });
+    expect(statusesFor(receiver, created.json.sid)).toEqual([]);
+  });
+
   it("numbers ending in 0: accepts WhatsApp, then reports it failed with 63024; delivers SMS", async () => {
     const { sandbox, receiver } = await setup();
     const whatsapp = await sendWhatsApp(sandbox, receiver, "+15125550110");

@@ -77,7 +77,10 @@ export interface TwilioSandbox {
   refuseNextSend(refusal: SandboxRefusal): void;
   /** Status callbacks of messages to this number (E.164) are lost: Twilio's record moves on, nothing is posted. */
   loseStatusCallbacksTo(to: string): void;
-  /** Twilio's record of a message changes with no callback (late, or backwards); what a fetch then answers. */
+  /**
+   * Twilio's record of a message changes with no callback (late, or backwards); what a fetch then
+   * answers. The message's scripted statuses still to come no longer happen.
+   */
   setMessageStatus(sid: string, status: SandboxMessageStatus, errorCode?: number): void;
   /** The next create request gets no answer: it hangs, or the connection drops (see SandboxSendFault). */
   faultNextSend(fault: SandboxSendFault): void;

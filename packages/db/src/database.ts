@@ -38,6 +38,7 @@ export type Tx = Transaction<DB>;
 /** The server-side functions that run as service_role (SECURITY DEFINER, owned by it). */
 export type ServiceFunction =
   | "app.record_call_report"
+  | "app.record_call_reports"
   | "app.settle_call"
   | "app.record_message_status"
   | "app.record_recipient_fact"

@@ -5,10 +5,11 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(36);
+select plan(41);
 
 select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as service_role (its owner)')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
+                             'app.record_call_reports(jsonb, text[], text[])'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
                              'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
                              'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
@@ -17,6 +18,7 @@ select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as 
  order by proname;
 select ok(prosecdef, proname || ' is security definer')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
+                             'app.record_call_reports(jsonb, text[], text[])'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
                              'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
                              'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
@@ -25,6 +27,7 @@ select ok(prosecdef, proname || ' is security definer')
  order by proname;
 select ok(proconfig @> array['search_path=""'], proname || ' pins an empty search_path')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
+                             'app.record_call_reports(jsonb, text[], text[])'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
                              'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
                              'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
@@ -33,6 +36,7 @@ select ok(proconfig @> array['search_path=""'], proname || ' pins an empty searc
  order by proname;
 select ok(not has_function_privilege(role, fn, 'execute'), role || ' may not ' || what)
   from (values ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'record call reports'),
+               ('app.record_call_reports(jsonb, text[], text[])', 'record batches of call reports'),
                ('app.settle_call(uuid, text, text, text, jsonb)', 'settle calls'),
                ('app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)',
                 'record message statuses'),

@@ -25,6 +25,7 @@ import {
 } from "@callflow/domain";
 import { callCompleted, eventWithTraceContext } from "@callflow/inngest";
 import { type Selectable, sql } from "kysely";
+import { StatementBatches } from "./statement-batches.ts";
 import { type NumberOwner, type Receipt, storedForm } from "./twilio-records.ts";
 import { outcomePieces } from "./twilio-voice-outcome-pieces.ts";
 
@@ -93,17 +94,31 @@ type Recorded = {
 const STATUS_ORDER = [...callStatusOrder];
 const FINAL_STATUSES = [...finalCallStatuses];
 
+/** One report as app.record_call_report takes it, and as app.record_call_reports takes each of a batch's. */
+interface CallReportFacts {
+  receiptId: string | null;
+  receiptKind: string | null;
+  /** The called number as phone_numbers stores it; null when it is none. */
+  called: string | null;
+  unownedNote: string | null;
+  /** The caller in E.164, null when it is none (anonymous, client:...). */
+  caller: string | null;
+  /** The callback's facts as call_logs columns, with a new row's id. */
+  call: Record<string, unknown> & { id: string; call_sid: string };
+  /** What the report alone settles for each of the org's possible thresholds, and its call/completed. */
+  settle: { organizationId: string; pieces: unknown; event: unknown } | null;
+}
+
 /**
- * app.record_call_report's arguments: the callback's facts as call_logs columns (with a new
- * row's id), and, when the org that owns the number is known, what the report alone settles
- * for each of its possible thresholds and the call/completed event for that org.
+ * A callback's facts, and, when the org that owns the number is known, what the report alone
+ * settles for each of its possible thresholds and the call/completed event for that org.
  */
-function recordCallArgs(
+function callReportFacts(
   report: CallReport,
   receipt: ReceiptOf | null,
   expectedOrganizationId: string | null,
   called = storedForm(report.to),
-): unknown[] {
+): CallReportFacts {
   const final = isFinalCallStatus(report.status);
   const at = report.at ?? new Date();
   const endedAt = final ? at : null;
@@ -145,18 +160,29 @@ function recordCallArgs(
           ),
         };
   const caller = parsePhoneNumber(report.from);
-  return [
-    receipt?.externalId ?? null,
-    receipt?.kind ?? null,
+  return {
+    receiptId: receipt?.externalId ?? null,
+    receiptKind: receipt?.kind ?? null,
     called,
-    receipt?.unownedNote ?? null,
-    caller.ok ? caller.e164 : null,
-    JSON.stringify(call),
-    STATUS_ORDER,
-    FINAL_STATUSES,
-    settle && JSON.stringify(settle),
-  ];
+    unownedNote: receipt?.unownedNote ?? null,
+    caller: caller.ok ? caller.e164 : null,
+    call,
+    settle,
+  };
 }
+
+/** app.record_call_report's arguments. */
+const recordCallArgs = (facts: CallReportFacts): unknown[] => [
+  facts.receiptId,
+  facts.receiptKind,
+  facts.called,
+  facts.unownedNote,
+  facts.caller,
+  JSON.stringify(facts.call),
+  STATUS_ORDER,
+  FINAL_STATUSES,
+  facts.settle && JSON.stringify(facts.settle),
+];
 
 /**
  * Writes a callback's facts to its call's log (app.record_call_report) in the caller's
@@ -164,7 +190,10 @@ function recordCallArgs(
  * For the callbacks that decide their TwiML from the org's settings first (incoming, Dial).
  */
 export async function reportCall(tx: Tx, owner: NumberOwner, report: CallReport): Promise<boolean> {
-  const query = serviceFunctionCall("app.record_call_report", recordCallArgs(report, null, owner.organizationId));
+  const query = serviceFunctionCall(
+    "app.record_call_report",
+    recordCallArgs(callReportFacts(report, null, owner.organizationId)),
+  );
   const [recorded] = (await tx.executeQuery<Recorded>(query)).rows;
   if (recorded?.result !== "recorded" || !recorded.call) return false;
   // An inserted row was settled by the statement when its report settles it; an updated row,
@@ -193,33 +222,52 @@ export class NumberOwnerMemo {
 export type Ingested = "unowned" | "repeat" | "recorded" | "settled";
 
 /**
- * A callback that is its own delivery (the status callback, the Record action) with no
- * transaction around it: one statement records the receipt, contact and call log and, when the
- * report alone settles a new row for the org `owners` expected, its outcome and call/completed.
- * Otherwise a row whose facts now settle it is settled by a second statement (app.settle_call):
- * two round trips. A crash between the two leaves the receipt beside an unsettled call; the
- * callback's retry is then not taken as a repeat (record_call_report hands the call back) and
- * settles it before it is answered.
+ * Records the callbacks that are their own delivery (the status callback, the Record action),
+ * with no transaction around them: one statement records the receipt, contact and call log and,
+ * when the report alone settles a new row for the org expected, its outcome and call/completed.
+ * Callbacks that arrive together are recorded together (app.record_call_reports, one statement
+ * for the batch; see statement-batches.ts). A row whose facts now settle it is then settled by a
+ * second statement (app.settle_call): two round trips. A crash between the two leaves the receipt
+ * beside an unsettled call; the callback's retry is then not taken as a repeat
+ * (record_call_report hands the call back) and settles it before it is answered.
  */
-export async function ingestCallReport(
-  database: Database,
-  owners: NumberOwnerMemo,
-  receipt: ReceiptOf,
-  report: CallReport,
-): Promise<Ingested> {
-  const called = storedForm(report.to);
-  const [recorded] = await database.callServiceFunction<Recorded>(
-    "app.record_call_report",
-    recordCallArgs(report, receipt, owners.get(called), called),
-  );
-  if (!recorded || recorded.result === "unowned") return "unowned";
-  if (recorded.organization_id) owners.remember(called, recorded.organization_id);
-  if (recorded.result !== "recorded" || !recorded.call) return "repeat";
-  if (recorded.settled) return "settled";
-  const settle = settleCallArgs(recorded.call, recorded.answered_min_seconds ?? 0, false);
-  if (!settle) return "recorded";
-  const [settled] = await database.callServiceFunction<Settled>("app.settle_call", settle);
-  return settled?.settled ? "settled" : "recorded";
+export class CallReportIngest {
+  readonly #database: Database;
+  readonly #owners: NumberOwnerMemo;
+  readonly #records: StatementBatches<CallReportFacts, Recorded | undefined>;
+
+  constructor(database: Database, owners = new NumberOwnerMemo()) {
+    this.#database = database;
+    this.#owners = owners;
+    this.#records = new StatementBatches({
+      runOne: async (facts) =>
+        (await database.callServiceFunction<Recorded>("app.record_call_report", recordCallArgs(facts)))[0],
+      runBatch: (reports) =>
+        // In the reports' order: the function's rows are ordered by their ordinal.
+        database.callServiceFunction<Recorded>("app.record_call_reports", [
+          JSON.stringify(reports),
+          STATUS_ORDER,
+          FINAL_STATUSES,
+        ]),
+      // A few batches at once keep the server's cores busy; the rest of the pool stays for the
+      // settles and the other webhooks. 64 reports are about 60 KB of JSON.
+      maxInFlight: 2,
+      maxBatch: 64,
+    });
+  }
+
+  async ingest(receipt: ReceiptOf, report: CallReport): Promise<Ingested> {
+    const called = storedForm(report.to);
+    const recorded = await this.#records.run(callReportFacts(report, receipt, this.#owners.get(called), called));
+    if (!recorded || recorded.result === "unowned") return "unowned";
+    if (recorded.organization_id) this.#owners.remember(called, recorded.organization_id);
+    if (recorded.result !== "recorded" || !recorded.call) return "repeat";
+    if (recorded.settled) return "settled";
+    const settle = settleCallArgs(recorded.call, recorded.answered_min_seconds ?? 0, false);
+    if (!settle) return "recorded";
+    const [settled] = await this.#database.callServiceFunction<Settled>("app.settle_call", settle);
+    return settled?.settled ? "settled" : "recorded";
+  }
 }
 
 const factsOf = (

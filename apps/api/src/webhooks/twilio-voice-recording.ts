@@ -3,7 +3,7 @@
 // is processed: completed, or absent for silence after the beep). A recording with sound
 // settles the call as voicemail; an empty one as missed. The status callback names only the
 // call, so its facts go to the call's existing log.
-import type { Database, Tx } from "@callflow/db";
+import type { Tx } from "@callflow/db";
 import { callStatusSchema } from "@callflow/domain";
 import type { Context } from "hono";
 import { z } from "zod";
@@ -14,8 +14,7 @@ import type { TwilioFormEnv } from "./twilio-signature.ts";
 import { runningStatus, seconds } from "./twilio-voice.ts";
 import {
   type CallLogRow,
-  ingestCallReport,
-  NumberOwnerMemo,
+  CallReportIngest,
   type RecordingReport,
   recordRecordingReport,
   settleCall,
@@ -40,7 +39,7 @@ export const recordingCallbackSchema = z.object({
 type RecordingCallback = z.infer<typeof recordingCallbackSchema>;
 
 export function voiceRecording({ database, outbox, log }: TwilioWebhookOptions) {
-  const owners = new NumberOwnerMemo();
+  const reports = new CallReportIngest(database);
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = recordingCallbackSchema.safeParse(form);
@@ -54,7 +53,7 @@ export function voiceRecording({ database, outbox, log }: TwilioWebhookOptions) 
       if (missing.length) return c.json({ error: `not a Record action: ${missing.join(", ")} missing` }, 400);
     }
     const settled = isAction
-      ? await recordAction(database, owners, callback, log)
+      ? await recordAction(reports, callback, log)
       : await database.withService((tx) => recordingStatus(tx, callback, log));
     if (settled) outbox.wake();
     // The caller has usually hung up (Twilio then ignores this); one who pressed a key is let go.
@@ -62,17 +61,10 @@ export function voiceRecording({ database, outbox, log }: TwilioWebhookOptions) 
   };
 }
 
-/** The Record action is its own delivery: one statement records it (see ingestCallReport). */
-async function recordAction(
-  database: Database,
-  owners: NumberOwnerMemo,
-  callback: RecordingCallback,
-  log: Log,
-): Promise<boolean> {
+/** The Record action is its own delivery: one statement records it (see CallReportIngest). */
+async function recordAction(reports: CallReportIngest, callback: RecordingCallback, log: Log): Promise<boolean> {
   const to = callback.To as string;
-  const ingested = await ingestCallReport(
-    database,
-    owners,
+  const ingested = await reports.ingest(
     {
       externalId: `${callback.CallSid}:record`,
       kind: "voice.recording",

@@ -10,7 +10,7 @@ import {
   startTwilioTestServer,
   type TwilioTestServer,
 } from "./twilio-test-server.ts";
-import { type CallReport, ingestCallReport, NumberOwnerMemo } from "./twilio-voice-flow.ts";
+import { type CallReport, CallReportIngest, NumberOwnerMemo } from "./twilio-voice-flow.ts";
 import { settleOverdueCalls } from "./twilio-voice-overdue.ts";
 
 describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
@@ -264,12 +264,13 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
       },
     };
     const owners = new NumberOwnerMemo();
+    const reports = new CallReportIngest(counting, owners);
     // First sight of the number in this process: its org is learnt, the call settled by a second statement.
     const first = newCallSid();
-    expect(await ingestCallReport(counting, owners, receiptOf(first), finalReport(first, 30))).toBe("settled");
+    expect(await reports.ingest(receiptOf(first), finalReport(first, 30))).toBe("settled");
     expect(used).toEqual({ statements: 2, transactions: 0 });
     const second = newCallSid();
-    expect(await ingestCallReport(counting, owners, receiptOf(second), finalReport(second, 3))).toBe("settled");
+    expect(await reports.ingest(receiptOf(second), finalReport(second, 3))).toBe("settled");
     expect(used).toEqual({ statements: 3, transactions: 0 });
     expect(await callLog(second)).toMatchObject({ outcome: "missed", outcome_source: "status", status: "completed" });
     const log = await callLog(second);
@@ -279,7 +280,7 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     // The common case: a call the incoming webhook logged, ended by its final status: two round trips.
     const logged = newCallSid();
     await callback(logged, "ringing");
-    expect(await ingestCallReport(counting, owners, receiptOf(logged), finalReport(logged, 30))).toBe("settled");
+    expect(await reports.ingest(receiptOf(logged), finalReport(logged, 30))).toBe("settled");
     expect(used).toEqual({ statements: 5, transactions: 0 });
     expect(await callLog(logged)).toMatchObject({ outcome: "answered", outcome_source: "status" });
     expect((await server.events()).at(-1)?.id).toBe(logged);
@@ -287,9 +288,107 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     owners.remember(NUMBER_B, ORG_A); // NUMBER_B is stored as sent
     const moved = newCallSid();
     const report = { ...finalReport(moved, 600), to: NUMBER_B };
-    expect(await ingestCallReport(counting, owners, receiptOf(moved), report)).toBe("settled");
+    expect(await reports.ingest(receiptOf(moved), report)).toBe("settled");
     expect(await callLog(moved)).toMatchObject({ organization_id: ORG_B, outcome: "answered" });
     expect((await server.events()).at(-1)?.data).toMatchObject({ organizationId: ORG_B });
+  });
+
+  /** The scratch database, counting its service-function calls by name; `fail` may throw instead of one. */
+  const countingCalls = (fail?: (name: string) => Error | null) => {
+    const database = server.scratch.database;
+    const calls: string[] = [];
+    const counting: Database = {
+      ...database,
+      async callServiceFunction(name, args) {
+        calls.push(name);
+        const error = fail?.(name);
+        if (error) throw error;
+        return database.callServiceFunction(name, args);
+      },
+    };
+    return { counting, calls };
+  };
+  /** Callbacks of 30 calls, all at once: each final status twice, and a "ringing" late for a third of them. */
+  const together = (reports: CallReportIngest) => {
+    const sids = Array.from({ length: 30 }, () => newCallSid());
+    const callbacks = sids.flatMap((sid, i) => [
+      { sid, status: "no-answer" as const },
+      { sid, status: "no-answer" as const },
+      ...(i % 3 === 0 ? [{ sid, status: "ringing" as const }] : []),
+    ]);
+    const ingests = callbacks.map(({ sid, status }) =>
+      reports
+        .ingest(
+          { ...receiptOf(sid), externalId: `${sid}:${status}` },
+          { callSid: sid, from: CALLER, to: NUMBER_A, status },
+        )
+        .then((result) => ({ sid, result })),
+    );
+    return { sids, ingests };
+  };
+  /** Each call of `sids` logged once, ended as missed, with one receipt per distinct status and one event. */
+  async function expectEachOnce(sids: string[]) {
+    for (const [i, sid] of sids.entries()) {
+      expect(await callLog(sid)).toMatchObject({ status: "no-answer", outcome: "missed", organization_id: ORG_A });
+      expect(await receipts(sid)).toHaveLength(i % 3 === 0 ? 2 : 1);
+    }
+    const events = (await server.events()).map((event) => event.id);
+    expect(events.toSorted()).toEqual(sids.toSorted());
+  }
+  /** Exactly one callback of each call settled it. */
+  const settledOnceEach = (sids: string[], results: { sid: string; result: string }[]) =>
+    expect(sids.map((sid) => results.filter((r) => r.sid === sid && r.result === "settled").length)).toEqual(
+      sids.map(() => 1),
+    );
+
+  it("records callbacks that arrive together in one statement each batch, each with the effect it has alone", async () => {
+    const { counting, calls } = countingCalls();
+    // The process has seen the number before: the event for its org is built with each report.
+    const reports = new CallReportIngest(counting);
+    const seen = newCallSid();
+    expect(await reports.ingest(receiptOf(seen), finalReport(seen, 0))).toBe("settled");
+    await server.clearEvents();
+    calls.length = 0;
+    const before = await server.rowCounts();
+    const { sids, ingests } = together(reports);
+    const results = await Promise.all(ingests);
+    settledOnceEach(sids, results);
+    expect(results.every((r) => r.result !== "unowned")).toBe(true);
+    expect(calls.filter((name) => name === "app.record_call_reports").length).toBeGreaterThan(0);
+    // Far fewer statements than callbacks: those that waited for a slot went together.
+    expect(calls.length).toBeLessThan(results.length / 2);
+    expect((await server.rowCounts()).call_logs - before.call_logs).toBe(30);
+    await expectEachOnce(sids);
+  });
+
+  it("records a failed batch's callbacks one by one, and fails them all at once when the database is unreachable", async () => {
+    // A deadlock with another batch: nothing of it was written; each callback is recorded alone.
+    let deadlocks = 1;
+    const deadlocked = countingCalls((name) =>
+      name === "app.record_call_reports" && deadlocks-- > 0
+        ? Object.assign(new Error("deadlock detected"), { code: "40P01" })
+        : null,
+    );
+    const first = together(new CallReportIngest(deadlocked.counting));
+    settledOnceEach(first.sids, await Promise.all(first.ingests));
+    expect(deadlocked.calls.filter((name) => name === "app.record_call_report").length).toBeGreaterThan(10);
+    await expectEachOnce(first.sids);
+
+    const unreachable = countingCalls((name) =>
+      name === "app.record_call_reports"
+        ? Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+        : null,
+    );
+    const cut = together(new CallReportIngest(unreachable.counting));
+    const outcomes = await Promise.allSettled(cut.ingests);
+    // The first went alone at once (as many as may be in flight); every one that waited went in
+    // a batch, failed with it, and was not tried again one by one.
+    const alone = unreachable.calls.filter((name) => name === "app.record_call_report").length;
+    expect(alone).toBeGreaterThan(0);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      ...Array(alone).fill("fulfilled"),
+      ...Array(outcomes.length - alone).fill("rejected"),
+    ]);
   });
 
   /** The scratch database, except that app.settle_call waits for `before()` (and fails when it rejects). */
@@ -379,9 +478,7 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
       voiceFlow: "forward",
     };
     const incomingReceipt = { ...receiptOf(sid), externalId: `${sid}:incoming` };
-    expect(await ingestCallReport(server.scratch.database, new NumberOwnerMemo(), incomingReceipt, incoming)).toBe(
-      "recorded",
-    );
+    expect(await new CallReportIngest(server.scratch.database).ingest(incomingReceipt, incoming)).toBe("recorded");
     expect((await callback(sid, "completed", finalStatus)).status).toBe(200);
     const ended = await callLog(sid);
     expect(ended).toMatchObject({ status: "completed", voice_flow: "forward", outcome_settled_at: null });

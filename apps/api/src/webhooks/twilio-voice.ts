@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { callSid, describeIssues, optional, text } from "./twilio-form.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
-import { ingestCallReport, NumberOwnerMemo } from "./twilio-voice-flow.ts";
+import { CallReportIngest } from "./twilio-voice-flow.ts";
 import { emptyTwiml, TWIML_HEADERS } from "./twilio-voice-twiml.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
 
@@ -45,7 +45,7 @@ export const voiceStatusCallbackSchema = z.object({
 export type VoiceStatusCallback = z.infer<typeof voiceStatusCallbackSchema>;
 
 export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOptions) {
-  const owners = new NumberOwnerMemo();
+  const reports = new CallReportIngest(database);
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = voiceStatusCallbackSchema.safeParse(form);
@@ -53,9 +53,7 @@ export function voiceStatusCallback({ database, outbox, log }: TwilioWebhookOpti
       return c.json({ error: `not a voice status callback: ${describeIssues(parsed.error, form)}` }, 400);
     const call = parsed.data;
 
-    const ingested = await ingestCallReport(
-      database,
-      owners,
+    const ingested = await reports.ingest(
       {
         externalId: `${call.CallSid}:${call.CallStatus}`,
         kind: "voice.status",

@@ -45,7 +45,9 @@ export function createFunctions(
 export { type InngestDevSetting, inngestDevSetting, inngestEnv } from "./env.ts";
 export {
   applyStatusReport,
+  type RecordedStatus,
   recordStatusCallback,
+  recordStatusCallbacks,
   type StatusReport,
 } from "./message-status-report.ts";
 export { enqueueEvents, type OutboxEvent, type OutboxRelay, sendWith, startOutboxRelay } from "./outbox.ts";

@@ -41,11 +41,8 @@ const PROGRESS = JSON.stringify(messageStatusProgress);
 const FAILURES = messageStatuses.filter(isFailure);
 const DELIVERED = messageStatuses.filter(isDeliveredLike);
 
-/**
- * The arguments of app.record_message_status for `report`; `receiptId` is a callback's
- * webhook_receipts id (`<sid>:<status>`), null for reconciliation.
- */
-function recordMessageStatusArgs(report: StatusReport, receiptId: string | null): unknown[] {
+/** One report as app.record_message_status takes it, and as app.record_message_statuses takes each of a batch's. */
+function statusReportFacts(report: StatusReport, receiptId: string | null) {
   // The event's data is completed by the statement (the message's ids, the stored status);
   // what starts it here is the active span's trace context, so its run continues the trace.
   const event = eventWithTraceContext({
@@ -53,32 +50,70 @@ function recordMessageStatusArgs(report: StatusReport, receiptId: string | null)
     id: `${report.sid}:${report.reported}`,
     data: {} as Record<string, unknown>,
   });
-  return [
+  return {
     receiptId,
-    report.sid,
-    report.messageId,
-    report.reported,
-    parseMessageStatus(report.reported),
+    sid: report.sid,
+    messageId: report.messageId,
+    reported: report.reported,
+    incoming: parseMessageStatus(report.reported),
+    errorCode: report.errorCode,
+    errorMessage: report.errorMessage,
+    errorKind: report.errorCode === null ? null : classifyTwilioError(report.errorCode),
+    payload: report.payload,
+    source: report.source,
+    at: report.at,
+    eventData: event.data,
+  };
+}
+
+/**
+ * The arguments of app.record_message_status for `report`; `receiptId` is a callback's
+ * webhook_receipts id (`<sid>:<status>`), null for reconciliation.
+ */
+function recordMessageStatusArgs(report: StatusReport, receiptId: string | null): unknown[] {
+  const facts = statusReportFacts(report, receiptId);
+  return [
+    facts.receiptId,
+    facts.sid,
+    facts.messageId,
+    facts.reported,
+    facts.incoming,
     PROGRESS,
     FAILURES,
     DELIVERED,
-    report.errorCode,
-    report.errorMessage,
-    report.errorCode === null ? null : classifyTwilioError(report.errorCode),
-    JSON.stringify(report.payload),
-    report.source,
-    report.at,
-    JSON.stringify(event.data),
+    facts.errorCode,
+    facts.errorMessage,
+    facts.errorKind,
+    JSON.stringify(facts.payload),
+    facts.source,
+    facts.at,
+    JSON.stringify(facts.eventData),
   ];
 }
+
+const callbackReceipt = (report: StatusReport) => `${report.sid}:${report.reported}`;
 
 /** Records a status callback, its receipt (`<sid>:<status>`) first: a repeat records nothing. */
 export async function recordStatusCallback(
   database: Database,
   report: StatusReport,
 ): Promise<RecordedStatus | undefined> {
-  const args = recordMessageStatusArgs(report, `${report.sid}:${report.reported}`);
+  const args = recordMessageStatusArgs(report, callbackReceipt(report));
   return (await database.callServiceFunction<RecordedStatus>("app.record_message_status", args))[0];
+}
+
+/**
+ * Records status callbacks that arrived together in one statement (app.record_message_statuses):
+ * each as recordStatusCallback would, in order, in one transaction; answers in the reports' order.
+ */
+export function recordStatusCallbacks(database: Database, reports: readonly StatusReport[]): Promise<RecordedStatus[]> {
+  const facts = reports.map((report) => statusReportFacts(report, callbackReceipt(report)));
+  return database.callServiceFunction<RecordedStatus>("app.record_message_statuses", [
+    JSON.stringify(facts),
+    PROGRESS,
+    FAILURES,
+    DELIVERED,
+  ]);
 }
 
 /** Applies a report in the caller's transaction, with no receipt (reconciliation's). */

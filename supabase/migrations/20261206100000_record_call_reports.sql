@@ -18,7 +18,6 @@ create function app.record_call_reports(
   p_status_order text[],
   p_final_statuses text[]
 ) returns table (
-  ordinal bigint,
   result text,
   organization_id text,
   answered_min_seconds integer,
@@ -30,7 +29,7 @@ language sql
 security definer
 set search_path = ''
 as $$
-  select report.ordinal, recorded.*
+  select recorded.*
     from jsonb_array_elements(p_reports) with ordinality as report(facts, ordinal)
    cross join lateral app.record_call_report(
      report.facts ->> 'receiptId',

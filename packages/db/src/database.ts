@@ -41,6 +41,7 @@ export type ServiceFunction =
   | "app.record_call_reports"
   | "app.settle_call"
   | "app.record_message_status"
+  | "app.record_message_statuses"
   | "app.record_recipient_fact"
   | "app.relay_outbox"
   | "app.take_rate_limit";

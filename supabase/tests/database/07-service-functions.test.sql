@@ -5,11 +5,12 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(41);
+select plan(46);
 
 select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as service_role (its owner)')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.record_call_reports(jsonb, text[], text[])'::regprocedure,
+                             'app.record_message_statuses(jsonb, jsonb, text[], text[])'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
                              'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
                              'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
@@ -19,6 +20,7 @@ select is(pg_get_userbyid(proowner)::text, 'service_role', proname || ' runs as 
 select ok(prosecdef, proname || ' is security definer')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.record_call_reports(jsonb, text[], text[])'::regprocedure,
+                             'app.record_message_statuses(jsonb, jsonb, text[], text[])'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
                              'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
                              'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
@@ -28,6 +30,7 @@ select ok(prosecdef, proname || ' is security definer')
 select ok(proconfig @> array['search_path=""'], proname || ' pins an empty search_path')
   from pg_proc where oid in ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)'::regprocedure,
                              'app.record_call_reports(jsonb, text[], text[])'::regprocedure,
+                             'app.record_message_statuses(jsonb, jsonb, text[], text[])'::regprocedure,
                              'app.settle_call(uuid, text, text, text, jsonb)'::regprocedure,
                              'app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)'::regprocedure,
                              'app.record_recipient_fact(text, uuid, uuid, uuid, text, integer, text, timestamptz)'::regprocedure,
@@ -37,6 +40,7 @@ select ok(proconfig @> array['search_path=""'], proname || ' pins an empty searc
 select ok(not has_function_privilege(role, fn, 'execute'), role || ' may not ' || what)
   from (values ('app.record_call_report(text, text, text, text, text, jsonb, text[], text[], jsonb)', 'record call reports'),
                ('app.record_call_reports(jsonb, text[], text[])', 'record batches of call reports'),
+               ('app.record_message_statuses(jsonb, jsonb, text[], text[])', 'record batches of message statuses'),
                ('app.settle_call(uuid, text, text, text, jsonb)', 'settle calls'),
                ('app.record_message_status(text, text, uuid, text, text, jsonb, text[], text[], integer, text, text, jsonb, text, timestamptz, jsonb)',
                 'record message statuses'),

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { ORG_A, ORG_B, testLanes } from "@callflow/db/testing";
 import { mergeStatus, messageStatuses, parseMessageStatus } from "@callflow/domain";
-import { applyStatusReport } from "@callflow/inngest";
+import {
+  applyStatusReport,
+  type RecordedStatus,
+  recordStatusCallback,
+  recordStatusCallbacks,
+  type StatusReport,
+} from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -178,6 +184,70 @@ describe.each(testLanes())("POST /webhooks/twilio/messages/status on %s", (lane)
       expect((await message(messageId)).status).toBe("read");
       expect(await eventRows(messageId)).toHaveLength(4);
     }
+  });
+
+  it("records callbacks that arrived together in one statement as it records them one by one", async () => {
+    // Two sets of messages get the same callbacks: one set one by one, the other as one batch.
+    const at = new Date("2026-11-25T14:03:07.000Z");
+    const scripts: { status: string; errorCode?: number; errorMessage?: string; linked?: boolean }[][] = [
+      [{ status: "sent" }, { status: "delivered" }, { status: "read" }],
+      [{ status: "read" }, { status: "sent" }, { status: "sent" }],
+      [{ status: "sent" }, { status: "undelivered", errorCode: 30003, errorMessage: "Unreachable handset" }],
+      [{ status: "partially_delivered" }, { status: "delivered", linked: true }],
+    ];
+    const run = async (batched: boolean) => {
+      const messages = await Promise.all(
+        scripts.map(async (_, i) => {
+          const sid = newMessageSid();
+          // The last message's sid was never stored: its callbacks name it in the URL.
+          const { messageId } = await insertSentMessage(server, ORG_A, { providerSid: i === 3 ? null : sid });
+          return { sid, messageId };
+        }),
+      );
+      const reports: StatusReport[] = scripts.flatMap((script, i) =>
+        script.map((step) => ({
+          sid: messages[i]?.sid as string,
+          messageId: i === 3 ? (messages[i]?.messageId as string) : null,
+          reported: step.status,
+          errorCode: step.errorCode ?? null,
+          errorMessage: step.errorMessage ?? null,
+          source: "callback" as const,
+          payload: { MessageStatus: step.status },
+          at,
+        })),
+      );
+      reports.push({ ...(reports[0] as StatusReport), sid: newMessageSid() }); // nobody's message
+      const database = server.scratch.database;
+      const recorded = batched
+        ? await recordStatusCallbacks(database, reports)
+        : await reports.reduce<Promise<(RecordedStatus | undefined)[]>>(
+            async (done, report) => [...(await done), await recordStatusCallback(database, report)],
+            Promise.resolve([]),
+          );
+      // The unknown sid is new each run.
+      const results = recorded.map((r) => r && { ...r, note: r.note?.replace(/SM[0-9a-f]{32}/, "SM…") });
+      const stored = await Promise.all(
+        messages.map(async ({ messageId }) => {
+          const { status, error_code, error_message } = await message(messageId);
+          const events = (await eventRows(messageId)).map((e) => [e.status, e.error_code, e.payload]);
+          return { status, error_code, error_message, events };
+        }),
+      );
+      const outbox = (await server.events()).map((event) => {
+        const index = messages.findIndex((m) => m.sid === event.data.sid);
+        return [index, event.id.slice(event.id.indexOf(":")), event.data.status, event.data.errorCode];
+      });
+      await server.clearEvents();
+      return { results, stored, outbox };
+    };
+    const alone = await run(false);
+    const together = await run(true);
+    expect(together).toEqual(alone);
+    expect(alone.results.map((result) => result?.result)).toEqual([
+      ...["recorded", "recorded", "recorded", "recorded", "recorded", "repeat", "recorded", "recorded"],
+      ...["recorded", "recorded", "unknown"],
+    ]);
+    expect(alone.stored.map((m) => m.status)).toEqual(["read", "read", "undelivered", "delivered"]);
   });
 
   it("records a repeated callback once, with one event in the outbox", async () => {

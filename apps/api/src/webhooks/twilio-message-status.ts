@@ -4,10 +4,11 @@
 // message_events row, the status only forward, what a failure says about the recipient, then
 // message/status.updated for a waiting delivery. The message is found by its sid, else by the
 // id in our callback URL when its sid was never stored (the send's step result was lost).
-import { recordStatusCallback } from "@callflow/inngest";
+import { type RecordedStatus, recordStatusCallback, recordStatusCallbacks, type StatusReport } from "@callflow/inngest";
 import { statusCallbackUrls } from "@callflow/providers";
 import type { Context } from "hono";
 import { z } from "zod";
+import { StatementBatches } from "./statement-batches.ts";
 import { describeIssues, messageSid, optional, text, twilioErrorCode, twiml } from "./twilio-form.ts";
 import type { TwilioFormEnv } from "./twilio-signature.ts";
 import type { TwilioWebhookOptions } from "./twilio-webhook-options.ts";
@@ -36,6 +37,14 @@ const statusCallbackQuerySchema = z.object({
 
 export function messageStatusCallback({ database, outbox, log, publicUrl, authToken }: TwilioWebhookOptions) {
   const statusCallbacks = statusCallbackUrls({ publicUrl, authToken });
+  // Callbacks that queue while two statements are in flight are recorded together (see
+  // statement-batches.ts and app.record_message_statuses).
+  const records = new StatementBatches<StatusReport, RecordedStatus | undefined>({
+    runOne: (report) => recordStatusCallback(database, report),
+    runBatch: (reports) => recordStatusCallbacks(database, reports),
+    maxInFlight: 2,
+    maxBatch: 64,
+  });
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");
     const parsed = messageStatusCallbackSchema.safeParse(form);
@@ -54,7 +63,7 @@ export function messageStatusCallback({ database, outbox, log, publicUrl, authTo
 
     // One statement: the receipt (a repeat stops there), the event row, the status, what a
     // failure teaches, and message/status.updated in the outbox.
-    const recorded = await recordStatusCallback(database, {
+    const recorded = await records.run({
       sid: callback.MessageSid,
       messageId: messageId ?? null,
       reported: callback.MessageStatus,

@@ -42,8 +42,6 @@ export function messageStatusCallback({ database, outbox, log, publicUrl, authTo
   const records = new StatementBatches<StatusReport, RecordedStatus | undefined>({
     runOne: (report) => recordStatusCallback(database, report),
     runBatch: (reports) => recordStatusCallbacks(database, reports),
-    maxInFlight: 2,
-    maxBatch: 64,
   });
   return async (c: Context<TwilioFormEnv>) => {
     const form = c.get("twilioForm");

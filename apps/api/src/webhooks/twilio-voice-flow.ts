@@ -249,10 +249,6 @@ export class CallReportIngest {
           STATUS_ORDER,
           FINAL_STATUSES,
         ]),
-      // A few batches at once keep the server's cores busy; the rest of the pool stays for the
-      // settles and the other webhooks. 64 reports are about 60 KB of JSON.
-      maxInFlight: 2,
-      maxBatch: 64,
     });
   }
 

@@ -293,21 +293,29 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
     expect((await server.events()).at(-1)?.data).toMatchObject({ organizationId: ORG_B });
   });
 
-  /** The scratch database, counting its service-function calls by name; `fail` may throw instead of one. */
-  const countingCalls = (fail?: (name: string) => Error | null) => {
+  /**
+   * The scratch database, naming each service-function call in `calls` and running `before(name)`
+   * first (a rejection or a throw fails the call there).
+   */
+  const serviceCalls = (before: (name: string) => Promise<void> | void = () => {}) => {
     const database = server.scratch.database;
     const calls: string[] = [];
     const counting: Database = {
       ...database,
       async callServiceFunction(name, args) {
         calls.push(name);
-        const error = fail?.(name);
-        if (error) throw error;
+        await before(name);
         return database.callServiceFunction(name, args);
       },
     };
     return { counting, calls };
   };
+  /** serviceCalls, with `fail` throwing the error it gives instead of a call. */
+  const countingCalls = (fail?: (name: string) => Error | null) =>
+    serviceCalls((name) => {
+      const error = fail?.(name);
+      if (error) throw error;
+    });
   /** Callbacks of 30 calls, all at once: each final status twice, and a "ringing" late for a third of them. */
   const together = (reports: CallReportIngest) => {
     const sids = Array.from({ length: 30 }, () => newCallSid());
@@ -392,16 +400,8 @@ describe.each(testLanes())("POST /webhooks/twilio/voice on %s", (lane) => {
   });
 
   /** The scratch database, except that app.settle_call waits for `before()` (and fails when it rejects). */
-  const settlingAfter = (before: () => Promise<void>): Database => {
-    const database = server.scratch.database;
-    return {
-      ...database,
-      async callServiceFunction(name, args) {
-        if (name === "app.settle_call") await before();
-        return database.callServiceFunction(name, args);
-      },
-    };
-  };
+  const settlingAfter = (before: () => Promise<void>): Database =>
+    serviceCalls((name) => (name === "app.settle_call" ? before() : undefined)).counting;
   const finalStatus = { CallDuration: "30" };
 
   it("answers a callback delivered again after the process died between recording and settling only with the call settled", async () => {

@@ -179,6 +179,7 @@ try {
     figure(`${pollPrefix}_rps`, poll.result.rps, "req/s", `${prefix}_rps`);
     latencyFigures(pollPrefix, poll.result.latencies.summary(), ["p50", "p95", "p99"]);
     cpuFigures(pollPrefix, poll);
+    figure(`${pollPrefix}_api_peak_rss`, poll.peakRss, "MB");
     figure(`${pollPrefix}_errors`, poll.result.errors, "count");
   }
 } finally {

@@ -3,7 +3,7 @@
 // one event loop); its database is read through its socket (DB_PORT). A signed missed-call
 // callback → the webhook → call-completed → deliver-message → WhatsApp at the sandbox →
 // the sandbox's status callbacks → the job final. Goals: webhook → WhatsApp p95 <= 300 ms
-// at 2 calls/s, a burst of 1,000 calls with every job final at >= 50 calls/s.
+// at 2 calls/s, a burst of 1,000 calls with every job final at >= 25 calls/s (issue 13).
 import { createHash } from "node:crypto";
 import { type Database, openDatabase } from "@callflow/db";
 import { sql } from "kysely";

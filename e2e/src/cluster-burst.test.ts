@@ -30,8 +30,9 @@ import {
 const CALLS = e2eEnv.E2E_CLUSTER_CALLS;
 const SENDERS = 16;
 // call-completed starts at most 120 runs a minute per business (its throttle), so the burst goes
-// to businesses in turn, enough that the throttle does not set the pace: 17 for 1,000 calls.
-const BUSINESSES = Math.ceil(CALLS / 60);
+// to businesses in turn, each getting no more than half a minute of its throttle: 17 for 1,000 calls.
+const CALLS_PER_BUSINESS = 60;
+const BUSINESSES = Math.ceil(CALLS / CALLS_PER_BUSINESS);
 /** Business k: the seeded demo business first, then businesses set up as an admin would. */
 const businessOrg = (k: number) => (k === 0 ? "org_demo_northside_plumbing" : `org_cluster_burst_${k}`);
 const businessNumber = (k: number) => (k === 0 ? "+15125550100" : `+1512555${String(150 + k).padStart(4, "0")}`);
